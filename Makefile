@@ -1,0 +1,44 @@
+# atls: the two commands are `make demo` and `make test`.
+# Everything else here is a convenience on top of CMake.
+
+BUILD      ?= build
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: all deps build test demo fuzz fuzz-run bench clean format
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+$(BUILD)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATLS_WERROR=ON $(CMAKE_ARGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	$(BUILD)/tools/atls demo
+
+# libFuzzer builds (clang). `make fuzz` builds the targets; `make fuzz-run T=cbor` runs one.
+fuzz:
+	@scripts/install-deps.sh fuzz
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATLS_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz-run: fuzz
+	$(FUZZ_BUILD)/tests/fuzz/$(T)_fuzzer -max_total_time=$${SECONDS_:-60} tests/fuzz/corpus/$(T)
+
+bench: build
+	$(BUILD)/bench/atls_bench_formats
+
+format:
+	clang-format-14 -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD) $(FUZZ_BUILD)

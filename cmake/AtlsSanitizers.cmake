@@ -1,0 +1,5 @@
+if(ATLS_SANITIZE)
+  string(REPLACE ";" "," _atls_san "${ATLS_SANITIZE}")
+  add_compile_options(-fsanitize=${_atls_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_atls_san})
+endif()

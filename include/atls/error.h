@@ -1,0 +1,138 @@
+#pragma once
+
+#include <atls/export.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace atls {
+
+// ErrorCategory is the coarse class of an error; applications branch on it.
+// Peer-caused failures (Protocol, BadEvidence, PolicyRejected, Alert) are kept
+// apart from local ones (Usage, Io, Internal).
+enum class ErrorCategory : std::uint8_t {
+  Io,              // a file or socket operation failed
+  WouldBlock,      // non-blocking operation must be retried
+  Closed,          // the peer closed the connection
+  Alert,           // the peer sent an alert
+  Protocol,        // malformed or unexpected bytes from the peer (framing, TLS vectors)
+  BadEvidence,     // evidence / tokens that fail to parse or verify
+  PolicyRejected,  // well-formed, verified input that policy does not accept
+  Usage,           // the caller misused the API or gave bad arguments
+  Internal,        // a bug or an unexpected library failure
+};
+
+// The single list of error codes. Each row: name, category, TLS alert
+// (RFC 8446 AlertDescription) and a short message. The enum, the category
+// table and the message table are all generated from this list.
+#define ATLS_ERROR_CODES(X)                                                                      \
+  /* generic */                                                                                  \
+  X(Ok, Internal, 0, "no error")                                                                 \
+  X(Internal, Internal, 80, "internal error")                                                    \
+  X(InvalidArgument, Usage, 80, "invalid argument")                                              \
+  X(IoError, Io, 80, "I/O error")                                                                \
+  X(FileNotFound, Io, 80, "file not found")                                                      \
+  X(FileTooLarge, Io, 80, "file too large")                                                      \
+  /* core encodings and TLS-style vectors */                                                     \
+  X(Truncated, Protocol, 50, "input truncated")                                                  \
+  X(TrailingData, Protocol, 50, "unexpected trailing data")                                      \
+  X(LengthOverflow, Protocol, 50, "length exceeds limit")                                        \
+  X(InvalidHex, Usage, 50, "invalid hex string")                                                 \
+  X(InvalidBase64, BadEvidence, 50, "invalid base64url string")                                  \
+  /* crypto */                                                                                   \
+  X(CryptoFailure, Internal, 80, "cryptographic operation failed")                               \
+  X(SignatureInvalid, BadEvidence, 51, "signature verification failed")                          \
+  X(KeyInvalid, BadEvidence, 42, "invalid or unsupported key")                                   \
+  X(KeyTypeMismatch, BadEvidence, 42, "key type does not match the algorithm")                   \
+  X(UnsupportedAlgorithm, BadEvidence, 40, "unsupported algorithm")                              \
+  /* X.509 */                                                                                    \
+  X(CertMalformed, BadEvidence, 42, "malformed certificate")                                     \
+  X(CertChainInvalid, BadEvidence, 42, "certificate chain does not verify")                      \
+  X(CertUntrusted, BadEvidence, 48, "certificate does not chain to a trust anchor")              \
+  X(CertExpired, BadEvidence, 45, "certificate expired")                                         \
+  X(CertNotYetValid, BadEvidence, 45, "certificate not yet valid")                               \
+  X(CertNoCmwExtension, BadEvidence, 42, "certificate has no CMW extension")                     \
+  /* CBOR */                                                                                     \
+  X(CborMalformed, BadEvidence, 50, "malformed CBOR")                                            \
+  X(CborTrailingData, BadEvidence, 50, "trailing bytes after CBOR item")                         \
+  X(CborTooDeep, BadEvidence, 50, "CBOR nesting too deep")                                       \
+  X(CborTooLarge, BadEvidence, 50, "CBOR input too large")                                       \
+  X(CborWrongType, BadEvidence, 50, "CBOR item has the wrong type")                              \
+  X(CborDuplicateKey, BadEvidence, 50, "duplicate key in CBOR map")                              \
+  X(CborIntegerOutOfRange, BadEvidence, 50, "CBOR integer out of range")                         \
+  X(CborInvalidUtf8, BadEvidence, 50, "CBOR text string is not valid UTF-8")                     \
+  /* JSON */                                                                                     \
+  X(JsonMalformed, BadEvidence, 50, "malformed JSON")                                            \
+  X(JsonTooDeep, BadEvidence, 50, "JSON nesting too deep")                                       \
+  X(JsonTooLarge, BadEvidence, 50, "JSON input too large")                                       \
+  X(JsonDuplicateKey, BadEvidence, 50, "duplicate key in JSON object")                           \
+  X(JsonWrongType, BadEvidence, 50, "JSON value has the wrong type")                             \
+  /* COSE */                                                                                     \
+  X(CoseMalformed, BadEvidence, 50, "malformed COSE_Sign1")                                      \
+  X(CoseMissingAlgorithm, BadEvidence, 50, "COSE protected header has no algorithm")             \
+  X(CoseUnknownCritical, BadEvidence, 50, "COSE crit lists an unknown header")                   \
+  X(CoseBadSignature, BadEvidence, 51, "COSE_Sign1 signature verification failed")               \
+  /* JWS / JWT */                                                                                \
+  X(JwsMalformed, BadEvidence, 50, "malformed JWS compact serialization")                        \
+  X(JwsAlgNone, BadEvidence, 51, "JWS algorithm 'none' is not accepted")                         \
+  X(JwsAlgorithmMismatch, BadEvidence, 51, "JWS algorithm does not match the key")               \
+  X(JwsBadSignature, BadEvidence, 51, "JWS signature verification failed")                       \
+  X(JwtClaimsMalformed, BadEvidence, 50, "malformed JWT claims")                                 \
+  X(JwtExpired, BadEvidence, 45, "token expired")                                                \
+  X(JwtNotYetValid, BadEvidence, 45, "token not yet valid")                                      \
+  /* CMW */                                                                                      \
+  X(CmwMalformed, BadEvidence, 50, "malformed CMW")                                              \
+  X(CmwBadType, BadEvidence, 50, "CMW record has an invalid type")                               \
+  X(CmwBadIndicator, BadEvidence, 50, "CMW indicator is invalid")                                \
+  X(CmwBadTag, BadEvidence, 50, "CBOR tag is not a CMW tag")                                     \
+  X(CmwEmptyCollection, BadEvidence, 50, "CMW collection has no entries")                        \
+  X(CmwTooDeep, BadEvidence, 50, "CMW collection nesting too deep")                              \
+  X(CmwBadCollectionType, BadEvidence, 50, "CMW collection type (__cmwc_t) is invalid")          \
+  /* EAT */                                                                                      \
+  X(EatMalformed, BadEvidence, 50, "malformed EAT claims set")                                   \
+  X(EatBadClaim, BadEvidence, 50, "EAT claim has an invalid value")                              \
+  /* EAR */                                                                                      \
+  X(EarMalformed, BadEvidence, 50, "malformed EAR")                                              \
+  X(EarMissingClaim, BadEvidence, 50, "EAR lacks a mandatory claim")                             \
+  X(EarBadProfile, BadEvidence, 50, "EAR has an unknown eat_profile")                            \
+  X(EarBadStatus, BadEvidence, 50, "EAR status is invalid")                                      \
+  X(EarBadTrustVector, BadEvidence, 50, "EAR trustworthiness vector is invalid")                 \
+  X(EarExpired, BadEvidence, 45, "EAR expired")                                                  \
+  /* detection */                                                                                \
+  X(UnknownFormat, Usage, 50, "input is not a recognised format")
+
+// ErrorCode is the fine-grained error. Tests assert exact codes.
+enum class ErrorCode : std::uint16_t {
+#define ATLS_X_ENUM(name, category, alert, message) name,
+  ATLS_ERROR_CODES(ATLS_X_ENUM)
+#undef ATLS_X_ENUM
+};
+
+// error_category returns the coarse category of |code|.
+ATLS_API ErrorCategory error_category(ErrorCode code) noexcept;
+
+// error_name returns the enumerator's name of |code|, e.g. "CborTooDeep".
+ATLS_API std::string_view error_name(ErrorCode code) noexcept;
+
+// error_message returns the fixed human-readable message of |code|.
+ATLS_API std::string_view error_message(ErrorCode code) noexcept;
+
+// error_tls_alert returns the RFC 8446 AlertDescription to send for |code|.
+ATLS_API std::uint8_t error_tls_alert(ErrorCode code) noexcept;
+
+// category_name returns a lower-case name of |category|, e.g. "bad-evidence".
+ATLS_API std::string_view category_name(ErrorCategory category) noexcept;
+
+// Error is a code plus free-form detail (never secrets or raw evidence).
+struct Error {
+  ErrorCode code = ErrorCode::Internal;
+  std::string detail;
+
+  ErrorCategory category() const noexcept { return error_category(code); }
+  std::string_view name() const noexcept { return error_name(code); }
+  // to_string returns "<message>: <detail>" (or the message alone).
+  ATLS_API std::string to_string() const;
+};
+
+}  // namespace atls

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages atls needs, only when something is missing.
+# Usage: scripts/install-deps.sh [build|fuzz]   (build is the default)
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config
+  libssl-dev openssl            # TLS, crypto, X.509
+  libcbor-dev                   # CBOR
+  nlohmann-json3-dev            # JSON
+  libcli11-dev                  # command line
+  libgtest-dev libgmock-dev     # unit tests
+  libbenchmark-dev              # benchmarks
+  python3 python3-cryptography python3-cbor2 python3-openssl  # independent cross-checks
+)
+fuzz_pkgs=(clang-14 libfuzzer-14-dev libclang-rt-14-dev)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-build}" == fuzz ]]; then want+=("${fuzz_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "atls: installing missing Debian packages: ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "atls: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,381 @@
+#include "src/ossl/crypto.h"
+
+#include "src/core/byte_reader.h"
+
+#include <openssl/core_names.h>
+#include <openssl/rsa.h>
+
+#include <climits>
+#include <cstring>
+#include <string>
+
+namespace atls::ossl {
+
+std::size_t hash_size(HashAlg alg) {
+  switch (alg) {
+    case HashAlg::Sha1: return 20;
+    case HashAlg::Sha256: return 32;
+    case HashAlg::Sha384: return 48;
+    case HashAlg::Sha512: return 64;
+  }
+  return 0;
+}
+
+const EVP_MD* hash_md(HashAlg alg) {
+  switch (alg) {
+    case HashAlg::Sha1: return ::EVP_sha1();
+    case HashAlg::Sha256: return ::EVP_sha256();
+    case HashAlg::Sha384: return ::EVP_sha384();
+    case HashAlg::Sha512: return ::EVP_sha512();
+  }
+  return nullptr;
+}
+
+Result<HashAlg> hash_alg_from_md(const EVP_MD* md) {
+  if (md == nullptr) {
+    return Error{ErrorCode::UnsupportedAlgorithm, "no digest"};
+  }
+  switch (::EVP_MD_get_type(md)) {
+    case NID_sha256: return HashAlg::Sha256;
+    case NID_sha384: return HashAlg::Sha384;
+    case NID_sha512: return HashAlg::Sha512;
+    default: return Error{ErrorCode::UnsupportedAlgorithm, ::EVP_MD_get0_name(md)};
+  }
+}
+
+Result<Hasher> Hasher::create(HashAlg alg) {
+  UniquePtr<EVP_MD_CTX> ctx(::EVP_MD_CTX_new());
+  if (!ctx || ::EVP_DigestInit_ex(ctx.get(), hash_md(alg), nullptr) != 1) {
+    return failure(ErrorCode::CryptoFailure, "EVP_DigestInit_ex");
+  }
+  return Hasher(std::move(ctx));
+}
+
+Result<void> Hasher::update(ByteView data) {
+  if (!data.empty() && ::EVP_DigestUpdate(m_ctx.get(), data.data(), data.size()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "EVP_DigestUpdate");
+  }
+  return ok();
+}
+
+Result<Bytes> Hasher::finish() {
+  Bytes out(EVP_MAX_MD_SIZE);
+  unsigned int n = 0;
+  if (::EVP_DigestFinal_ex(m_ctx.get(), out.data(), &n) != 1) {
+    return failure(ErrorCode::CryptoFailure, "EVP_DigestFinal_ex");
+  }
+  out.resize(n);
+  return out;
+}
+
+Result<Bytes> digest(HashAlg alg, ByteView data) {
+  Bytes out(hash_size(alg));
+  unsigned int n = 0;
+  if (::EVP_Digest(data.data(), data.size(), out.data(), &n, hash_md(alg), nullptr) != 1) {
+    return failure(ErrorCode::CryptoFailure, "EVP_Digest");
+  }
+  out.resize(n);
+  return out;
+}
+
+namespace {
+
+const char* md_name(HashAlg alg) {
+  switch (alg) {
+    case HashAlg::Sha1: return "SHA1";
+    case HashAlg::Sha256: return "SHA256";
+    case HashAlg::Sha384: return "SHA384";
+    case HashAlg::Sha512: return "SHA512";
+  }
+  return "SHA256";
+}
+
+}  // namespace
+
+Result<Bytes> hmac(HashAlg alg, ByteView key, ByteView data) {
+  UniquePtr<EVP_MAC> mac(::EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  if (!mac) {
+    return failure(ErrorCode::CryptoFailure, "EVP_MAC_fetch(HMAC)");
+  }
+  UniquePtr<EVP_MAC_CTX> ctx(::EVP_MAC_CTX_new(mac.get()));
+  char name[16];
+  std::strncpy(name, md_name(alg), sizeof name - 1);
+  name[sizeof name - 1] = 0;
+  const OSSL_PARAM params[] = {
+      ::OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name, 0),
+      ::OSSL_PARAM_construct_end(),
+  };
+  static const std::uint8_t kEmpty = 0;
+  const std::uint8_t* k = key.empty() ? &kEmpty : key.data();
+  if (!ctx || ::EVP_MAC_init(ctx.get(), k, key.size(), params) != 1 ||
+      ::EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "HMAC");
+  }
+  Bytes out(EVP_MAX_MD_SIZE);
+  std::size_t n = 0;
+  if (::EVP_MAC_final(ctx.get(), out.data(), &n, out.size()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "EVP_MAC_final");
+  }
+  out.resize(n);
+  return out;
+}
+
+namespace {
+
+Result<Bytes> hkdf(HashAlg alg, int mode, ByteView salt, ByteView key, ByteView info,
+                   std::size_t length) {
+  UniquePtr<EVP_KDF> kdf(::EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  if (!kdf) {
+    return failure(ErrorCode::CryptoFailure, "EVP_KDF_fetch(HKDF)");
+  }
+  UniquePtr<EVP_KDF_CTX> ctx(::EVP_KDF_CTX_new(kdf.get()));
+  if (!ctx) {
+    return failure(ErrorCode::CryptoFailure, "EVP_KDF_CTX_new");
+  }
+  char name[16];
+  std::strncpy(name, md_name(alg), sizeof name - 1);
+  name[sizeof name - 1] = 0;
+  static std::uint8_t kZero = 0;
+  auto ptr = [](ByteView b) { return const_cast<std::uint8_t*>(b.empty() ? &kZero : b.data()); };
+  OSSL_PARAM params[6];
+  int i = 0;
+  params[i++] = ::OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+  params[i++] = ::OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, name, 0);
+  params[i++] = ::OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ptr(key), key.size());
+  if (mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY) {
+    params[i++] = ::OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, ptr(salt), salt.size());
+  } else {
+    params[i++] = ::OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, ptr(info), info.size());
+  }
+  params[i] = ::OSSL_PARAM_construct_end();
+  Bytes out(length);
+  if (::EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) {
+    return failure(ErrorCode::CryptoFailure, "HKDF");
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Bytes> hkdf_extract(HashAlg alg, ByteView salt, ByteView ikm) {
+  if (salt.empty()) {
+    // RFC 5869 §2.2: an absent salt is HashLen zero bytes.
+    const Bytes zeros(hash_size(alg), 0);
+    return hkdf(alg, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, zeros, ikm, {}, hash_size(alg));
+  }
+  return hkdf(alg, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, salt, ikm, {}, hash_size(alg));
+}
+
+Result<Bytes> hkdf_expand(HashAlg alg, ByteView prk, ByteView info, std::size_t length) {
+  if (length == 0 || length > 255 * hash_size(alg)) {
+    return Error{ErrorCode::InvalidArgument, "HKDF-Expand length out of range"};
+  }
+  return hkdf(alg, EVP_KDF_HKDF_MODE_EXPAND_ONLY, {}, prk, info, length);
+}
+
+//= https://www.rfc-editor.org/rfc/rfc8446#section-7.1
+//# struct {
+//#     uint16 length = Length;
+//#     opaque label<7..255> = "tls13 " + Label;
+//#     opaque context<0..255> = Context;
+//# } HkdfLabel;
+Result<Bytes> hkdf_expand_label(HashAlg alg, ByteView secret, std::string_view label,
+                                ByteView context, std::size_t length) {
+  if (length > 0xffff) {
+    return Error{ErrorCode::InvalidArgument, "HKDF-Expand-Label length"};
+  }
+  std::string full = "tls13 ";
+  full += label;
+  ByteWriter w;
+  w.u16(static_cast<std::uint16_t>(length));
+  ATLS_TRY(w.vector8({reinterpret_cast<const std::uint8_t*>(full.data()), full.size()}));
+  ATLS_TRY(w.vector8(context));
+  return hkdf_expand(alg, secret, w.data(), length);
+}
+
+KeyType key_type(const EVP_PKEY* key) {
+  if (key == nullptr) {
+    return KeyType::Other;
+  }
+  switch (::EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_ED25519: return KeyType::Ed25519;
+    case EVP_PKEY_RSA: return KeyType::Rsa;
+    case EVP_PKEY_RSA_PSS: return KeyType::RsaPss;
+    case EVP_PKEY_EC: {
+      char group[64] = {0};
+      std::size_t len = 0;
+      if (::EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                           &len) != 1) {
+        return KeyType::Other;
+      }
+      const std::string_view g(group, len);
+      if (g == "prime256v1" || g == "P-256") { return KeyType::EcP256; }
+      if (g == "secp384r1" || g == "P-384") { return KeyType::EcP384; }
+      if (g == "secp521r1" || g == "P-521") { return KeyType::EcP521; }
+      return KeyType::Other;
+    }
+    default: return KeyType::Other;
+  }
+}
+
+std::string_view key_type_name(KeyType t) {
+  switch (t) {
+    case KeyType::EcP256: return "EC P-256";
+    case KeyType::EcP384: return "EC P-384";
+    case KeyType::EcP521: return "EC P-521";
+    case KeyType::Ed25519: return "Ed25519";
+    case KeyType::Rsa: return "RSA";
+    case KeyType::RsaPss: return "RSA-PSS";
+    case KeyType::Other: return "other";
+  }
+  return "other";
+}
+
+std::size_t ec_field_len(KeyType t) {
+  switch (t) {
+    case KeyType::EcP256: return 32;
+    case KeyType::EcP384: return 48;
+    case KeyType::EcP521: return 66;
+    default: return 0;
+  }
+}
+
+namespace {
+
+struct AlgInfo {
+  const EVP_MD* md;  // nullptr for Ed25519
+  int padding;       // 0 = not RSA
+  bool ecdsa;
+  bool eddsa;
+};
+
+AlgInfo alg_info(SignatureAlg alg) {
+  switch (alg) {
+    case SignatureAlg::EcdsaSha256: return {::EVP_sha256(), 0, true, false};
+    case SignatureAlg::EcdsaSha384: return {::EVP_sha384(), 0, true, false};
+    case SignatureAlg::EcdsaSha512: return {::EVP_sha512(), 0, true, false};
+    case SignatureAlg::Ed25519: return {nullptr, 0, false, true};
+    case SignatureAlg::RsaPkcs1Sha256: return {::EVP_sha256(), RSA_PKCS1_PADDING, false, false};
+    case SignatureAlg::RsaPkcs1Sha384: return {::EVP_sha384(), RSA_PKCS1_PADDING, false, false};
+    case SignatureAlg::RsaPkcs1Sha512: return {::EVP_sha512(), RSA_PKCS1_PADDING, false, false};
+    case SignatureAlg::RsaPssSha256: return {::EVP_sha256(), RSA_PKCS1_PSS_PADDING, false, false};
+    case SignatureAlg::RsaPssSha384: return {::EVP_sha384(), RSA_PKCS1_PSS_PADDING, false, false};
+    case SignatureAlg::RsaPssSha512: return {::EVP_sha512(), RSA_PKCS1_PSS_PADDING, false, false};
+  }
+  return {nullptr, 0, false, false};
+}
+
+Result<void> check_key(const EVP_PKEY* key, const AlgInfo& a) {
+  const KeyType t = key_type(key);
+  const bool fits = (a.ecdsa && (t == KeyType::EcP256 || t == KeyType::EcP384 || t == KeyType::EcP521)) ||
+                    (a.eddsa && t == KeyType::Ed25519) ||
+                    (a.padding == RSA_PKCS1_PADDING && t == KeyType::Rsa) ||
+                    (a.padding == RSA_PKCS1_PSS_PADDING && (t == KeyType::Rsa || t == KeyType::RsaPss));
+  if (!fits) {
+    return Error{ErrorCode::KeyTypeMismatch, std::string(key_type_name(t)) + " key"};
+  }
+  return ok();
+}
+
+Result<void> set_padding(EVP_PKEY_CTX* pctx, const AlgInfo& a) {
+  if (a.padding == 0) {
+    return ok();
+  }
+  if (::EVP_PKEY_CTX_set_rsa_padding(pctx, a.padding) != 1) {
+    return failure(ErrorCode::CryptoFailure, "set RSA padding");
+  }
+  if (a.padding == RSA_PKCS1_PSS_PADDING &&
+      ::EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1) {
+    return failure(ErrorCode::CryptoFailure, "set PSS salt length");
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<Bytes> sign(EVP_PKEY* key, SignatureAlg alg, ByteView msg) {
+  const AlgInfo a = alg_info(alg);
+  ATLS_TRY(check_key(key, a));
+  UniquePtr<EVP_MD_CTX> ctx(::EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+  if (!ctx || ::EVP_DigestSignInit(ctx.get(), &pctx, a.md, nullptr, key) != 1) {
+    return failure(ErrorCode::CryptoFailure, "EVP_DigestSignInit");
+  }
+  ATLS_TRY(set_padding(pctx, a));
+  std::size_t len = 0;
+  if (::EVP_DigestSign(ctx.get(), nullptr, &len, msg.data(), msg.size()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "EVP_DigestSign (size)");
+  }
+  Bytes sig(len);
+  if (::EVP_DigestSign(ctx.get(), sig.data(), &len, msg.data(), msg.size()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "EVP_DigestSign");
+  }
+  sig.resize(len);
+  return sig;
+}
+
+Result<void> verify(EVP_PKEY* key, SignatureAlg alg, ByteView msg, ByteView sig) {
+  const AlgInfo a = alg_info(alg);
+  ATLS_TRY(check_key(key, a));
+  UniquePtr<EVP_MD_CTX> ctx(::EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+  if (!ctx || ::EVP_DigestVerifyInit(ctx.get(), &pctx, a.md, nullptr, key) != 1) {
+    return failure(ErrorCode::CryptoFailure, "EVP_DigestVerifyInit");
+  }
+  ATLS_TRY(set_padding(pctx, a));
+  static const std::uint8_t kEmpty = 0;
+  const int rc = ::EVP_DigestVerify(ctx.get(), sig.empty() ? &kEmpty : sig.data(), sig.size(),
+                                    msg.empty() ? &kEmpty : msg.data(), msg.size());
+  // Any value other than 1 (0 = mismatch, <0 = malformed signature) is a
+  // failed verification; the queue is cleared, not inspected.
+  drain_errors();
+  if (rc != 1) {
+    return Error{ErrorCode::SignatureInvalid, {}};
+  }
+  return ok();
+}
+
+Result<Bytes> ecdsa_der_to_raw(ByteView der, std::size_t field_len) {
+  const unsigned char* p = der.data();
+  UniquePtr<ECDSA_SIG> sig(::d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  if (!sig || p != der.data() + der.size()) {
+    drain_errors();
+    return Error{ErrorCode::SignatureInvalid, "malformed ECDSA-Sig-Value"};
+  }
+  const BIGNUM* r = nullptr;
+  const BIGNUM* s = nullptr;
+  ::ECDSA_SIG_get0(sig.get(), &r, &s);
+  Bytes out(2 * field_len);
+  if (::BN_bn2binpad(r, out.data(), static_cast<int>(field_len)) < 0 ||
+      ::BN_bn2binpad(s, out.data() + field_len, static_cast<int>(field_len)) < 0) {
+    drain_errors();
+    return Error{ErrorCode::SignatureInvalid, "ECDSA integer too large for the curve"};
+  }
+  return out;
+}
+
+Result<Bytes> ecdsa_raw_to_der(ByteView raw) {
+  if (raw.empty() || raw.size() % 2 != 0 || raw.size() > 2 * 66) {
+    return Error{ErrorCode::SignatureInvalid, "raw ECDSA signature has length " + std::to_string(raw.size())};
+  }
+  const std::size_t half = raw.size() / 2;
+  UniquePtr<BIGNUM> r(::BN_bin2bn(raw.data(), static_cast<int>(half), nullptr));
+  UniquePtr<BIGNUM> s(::BN_bin2bn(raw.data() + half, static_cast<int>(half), nullptr));
+  UniquePtr<ECDSA_SIG> sig(::ECDSA_SIG_new());
+  if (!r || !s || !sig || ::ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "ECDSA_SIG_set0");
+  }
+  // set0 took ownership of r and s.
+  (void)r.release();
+  (void)s.release();
+  unsigned char* buf = nullptr;
+  const int len = ::i2d_ECDSA_SIG(sig.get(), &buf);
+  if (len <= 0) {
+    return failure(ErrorCode::CryptoFailure, "i2d_ECDSA_SIG");
+  }
+  Bytes out(buf, buf + len);
+  ::OPENSSL_free(buf);
+  return out;
+}
+
+}  // namespace atls::ossl

@@ -1,0 +1,56 @@
+#include "src/ossl/ossl.h"
+
+#include <openssl/err.h>
+
+namespace atls::ossl {
+
+void X509StackDeleter::operator()(STACK_OF(X509) * s) const noexcept {
+  ::sk_X509_pop_free(s, ::X509_free);
+}
+
+X509Stack new_x509_stack() { return X509Stack(sk_X509_new_null()); }
+
+UniquePtr<EVP_PKEY> up_ref(EVP_PKEY* p) {
+  if (p == nullptr || ::EVP_PKEY_up_ref(p) != 1) {
+    return nullptr;
+  }
+  return UniquePtr<EVP_PKEY>(p);
+}
+
+UniquePtr<X509> up_ref(X509* p) {
+  if (p == nullptr || ::X509_up_ref(p) != 1) {
+    return nullptr;
+  }
+  return UniquePtr<X509>(p);
+}
+
+UniquePtr<SSL_CTX> up_ref(SSL_CTX* p) {
+  if (p == nullptr || ::SSL_CTX_up_ref(p) != 1) {
+    return nullptr;
+  }
+  return UniquePtr<SSL_CTX>(p);
+}
+
+std::string drain_errors() {
+  std::string out;
+  unsigned long e = 0;
+  char buf[256];
+  while ((e = ::ERR_get_error()) != 0) {
+    ::ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) {
+      out += "; ";
+    }
+    out += buf;
+  }
+  return out;
+}
+
+Error failure(ErrorCode code, std::string what) {
+  std::string q = drain_errors();
+  if (!q.empty()) {
+    what += " (" + q + ")";
+  }
+  return Error{code, std::move(what)};
+}
+
+}  // namespace atls::ossl

@@ -1,0 +1,212 @@
+#include "src/ossl/x509.h"
+
+#include "src/core/encoding.h"
+#include "src/ossl/crypto.h"
+
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+
+#include <climits>
+#include <cstring>
+#include <ctime>
+
+namespace atls::ossl {
+namespace {
+
+bool looks_pem(ByteView data) {
+  return as_string_view(data).find("-----BEGIN ") != std::string_view::npos;
+}
+
+std::string name_string(const X509_NAME* name) {
+  UniquePtr<BIO> bio(::BIO_new(::BIO_s_mem()));
+  if (!bio || ::X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) {
+    drain_errors();
+    return {};
+  }
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &p);
+  return n > 0 && p != nullptr ? std::string(p, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::int64_t asn1_time_unix(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ::ASN1_TIME_to_tm(t, &tm) != 1) {
+    drain_errors();
+    return 0;
+  }
+  return static_cast<std::int64_t>(::timegm(&tm));
+}
+
+}  // namespace
+
+Result<std::vector<UniquePtr<X509>>> parse_certificates(ByteView data) {
+  std::vector<UniquePtr<X509>> out;
+  if (data.empty() || data.size() > INT_MAX) {
+    return Error{ErrorCode::CertMalformed, "empty input"};
+  }
+  if (looks_pem(data)) {
+    UniquePtr<BIO> bio(::BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+    while (true) {
+      UniquePtr<X509> cert(::PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+      if (!cert) {
+        break;
+      }
+      out.push_back(std::move(cert));
+    }
+    // The loop ends with a "no start line" error at end of input.
+    drain_errors();
+    if (out.empty()) {
+      return Error{ErrorCode::CertMalformed, "no PEM certificate found"};
+    }
+    return out;
+  }
+  const unsigned char* p = data.data();
+  UniquePtr<X509> cert(::d2i_X509(nullptr, &p, static_cast<long>(data.size())));
+  if (!cert) {
+    return failure(ErrorCode::CertMalformed, "not a DER certificate");
+  }
+  if (p != data.data() + data.size()) {
+    return Error{ErrorCode::CertMalformed, "trailing bytes after DER certificate"};
+  }
+  out.push_back(std::move(cert));
+  return out;
+}
+
+Result<UniquePtr<X509>> parse_certificate(ByteView data) {
+  ATLS_ASSIGN_OR_RETURN(auto certs, parse_certificates(data));
+  if (certs.size() != 1) {
+    return Error{ErrorCode::CertMalformed, "expected one certificate, found " + std::to_string(certs.size())};
+  }
+  return std::move(certs.front());
+}
+
+Result<void> verify_chain(X509* leaf, std::span<X509* const> intermediates,
+                          std::span<X509* const> roots, const ChainOptions& options) {
+  UniquePtr<X509_STORE> store(::X509_STORE_new());
+  if (!store) {
+    return failure(ErrorCode::CryptoFailure, "X509_STORE_new");
+  }
+  for (X509* root : roots) {
+    if (::X509_STORE_add_cert(store.get(), root) != 1) {
+      return failure(ErrorCode::CryptoFailure, "X509_STORE_add_cert");
+    }
+  }
+  X509Stack untrusted = new_x509_stack();
+  for (X509* c : intermediates) {
+    auto ref = up_ref(c);
+    if (!ref || ::sk_X509_push(untrusted.get(), ref.get()) <= 0) {
+      return failure(ErrorCode::CryptoFailure, "sk_X509_push");
+    }
+    (void)ref.release();  // the stack owns it now
+  }
+  UniquePtr<X509_STORE_CTX> ctx(::X509_STORE_CTX_new());
+  if (!ctx || ::X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "X509_STORE_CTX_init");
+  }
+  ::X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(options.at));
+  if (options.allow_partial_chain) {
+    ::X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_PARTIAL_CHAIN);
+  }
+  const int rc = ::X509_verify_cert(ctx.get());
+  drain_errors();
+  if (rc == 1) {
+    return ok();
+  }
+  const int err = ::X509_STORE_CTX_get_error(ctx.get());
+  const int depth = ::X509_STORE_CTX_get_error_depth(ctx.get());
+  std::string detail = std::string(::X509_verify_cert_error_string(err)) + " at depth " + std::to_string(depth);
+  switch (err) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return Error{ErrorCode::CertExpired, std::move(detail)};
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return Error{ErrorCode::CertNotYetValid, std::move(detail)};
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return Error{ErrorCode::CertUntrusted, std::move(detail)};
+    default:
+      return Error{ErrorCode::CertChainInvalid, std::move(detail)};
+  }
+}
+
+Result<std::optional<Extension>> find_extension(const X509* cert, std::string_view oid) {
+  const std::string oid_s(oid);
+  UniquePtr<ASN1_OBJECT> obj(::OBJ_txt2obj(oid_s.c_str(), 1));
+  if (!obj) {
+    return failure(ErrorCode::InvalidArgument, "bad OID " + oid_s);
+  }
+  const int idx = ::X509_get_ext_by_OBJ(cert, obj.get(), -1);
+  if (idx < 0) {
+    return std::optional<Extension>{};
+  }
+  X509_EXTENSION* ext = ::X509_get_ext(cert, idx);  // borrowed from cert
+  const ASN1_OCTET_STRING* data = ::X509_EXTENSION_get_data(ext);
+  if (data == nullptr) {
+    return Error{ErrorCode::CertMalformed, "extension without value"};
+  }
+  Extension e;
+  e.value.assign(::ASN1_STRING_get0_data(data), ::ASN1_STRING_get0_data(data) + ::ASN1_STRING_length(data));
+  e.critical = ::X509_EXTENSION_get_critical(ext) == 1;
+  return std::optional<Extension>(std::move(e));
+}
+
+Result<Bytes> cert_der(const X509* cert) {
+  unsigned char* buf = nullptr;
+  const int len = ::i2d_X509(cert, &buf);
+  if (len <= 0) {
+    return failure(ErrorCode::CertMalformed, "i2d_X509");
+  }
+  Bytes out(buf, buf + len);
+  ::OPENSSL_free(buf);
+  return out;
+}
+
+Result<Bytes> cert_spki_der(const X509* cert) {
+  const X509_PUBKEY* pk = ::X509_get_X509_PUBKEY(cert);  // borrowed from cert
+  unsigned char* buf = nullptr;
+  const int len = ::i2d_X509_PUBKEY(pk, &buf);
+  if (len <= 0) {
+    return failure(ErrorCode::CertMalformed, "i2d_X509_PUBKEY");
+  }
+  Bytes out(buf, buf + len);
+  ::OPENSSL_free(buf);
+  return out;
+}
+
+Result<CertSummary> summarize(const X509* cert) {
+  CertSummary s;
+  s.subject = name_string(::X509_get_subject_name(cert));
+  s.issuer = name_string(::X509_get_issuer_name(cert));
+  const ASN1_INTEGER* serial = ::X509_get0_serialNumber(cert);
+  if (serial != nullptr) {
+    s.serial_hex = to_hex({::ASN1_STRING_get0_data(serial), static_cast<std::size_t>(::ASN1_STRING_length(serial))});
+  }
+  s.not_before = asn1_time_unix(::X509_get0_notBefore(cert));
+  s.not_after = asn1_time_unix(::X509_get0_notAfter(cert));
+  const EVP_PKEY* key = ::X509_get0_pubkey(cert);
+  s.key_type = std::string(key_type_name(key_type(key)));
+  const int n = ::X509_get_ext_count(cert);
+  for (int i = 0; i < n; ++i) {
+    const X509_EXTENSION* ext = ::X509_get_ext(cert, i);
+    char buf[128];
+    ::OBJ_obj2txt(buf, sizeof buf, ::X509_EXTENSION_get_object(const_cast<X509_EXTENSION*>(ext)), 1);
+    s.extension_oids.emplace_back(buf);
+  }
+  drain_errors();
+  return s;
+}
+
+std::string format_time(std::int64_t t) {
+  const time_t tt = static_cast<time_t>(t);
+  struct tm tm {};
+  if (::gmtime_r(&tt, &tm) == nullptr) {
+    return std::to_string(t);
+  }
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace atls::ossl

@@ -1,0 +1,20 @@
+// The atls command.
+
+#include "tools/commands.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+int main(int argc, char** argv) {
+  CLI::App app{"atls: attested TLS 1.3 (remote attestation bound to TLS)", "atls"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "atls 0.1.0");
+  atls::tools::register_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return atls::tools::exit_code();
+}
