@@ -11,6 +11,7 @@ build_pkgs=(
   libcli11-dev                  # command line
   libgtest-dev libgmock-dev     # unit tests
   libbenchmark-dev              # benchmarks
+  libtss2-dev swtpm swtpm-tools tpm2-tools  # TPM 2.0 plug-in (ESAPI) and its tests
   python3 python3-cryptography python3-cbor2 python3-openssl  # independent cross-checks
 )
 fuzz_pkgs=(clang-14 libfuzzer-14-dev libclang-rt-14-dev)

@@ -99,6 +99,38 @@ enum class ErrorCategory : std::uint8_t {
   X(EarBadStatus, BadEvidence, 50, "EAR status is invalid")                                      \
   X(EarBadTrustVector, BadEvidence, 50, "EAR trustworthiness vector is invalid")                 \
   X(EarExpired, BadEvidence, 45, "EAR expired")                                                  \
+  /* SEV-SNP */                                                                                  \
+  X(SnpMalformed, BadEvidence, 50, "malformed SEV-SNP attestation report")                       \
+  X(SnpUnsupportedVersion, BadEvidence, 50, "unsupported SEV-SNP report version")                \
+  X(SnpBadSignature, BadEvidence, 51, "SEV-SNP report signature does not verify")                \
+  X(SnpReportDataMismatch, BadEvidence, 51, "SEV-SNP REPORT_DATA does not match")                \
+  X(SnpVcekMismatch, BadEvidence, 42, "VCEK does not match the report's chip or TCB")            \
+  /* TDX */                                                                                      \
+  X(TdxMalformed, BadEvidence, 50, "malformed TDX quote")                                        \
+  X(TdxUnsupportedVersion, BadEvidence, 50, "unsupported TDX quote version")                     \
+  X(TdxBadQuoteSignature, BadEvidence, 51, "TDX quote signature does not verify")                \
+  X(TdxBadQeReportSignature, BadEvidence, 51, "TDX QE report signature does not verify")         \
+  X(TdxQeReportDataMismatch, BadEvidence, 51, "TDX QE report does not bind the attestation key") \
+  X(TdxBadPckChain, BadEvidence, 42, "TDX quote PCK certificate chain is malformed")             \
+  /* TPM */                                                                                      \
+  X(TpmMalformed, BadEvidence, 50, "malformed TPM 2.0 structure")                                \
+  X(TpmBadMagic, BadEvidence, 50, "TPMS_ATTEST magic is not TPM_GENERATED_VALUE")                \
+  X(TpmNoQuote, BadEvidence, 50, "TPMS_ATTEST is not a quote")                                   \
+  X(TpmBadSignature, BadEvidence, 51, "TPM quote signature does not verify")                     \
+  X(TpmPcrSelectionMismatch, BadEvidence, 51, "quote PCR selection differs from PCR values")   \
+  X(TpmPcrDigestMismatch, BadEvidence, 51, "TPM quote pcrDigest does not match the PCR values")  \
+  /* attestation pipeline, plug-ins and policy */                                              \
+  X(NonceMismatch, BadEvidence, 51, "evidence nonce does not match the expected binder")        \
+  X(UnsupportedMediaType, BadEvidence, 43, "no verifier for this evidence media type")          \
+  X(KeyUntrusted, BadEvidence, 48, "signing key is not a trusted key")                          \
+  X(EvidenceStale, BadEvidence, 45, "evidence or result is too old")                            \
+  X(PolicyInvalid, Usage, 80, "invalid policy")                                                  \
+  X(MeasurementMismatch, PolicyRejected, 42, "measurement does not match a reference value")    \
+  X(DebugEnabled, PolicyRejected, 42, "debug is enabled and the policy forbids it")             \
+  X(TcbTooLow, PolicyRejected, 42, "TCB version is below the policy minimum")                   \
+  X(MachineIdMismatch, PolicyRejected, 42, "machine identifier is not the pinned one")           \
+  X(TierInsufficient, PolicyRejected, 42, "attestation result is below the required tier")      \
+  X(AttesterFailure, Internal, 80, "the attester could not produce evidence")                   \
   /* detection */                                                                                \
   X(UnknownFormat, Usage, 50, "input is not a recognised format")
 

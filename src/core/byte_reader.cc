@@ -140,6 +140,11 @@ Result<void> ByteWriter::vector24(ByteView b) { return prefixed(3, b); }
 
 std::size_t ByteWriter::begin_vector(std::size_t prefix) {
   const std::size_t at = m_out.size();
+  if (prefix < 1 || prefix > 3) {
+    // Only 1..3 fit the handle's two bits; a handle with prefix 0 makes
+    // end_vector fail instead of patching the wrong bytes.
+    return at << 2;
+  }
   m_out.insert(m_out.end(), prefix, 0);
   // The handle packs the offset and the prefix size.
   return (at << 2) | prefix;

@@ -76,7 +76,8 @@ class ByteWriter {
   Result<void> vector24(ByteView b);
 
   // begin_vector opens a scope with a |prefix|-byte length (1, 2 or 3) and
-  // returns its handle; end_vector closes the scope it names.
+  // returns its handle; end_vector closes the scope it names. Any other
+  // |prefix| writes nothing and returns a handle end_vector rejects.
   std::size_t begin_vector(std::size_t prefix);
   Result<void> end_vector(std::size_t handle);
 

@@ -5,7 +5,9 @@
 #include <openssl/core_names.h>
 #include <openssl/rsa.h>
 
+#include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -76,6 +78,32 @@ Result<Bytes> digest(HashAlg alg, ByteView data) {
   }
   out.resize(n);
   return out;
+}
+
+Result<Bytes> digest_file(HashAlg alg, const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return Error{errno == ENOENT ? ErrorCode::FileNotFound : ErrorCode::IoError, path};
+  }
+  auto h = Hasher::create(alg);
+  if (!h) {
+    std::fclose(f);
+    return std::move(h).error();
+  }
+  std::uint8_t buf[65536];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    if (auto r = h->update(ByteView(buf, n)); !r) {
+      std::fclose(f);
+      return std::move(r).error();
+    }
+  }
+  const bool err = std::ferror(f) != 0;
+  std::fclose(f);
+  if (err) {
+    return Error{ErrorCode::IoError, path + ": read error"};
+  }
+  return h->finish();
 }
 
 namespace {
@@ -345,6 +373,12 @@ Result<Bytes> ecdsa_der_to_raw(ByteView der, std::size_t field_len) {
   const BIGNUM* r = nullptr;
   const BIGNUM* s = nullptr;
   ::ECDSA_SIG_get0(sig.get(), &r, &s);
+  // Newer OpenSSL (3.2+) decodes these INTEGERs as signed; BN_bn2binpad would
+  // write a negative value's magnitude, turning an invalid signature into a
+  // different, possibly valid one. (3.0 reads them unsigned, so this is moot there.)
+  if (::BN_is_negative(r) || ::BN_is_negative(s)) {
+    return Error{ErrorCode::SignatureInvalid, "negative ECDSA integer"};
+  }
   Bytes out(2 * field_len);
   if (::BN_bn2binpad(r, out.data(), static_cast<int>(field_len)) < 0 ||
       ::BN_bn2binpad(s, out.data() + field_len, static_cast<int>(field_len)) < 0) {

@@ -7,6 +7,7 @@
 
 #include "src/ossl/ossl.h"
 
+#include <string>
 #include <string_view>
 
 namespace atls::ossl {
@@ -22,6 +23,10 @@ Result<HashAlg> hash_alg_from_md(const EVP_MD* md);
 
 // digest returns Hash(data).
 Result<Bytes> digest(HashAlg alg, ByteView data);
+
+// digest_file returns Hash(file contents), reading the file in chunks.
+// Fails with FileNotFound or IoError.
+Result<Bytes> digest_file(HashAlg alg, const std::string& path);
 
 // Hasher computes a digest over several parts.
 class Hasher {

@@ -14,6 +14,11 @@ UniquePtr<BIO> mem_bio(ByteView data) {
   return UniquePtr<BIO>(::BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
 }
 
+// no_passphrase refuses to decrypt. Without a callback OpenSSL falls back to
+// PEM_def_callback, which prompts on the controlling terminal: an encrypted
+// PEM would then block the process on a terminal read instead of failing.
+int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
+
 bool looks_pem(ByteView data) {
   const std::string_view s(reinterpret_cast<const char*>(data.data()), data.size());
   return s.find("-----BEGIN ") != std::string_view::npos;
@@ -36,13 +41,13 @@ Result<UniquePtr<EVP_PKEY>> parse_public_key(ByteView data) {
   }
   if (looks_pem(data)) {
     auto bio = mem_bio(data);
-    UniquePtr<EVP_PKEY> key(::PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+    UniquePtr<EVP_PKEY> key(::PEM_read_bio_PUBKEY(bio.get(), nullptr, no_passphrase, nullptr));
     if (key) {
       return key;
     }
     drain_errors();
     bio = mem_bio(data);
-    UniquePtr<X509> cert(::PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    UniquePtr<X509> cert(::PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
     if (cert) {
       UniquePtr<EVP_PKEY> k(::X509_get_pubkey(cert.get()));
       if (k) {
@@ -52,7 +57,7 @@ Result<UniquePtr<EVP_PKEY>> parse_public_key(ByteView data) {
     drain_errors();
     // A private key PEM also yields its public key.
     bio = mem_bio(data);
-    UniquePtr<EVP_PKEY> priv(::PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    UniquePtr<EVP_PKEY> priv(::PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
     if (priv) {
       return priv;
     }
@@ -81,7 +86,7 @@ Result<UniquePtr<EVP_PKEY>> parse_private_key(ByteView data) {
   }
   if (looks_pem(data)) {
     auto bio = mem_bio(data);
-    UniquePtr<EVP_PKEY> key(::PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    UniquePtr<EVP_PKEY> key(::PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
     if (!key) {
       return failure(ErrorCode::KeyInvalid, "PEM holds no private key");
     }

@@ -14,10 +14,13 @@
 namespace atls::ossl {
 
 // parse_public_key accepts a PEM public key, a PEM certificate (its key is
-// taken), or DER SubjectPublicKeyInfo. Fails with KeyInvalid.
+// taken), a PEM private key (the returned key then also holds the private
+// part), a DER SubjectPublicKeyInfo or a DER certificate. Fails with
+// KeyInvalid; encrypted PEM is never decrypted (no passphrase prompt).
 Result<UniquePtr<EVP_PKEY>> parse_public_key(ByteView data);
 
 // parse_private_key accepts PEM (PKCS#8 or traditional) or DER PKCS#8.
+// Fails with KeyInvalid, also for encrypted PEM (no passphrase prompt).
 Result<UniquePtr<EVP_PKEY>> parse_private_key(ByteView data);
 
 // generate_key creates a fresh key of |type| (EC curves or Ed25519).

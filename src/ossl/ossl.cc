@@ -24,13 +24,6 @@ UniquePtr<X509> up_ref(X509* p) {
   return UniquePtr<X509>(p);
 }
 
-UniquePtr<SSL_CTX> up_ref(SSL_CTX* p) {
-  if (p == nullptr || ::SSL_CTX_up_ref(p) != 1) {
-    return nullptr;
-  }
-  return UniquePtr<SSL_CTX>(p);
-}
-
 std::string drain_errors() {
   std::string out;
   unsigned long e = 0;

@@ -13,7 +13,6 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/param_build.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -54,8 +53,6 @@ ATLS_OSSL_DELETER(X509_STORE_CTX, ::X509_STORE_CTX_free)
 ATLS_OSSL_DELETER(X509_CRL, ::X509_CRL_free)
 ATLS_OSSL_DELETER(ASN1_OBJECT, ::ASN1_OBJECT_free)
 ATLS_OSSL_DELETER(ASN1_TYPE, ::ASN1_TYPE_free)
-ATLS_OSSL_DELETER(SSL_CTX, ::SSL_CTX_free)
-ATLS_OSSL_DELETER(SSL, ::SSL_free)
 ATLS_OSSL_DELETER(OSSL_LIB_CTX, ::OSSL_LIB_CTX_free)
 
 // Stacks of X509 free their elements.
@@ -68,7 +65,6 @@ X509Stack new_x509_stack();
 // up_ref returns a new owning reference to a reference-counted handle.
 UniquePtr<EVP_PKEY> up_ref(EVP_PKEY* p);
 UniquePtr<X509> up_ref(X509* p);
-UniquePtr<SSL_CTX> up_ref(SSL_CTX* p);
 
 // drain_errors empties OpenSSL's error queue into one string for
 // Error::detail. The queue gives detail, never control flow.

@@ -17,6 +17,16 @@ bool looks_pem(ByteView data) {
   return as_string_view(data).find("-----BEGIN ") != std::string_view::npos;
 }
 
+std::size_t count_pem_blocks(ByteView data, std::string_view header) {
+  const std::string_view text = as_string_view(data);
+  std::size_t n = 0;
+  for (std::size_t at = text.find(header); at != std::string_view::npos;
+       at = text.find(header, at + header.size())) {
+    ++n;
+  }
+  return n;
+}
+
 std::string name_string(const X509_NAME* name) {
   UniquePtr<BIO> bio(::BIO_new(::BIO_s_mem()));
   if (!bio || ::X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) {
@@ -53,10 +63,18 @@ Result<std::vector<UniquePtr<X509>>> parse_certificates(ByteView data) {
       }
       out.push_back(std::move(cert));
     }
-    // The loop ends with a "no start line" error at end of input.
+    // The loop ends with a "no start line" error at end of input, but also
+    // at the first damaged certificate block. Counting the certificate
+    // headers tells the two apart without looking at the error queue.
     drain_errors();
     if (out.empty()) {
       return Error{ErrorCode::CertMalformed, "no PEM certificate found"};
+    }
+    const std::size_t blocks = count_pem_blocks(data, "-----BEGIN CERTIFICATE-----") +
+                               count_pem_blocks(data, "-----BEGIN X509 CERTIFICATE-----");
+    if (blocks != out.size()) {
+      return Error{ErrorCode::CertMalformed, "PEM certificate " + std::to_string(out.size() + 1) +
+                                                 " of " + std::to_string(blocks) + " does not parse"};
     }
     return out;
   }

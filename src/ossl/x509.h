@@ -18,7 +18,8 @@ namespace atls::ossl {
 
 // parse_certificates reads every certificate in |data|: one or more PEM
 // blocks, or a single DER certificate. Fails with CertMalformed (also when
-// no certificate is found or trailing bytes follow a DER certificate).
+// no certificate is found, when any CERTIFICATE block does not parse, or
+// when trailing bytes follow a DER certificate). Other PEM blocks are skipped.
 Result<std::vector<UniquePtr<X509>>> parse_certificates(ByteView data);
 
 // parse_certificate reads exactly one certificate (PEM or DER).

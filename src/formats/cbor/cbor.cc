@@ -463,6 +463,18 @@ Result<CborPrefix> decode(ByteView data, const CborLimits& limits) {
     if (off >= data.size()) {
       return Error{ErrorCode::CborMalformed, "truncated: input ends inside an item"};
     }
+    // libcbor 0.8 reports the one-byte tag heads 0xc6..0xd4 (tags 6..20) as
+    // errors ("unassigned"), yet RFC 8949 §3.4 makes every tag number
+    // well-formed and COSE_Sign1 is tag 18 (0xd2). Those heads carry the tag
+    // number in the initial byte, so they are decoded here.
+    if (const std::uint8_t ib = data[off]; ib >= 0xc6 && ib <= 0xd4) {
+      on_tag(&d, ib - 0xc0u);
+      if (d.error) {
+        return *d.error;
+      }
+      off += 1;
+      continue;
+    }
     const cbor_decoder_result r = ::cbor_stream_decode(data.data() + off, data.size() - off, &kCallbacks, &d);
     if (d.error) {
       return *d.error;

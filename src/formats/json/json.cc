@@ -43,10 +43,18 @@ Result<nlohmann::json> parse_json(std::string_view text, const JsonLimits& limit
     return Error{ErrorCode::JsonTooLarge, std::to_string(text.size()) + " bytes exceeds " +
                                               std::to_string(limits.max_size)};
   }
+  // nlohmann's lexer takes a NUL byte for the end of input, so "[1]\0junk"
+  // would parse as [1]. A raw NUL is never valid JSON text (RFC 8259 §7:
+  // control characters must be escaped, and none may appear outside strings).
+  if (text.find('\0') != std::string_view::npos) {
+    return Error{ErrorCode::JsonMalformed, "NUL byte in JSON text"};
+  }
   if (max_nesting(text) > limits.max_depth) {
     return Error{ErrorCode::JsonTooDeep, "nesting exceeds " + std::to_string(limits.max_depth)};
   }
   std::vector<std::set<std::string>> keys;
+  // A flag, not duplicate.empty(): the empty string is a valid key too.
+  bool has_duplicate = false;
   std::string duplicate;
   const nlohmann::json::parser_callback_t cb = [&](int, nlohmann::json::parse_event_t ev,
                                                    nlohmann::json& parsed) {
@@ -61,7 +69,8 @@ Result<nlohmann::json> parse_json(std::string_view text, const JsonLimits& limit
         break;
       case nlohmann::json::parse_event_t::key:
         if (!keys.empty() && parsed.is_string() &&
-            !keys.back().insert(parsed.get_ref<const std::string&>()).second && duplicate.empty()) {
+            !keys.back().insert(parsed.get_ref<const std::string&>()).second && !has_duplicate) {
+          has_duplicate = true;
           duplicate = parsed.get_ref<const std::string&>();
         }
         break;
@@ -72,7 +81,7 @@ Result<nlohmann::json> parse_json(std::string_view text, const JsonLimits& limit
   };
   try {
     nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), cb, true, false);
-    if (!duplicate.empty()) {
+    if (has_duplicate) {
       return Error{ErrorCode::JsonDuplicateKey, "\"" + duplicate + "\""};
     }
     return j;

@@ -1,0 +1,229 @@
+#include "src/attestation/pipeline.h"
+
+#include "src/core/encoding.h"
+#include "src/formats/ear/ear.h"
+
+#include <algorithm>
+#include <exception>
+
+namespace atls {
+
+bool tier_meets(TrustTier tier, TrustTier required) {
+  return internal::tier_rank(tier) <= internal::tier_rank(required);
+}
+
+nlohmann::json AttestationResult::to_json() const {
+  nlohmann::json j;
+  j["status"] = std::string(tier_name(m_status));
+  j["media_type"] = m_media_type;
+  j["machine_id"] = m_machine_id;
+  j["hardware_rooted"] = m_hardware_rooted;
+  j["verified_at"] = m_verified_at;
+  j["valid_until"] = m_valid_until;
+  nlohmann::json subs = nlohmann::json::object();
+  for (const auto& s : m_submods) {
+    nlohmann::json sj;
+    sj["status"] = std::string(tier_name(s.status));
+    nlohmann::json tv = nlohmann::json::object();
+    for (std::size_t i = 0; i < TrustVector::kSize; ++i) {
+      if (s.trust_vector.claims[i]) {
+        tv[std::string(TrustVector::claim_name(i))] = static_cast<int>(*s.trust_vector.claims[i]);
+      }
+    }
+    sj["trust_vector"] = std::move(tv);
+    if (!s.policy_id.empty()) {
+      sj["policy_id"] = s.policy_id;
+    }
+    nlohmann::json findings = nlohmann::json::array();
+    for (const auto& f : s.findings) {
+      findings.push_back({{"code", std::string(error_name(f.code))}, {"detail", f.detail}});
+    }
+    if (!findings.empty()) {
+      sj["findings"] = std::move(findings);
+    }
+    subs[s.name] = std::move(sj);
+  }
+  j["submods"] = std::move(subs);
+  j["claims"] = m_claims;
+  if (!m_ear.empty()) {
+    j["ear"] = m_ear;
+  }
+  return j;
+}
+
+namespace internal {
+
+int tier_rank(TrustTier t) {
+  switch (t) {
+    case TrustTier::Affirming: return 0;
+    case TrustTier::Warning: return 1;
+    case TrustTier::None: return 2;
+    case TrustTier::Contraindicated: return 3;
+  }
+  return 3;
+}
+
+Result<VerifiedEvidence> Pipeline::verify(const Evidence& evidence, VerifyContext ctx,
+                                          const Policy* policy) const {
+  const std::string media_type(evidence.media_type());
+  const Verifier* v = m_registry.verifier_for(media_type);
+  if (v == nullptr) {
+    return Error{ErrorCode::UnsupportedMediaType, "\"" + media_type + "\""};
+  }
+  ctx.clock = &m_clock;
+  const std::string base_dir = policy != nullptr ? policy->base_dir : std::string();
+  if (policy != nullptr) {
+    if (const SchemePolicy* sp = policy->scheme(media_type)) {
+      ctx.trust = sp->trust;
+    }
+  }
+  if (!ctx.load) {
+    ctx.load = [base_dir](const std::string& ref) { return load_reference(base_dir, ref); };
+  }
+  Result<EvidenceClaims> claims = Error{ErrorCode::Internal, "verifier did not run"};
+  try {
+    claims = v->verify(evidence, ctx);
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::Internal, std::string(v->name()) + " verifier: " + e.what()};
+  }
+  if (!claims) {
+    return std::move(claims).error();
+  }
+  if (ctx.expected_nonce && !claims->nonce_verified) {
+    return Error{ErrorCode::Internal, std::string(v->name()) + " verifier did not check the nonce"};
+  }
+  const std::int64_t now = m_clock.now();
+  if (policy != nullptr && policy->max_evidence_age > 0 && claims->issued_at) {
+    if (now - *claims->issued_at > policy->max_evidence_age) {
+      return Error{ErrorCode::EvidenceStale, "evidence is " + std::to_string(now - *claims->issued_at) +
+                                                 " s old; the policy allows " +
+                                                 std::to_string(policy->max_evidence_age) + " s"};
+    }
+  }
+  if (claims->expires_at && now > *claims->expires_at) {
+    return Error{ErrorCode::EvidenceStale, "expired at " + std::to_string(*claims->expires_at)};
+  }
+  VerifiedEvidence out;
+  out.m_media_type = media_type;
+  out.m_verifier = std::string(v->name());
+  out.m_claims = std::move(*claims);
+  out.m_verified_at = now;
+  return out;
+}
+
+Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, const Policy* policy,
+                                             EVP_PKEY* ear_key, const Bytes* attested_key_spki) const {
+  const Appraiser* a = m_registry.appraiser_for(evidence.media_type());
+  if (a == nullptr) {
+    return Error{ErrorCode::UnsupportedMediaType, "no appraiser for \"" + evidence.media_type() + "\""};
+  }
+  nlohmann::json reference = nlohmann::json::object();
+  if (policy != nullptr) {
+    if (const SchemePolicy* sp = policy->scheme(evidence.media_type())) {
+      reference = sp->reference;
+    }
+  }
+  Result<std::vector<SubmodAppraisal>> subs = Error{ErrorCode::Internal, "appraiser did not run"};
+  try {
+    subs = a->appraise(evidence, reference);
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::Internal, std::string(a->name()) + " appraiser: " + e.what()};
+  }
+  if (!subs) {
+    return std::move(subs).error();
+  }
+  if (subs->empty()) {
+    return Error{ErrorCode::Internal, std::string(a->name()) + " appraiser returned no submodule"};
+  }
+  AttestationResult r;
+  r.m_media_type = evidence.media_type();
+  r.m_machine_id = evidence.claims().machine_id;
+  r.m_claims = evidence.claims().claims;
+  r.m_hardware_rooted = evidence.claims().hardware_rooted;
+  r.m_verified_at = evidence.verified_at();
+  r.m_status = TrustTier::Affirming;
+  for (auto& s : *subs) {
+    SubmodResult sr;
+    sr.name = std::move(s.name);
+    sr.trust_vector = s.trust_vector;
+    sr.status = s.trust_vector.worst();
+    sr.policy_id = std::move(s.policy_id);
+    sr.findings = std::move(s.findings);
+    if (tier_rank(sr.status) > tier_rank(r.m_status)) {
+      r.m_status = sr.status;
+    }
+    r.m_submods.push_back(std::move(sr));
+  }
+  const std::int64_t interval = policy != nullptr ? policy->reattest_interval : 3600;
+  std::int64_t valid_until = r.m_verified_at + interval;
+  const auto& c = evidence.claims();
+  if (policy != nullptr && policy->max_evidence_age > 0 && c.issued_at) {
+    valid_until = std::min(valid_until, *c.issued_at + policy->max_evidence_age);
+  }
+  if (c.expires_at) {
+    valid_until = std::min(valid_until, *c.expires_at);
+  }
+  if (ear_key != nullptr) {
+    const std::int64_t lifetime = policy != nullptr ? policy->ear.lifetime : 300;
+    Ear ear;
+    ear.profile = std::string(kEarProfileIetf03);
+    ear.iat = r.m_verified_at;
+    ear.exp = std::min(r.m_verified_at + lifetime, valid_until);
+    valid_until = *ear.exp;
+    ear.status = r.m_status;
+    ear.verifier_id.developer = policy != nullptr ? policy->ear.developer : "atls";
+    ear.verifier_id.build = policy != nullptr ? policy->ear.build : "atls 0.1.0";
+    if (c.nonce.size() >= 8 && c.nonce.size() <= 64) {
+      ear.nonce = c.nonce;
+    }
+    for (const auto& s : r.m_submods) {
+      EarSubmod es;
+      es.name = s.name;
+      es.status = s.status;
+      es.trust_vector = s.trust_vector;
+      if (!s.policy_id.empty()) {
+        es.policy_ids.push_back(s.policy_id);
+      }
+      es.extensions["atls.media-type"] = r.m_media_type;
+      if (!r.m_machine_id.empty()) {
+        es.extensions["atls.machine-id"] = r.m_machine_id;
+      }
+      if (attested_key_spki != nullptr) {
+        //= PROTOCOL.md §1.5: the submodule's ear.veraison.key-attestation
+        //= object with akpub = base64url(DER SPKI).
+        es.extensions["ear.veraison.key-attestation"] = {{"akpub", base64url_encode(*attested_key_spki)}};
+      }
+      ear.submods.push_back(std::move(es));
+    }
+    std::sort(ear.submods.begin(), ear.submods.end(),
+              [](const EarSubmod& x, const EarSubmod& y) { return x.name < y.name; });
+    ATLS_ASSIGN_OR_RETURN(r.m_ear, sign_ear_jwt(ear, ear_key));
+  }
+  r.m_valid_until = valid_until;
+  return r;
+}
+
+Result<void> Pipeline::check(const AttestationResult& result, const Policy& policy) {
+  if (!policy.machine_ids.empty() &&
+      std::find(policy.machine_ids.begin(), policy.machine_ids.end(), result.machine_id()) ==
+          policy.machine_ids.end()) {
+    return Error{ErrorCode::MachineIdMismatch, "\"" + result.machine_id() + "\" is not pinned"};
+  }
+  if (tier_meets(result.status(), policy.required_tier)) {
+    return ok();
+  }
+  for (const auto& s : result.submods()) {
+    if (tier_meets(s.status, policy.required_tier)) {
+      continue;
+    }
+    if (!s.findings.empty()) {
+      const Finding& f = s.findings.front();
+      return Error{f.code, s.name + ": " + f.detail};
+    }
+  }
+  return Error{ErrorCode::TierInsufficient, std::string(tier_name(result.status())) + " < required " +
+                                                std::string(tier_name(policy.required_tier))};
+}
+
+}  // namespace internal
+}  // namespace atls

@@ -1,0 +1,72 @@
+#pragma once
+
+// The appraisal policy: per media type, trust anchors ("trust") and
+// reference values ("reference"), plus what the relying party requires of a
+// result. JSON; unknown keys anywhere are an error. See docs/policy.md.
+
+#include <atls/bytes.h>
+#include <atls/result.h>
+#include <atls/trust.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace atls {
+
+class Registry;
+
+struct SchemePolicy {
+  nlohmann::json trust = nlohmann::json::object();
+  nlohmann::json reference = nlohmann::json::object();
+};
+
+struct EarIssuerPolicy {
+  std::string signing_key;  // file reference (PEM private key), "" = no EAR
+  std::string developer = "atls";
+  std::string build = "atls 0.1.0";
+  std::int64_t lifetime = 300;  // seconds until the EAR's exp
+};
+
+struct Policy {
+  // The tier a result must reach to be accepted.
+  TrustTier required_tier = TrustTier::Affirming;
+  // Maximum age of evidence that carries its own time (seconds; 0 = none).
+  std::int64_t max_evidence_age = 300;
+  // How long an appraisal stays valid before re-attestation (seconds).
+  std::int64_t reattest_interval = 3600;
+  // Pinned machine identifiers; empty = any machine.
+  std::vector<std::string> machine_ids;
+  // Per media type.
+  std::map<std::string, SchemePolicy> schemes;
+  EarIssuerPolicy ear;
+  // Directory that relative file references are resolved against.
+  std::string base_dir;
+
+  const SchemePolicy* scheme(const std::string& media_type) const;
+};
+
+// parse_policy parses and validates a policy document. Every scheme must
+// have a verifier in |registry|, and its sections are validated by the
+// plug-ins. Fails with PolicyInvalid (detail names the offending key) or the
+// JSON parser's codes.
+Result<Policy> parse_policy(std::string_view json_text, const Registry& registry,
+                            std::string base_dir);
+
+// load_policy_file reads and parses a policy file.
+Result<Policy> load_policy_file(const std::string& path, const Registry& registry);
+
+// load_reference resolves a file reference of |policy|: inline PEM text
+// (starting with "-----BEGIN") is returned as is; anything else is a path,
+// relative to policy.base_dir unless absolute. Fails with FileNotFound or
+// IoError.
+Result<Bytes> load_reference(const std::string& base_dir, const std::string& ref);
+
+// read_file_bytes reads a whole file (at most 16 MiB).
+Result<Bytes> read_file_bytes(const std::string& path);
+
+}  // namespace atls
