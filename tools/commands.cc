@@ -10,6 +10,11 @@ void set_exit_code(int code) { g_exit_code = code; }
 
 void register_commands(CLI::App& app) {
   register_inspect(app);
+  register_attest(app);
+  register_verify(app);
+  register_serve(app);
+  register_connect(app);
+  register_demo(app);
 }
 
 }  // namespace atls::tools

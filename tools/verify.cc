@@ -8,11 +8,13 @@
 #include "src/attestation/pipeline.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/plugins/tpm2/tpm2.h"
 #include "src/core/encoding.h"
 #include "src/formats/json/json.h"
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
-#include "src/plugins/builtin_plugins.h"
+#include "src/attestation/registry.h"
+#include "src/plugins/tpm2/tpm2.h"
 
 #include <iostream>
 #include <memory>

@@ -131,6 +131,37 @@ enum class ErrorCategory : std::uint8_t {
   X(MachineIdMismatch, PolicyRejected, 42, "machine identifier is not the pinned one")           \
   X(TierInsufficient, PolicyRejected, 42, "attestation result is below the required tier")      \
   X(AttesterFailure, Internal, 80, "the attester could not produce evidence")                   \
+  X(EarKeyBindingMismatch, BadEvidence, 51, "EAR does not name the authenticator's key")       \
+  /* attested TLS: exported authenticators (RFC 9261, expat) */                                \
+  X(TlsVersionUnsupported, Protocol, 70, "attested connections need TLS 1.3")                   \
+  X(TlsHandshakeFailed, Protocol, 40, "TLS handshake failed")                                   \
+  X(TlsResumptionRefused, Protocol, 10, "resumption or 0-RTT on an attested connection")        \
+  X(EaRequestMalformed, Protocol, 50, "malformed authenticator request")                        \
+  X(EaMalformed, Protocol, 50, "malformed exported authenticator")                              \
+  X(EaBadFinished, Protocol, 51, "authenticator Finished does not verify")                      \
+  X(EaBadCertificateVerify, Protocol, 51, "authenticator CertificateVerify does not verify")    \
+  X(EaSignatureSchemeUnsupported, Protocol, 40, "no acceptable signature scheme")               \
+  X(EaUnknownContext, Protocol, 10, "authenticator context was not issued on this connection")  \
+  X(EaContextReused, Protocol, 10, "authenticator context was already used")                    \
+  X(EaUnsupportedExtension, Protocol, 110, "Certificate carries an extension not requested")    \
+  X(EaEmptyAuthenticator, PolicyRejected, 42, "peer refused to authenticate (empty authenticator)") \
+  X(EaNoAttestation, BadEvidence, 42, "authenticator carries no cmw_attestation extension")     \
+  X(PeerCertUntrusted, PolicyRejected, 42, "peer certificate does not meet the certificate policy") \
+  X(PeerHostnameMismatch, PolicyRejected, 42, "peer certificate does not match the host name")  \
+  X(PinnedKeyMismatch, PolicyRejected, 42, "peer key is not the pinned key")                    \
+  /* attested TLS: stream, negotiation, lifetime */                                            \
+  X(FrameMalformed, Protocol, 50, "malformed atls frame")                                       \
+  X(FrameTooLarge, Protocol, 50, "atls frame exceeds the configured limit")                     \
+  X(UnexpectedFrame, Protocol, 10, "unexpected atls frame")                                     \
+  X(NegotiationMalformed, Protocol, 50, "malformed atls_negotiation extension")                 \
+  X(NoCommonScheme, Protocol, 40, "no attestation scheme acceptable to both peers")             \
+  X(AttestationRequired, PolicyRejected, 40, "peer does not attest and attestation is required")\
+  X(AttestationTimeout, Protocol, 40, "no valid authenticator within the attestation timeout")  \
+  X(AttestationExpired, PolicyRejected, 45, "attestation expired and was not renewed in time")  \
+  X(PeerAlert, Alert, 0, "peer sent an atls alert")                                             \
+  X(ConnectionClosed, Closed, 0, "connection closed")                                           \
+  X(WouldBlock, WouldBlock, 0, "operation would block")                                         \
+  X(TokenInvalid, BadEvidence, 51, "gateway token is invalid")                                  \
   /* detection */                                                                                \
   X(UnknownFormat, Usage, 50, "input is not a recognised format")
 
