@@ -8,6 +8,7 @@
 #include "src/formats/ear/ear.h"
 #include "src/formats/eat/eat.h"
 #include "src/formats/json/json.h"
+#include "src/formats/cbor/edn.h"
 #include "src/formats/jwt/jws.h"
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
@@ -336,12 +337,28 @@ Result<ojson> inspect_any(ByteView data, const InspectOptions& opts, int depth) 
     if (text.starts_with("-----BEGIN")) {
       return inspect_certs(to_bytes(text), depth);
     }
-    if (looks_like_jws(text)) {
+    // A base64url JOSE header ("eyJ" = '{"') marks a JWS even when the rest
+    // is broken, so the JWS parser names what is wrong with it.
+    if (looks_like_jws(text) || text.starts_with("eyJ") || text.starts_with(".eyJ")) {
       return inspect_jwt(text, opts);
     }
     if (text.starts_with("[") || text.starts_with("{")) {
-      ATLS_ASSIGN_OR_RETURN(const Cmw cmw, parse_cmw_json(text));
-      return cmw_json(cmw, depth);
+      auto cmw = parse_cmw_json(text);
+      if (cmw || cmw.error().code != ErrorCode::JsonMalformed) {
+        ATLS_TRY(cmw);
+        return cmw_json(*cmw, depth);
+      }
+      // Not JSON: CBOR diagnostic notation (as specifications and test
+      // suites write CBOR examples)? Decode it and describe the CBOR.
+      auto diag = cbor_from_diag(text);
+      if (!diag) {
+        return cmw.error();
+      }
+      auto r = inspect_any(cbor_encode(*diag), opts, depth + 1);
+      if (r) {
+        (*r)["input_encoding"] = "cbor-diagnostic-notation";
+      }
+      return r;
     }
     // Hex text (some vectors are distributed that way): decode and retry.
     if (text.size() >= 2 && depth == 0) {
