@@ -34,6 +34,10 @@ struct AttestationRequest {
   // Acceptable evidence media types in order of preference; empty means
   // the Attester's default.
   std::vector<std::string> media_types;
+  // DER SubjectPublicKeyInfo of the key the attestation will be bound to
+  // (the TLS authenticator's leaf key). Required by passport attesters,
+  // which name it in the EAR; other attesters ignore it.
+  Bytes key_spki;
 };
 
 // EvidenceRecord is one record of a CMW, with the label path that leads to

@@ -43,6 +43,10 @@ struct VerifyContext {
   std::vector<Bytes> trust_anchors;
   // Additional certificates the Evidence needs and does not carry (`--cert`).
   std::vector<Bytes> certificates;
+  // DER SubjectPublicKeyInfo of the TLS authenticator's leaf key. A passport
+  // EAR must name it (ear.veraison.key-attestation "akpub", PROTOCOL.md
+  // §1.5); unset: no key binding is checked.
+  std::optional<Bytes> attested_key_spki;
   // Resolves a file reference of the policy (paths are relative to the
   // policy file). Unset: file references fail with FileNotFound.
   std::function<Result<Bytes>(const std::string&)> load;

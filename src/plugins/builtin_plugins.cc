@@ -2,8 +2,10 @@
 // a plug-in touches only this file and its own folder.
 
 #include "src/attestation/registry.h"
+#include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/sevsnp/sevsnp.h"
 #include "src/plugins/software/software.h"
+#include "src/plugins/tdx/tdx.h"
 #include "src/plugins/tpm2/tpm2.h"
 
 namespace atls {
@@ -16,6 +18,10 @@ Registry builtin_registry() {
   r.add_appraiser(make_sevsnp_appraiser());
   r.add_verifier(make_tpm2_verifier());
   r.add_appraiser(make_tpm2_appraiser());
+  r.add_verifier(make_tdx_verifier());
+  r.add_appraiser(make_tdx_appraiser());
+  r.add_verifier(make_ear_verifier());
+  r.add_appraiser(make_ear_appraiser());
   return r;
 }
 

@@ -1,1 +1,371 @@
-// (to be written)
+#include "src/core/encoding.h"
+#include "src/formats/tdx/quote.h"
+#include "src/formats/tdx/verify.h"
+#include "src/ossl/x509.h"
+#include "src/plugins/tdx/tdx.h"
+
+#include <algorithm>
+#include <set>
+
+namespace atls {
+namespace {
+
+// TD_ATTRIBUTES bits (Intel TDX Module ABI, TDREPORT "ATTRIBUTES", a
+// little-endian u64): TUD.DEBUG is bit 0; the others are informational.
+constexpr unsigned kTdAttrDebugBit = 0;
+constexpr unsigned kTdAttrSeptVeDisableBit = 28;
+constexpr unsigned kTdAttrPksBit = 30;
+constexpr unsigned kTdAttrKlBit = 31;
+constexpr unsigned kTdAttrPerfmonBit = 63;
+
+// The reference keys that hold 48-byte measurements, with the claim each
+// one is compared with.
+struct MeasurementKey {
+  const char* reference;
+  const char* claim;
+  bool executables;  // false: configuration
+};
+constexpr MeasurementKey kMeasurementKeys[] = {
+    {"mrtd", "mr_td", true},
+    {"mrseam", "mr_seam", true},
+    {"rtmr0", "rtmr0", true},
+    {"rtmr1", "rtmr1", true},
+    {"rtmr2", "rtmr2", true},
+    {"rtmr3", "rtmr3", true},
+    {"mrconfigid", "mr_config_id", false},
+    {"mrowner", "mr_owner", false},
+    {"mrownerconfig", "mr_owner_config", false},
+};
+
+Result<void> only_keys(const nlohmann::json& obj, const std::set<std::string>& allowed,
+                       const std::string& where) {
+  if (!obj.is_object()) {
+    return Error{ErrorCode::PolicyInvalid, where + " must be an object"};
+  }
+  for (const auto& [k, v] : obj.items()) {
+    if (allowed.count(k) == 0) {
+      return Error{ErrorCode::PolicyInvalid, "unknown key \"" + k + "\" in " + where};
+    }
+  }
+  return ok();
+}
+
+Result<Bytes> load(const VerifyContext& ctx, const std::string& ref) {
+  if (!ctx.load) {
+    return Error{ErrorCode::FileNotFound, "no loader for policy file \"" + ref + "\""};
+  }
+  return ctx.load(ref);
+}
+
+// The "sgx_root" trust entry: one file reference or a list of them.
+std::vector<std::string> root_refs(const nlohmann::json& trust) {
+  std::vector<std::string> refs;
+  if (!trust.is_object() || !trust.contains("sgx_root")) {
+    return refs;
+  }
+  const auto& v = trust["sgx_root"];
+  if (v.is_string()) {
+    refs.push_back(v.get<std::string>());
+  } else if (v.is_array()) {
+    for (const auto& r : v) {
+      if (r.is_string()) {
+        refs.push_back(r.get<std::string>());
+      }
+    }
+  }
+  return refs;
+}
+
+// The Intel SGX Root CA certificates the relying party trusts: the policy's
+// "sgx_root" files, then --trust anchors. Never taken from the quote.
+Result<std::vector<ossl::UniquePtr<X509>>> trusted_roots(const VerifyContext& ctx) {
+  std::vector<ossl::UniquePtr<X509>> roots;
+  for (const auto& ref : root_refs(ctx.trust)) {
+    ATLS_ASSIGN_OR_RETURN(const Bytes b, load(ctx, ref));
+    ATLS_ASSIGN_OR_RETURN(auto certs, ossl::parse_certificates(b));
+    for (auto& c : certs) {
+      roots.push_back(std::move(c));
+    }
+  }
+  for (const auto& anchor : ctx.trust_anchors) {
+    ATLS_ASSIGN_OR_RETURN(auto certs, ossl::parse_certificates(anchor));
+    for (auto& c : certs) {
+      roots.push_back(std::move(c));
+    }
+  }
+  return roots;
+}
+
+bool bit_set(ByteView le, unsigned bit) {
+  const std::size_t byte = bit / 8;
+  return byte < le.size() && ((le[byte] >> (bit % 8)) & 1U) != 0;
+}
+
+bool all_zero(ByteView b) {
+  return std::all_of(b.begin(), b.end(), [](std::uint8_t x) { return x == 0; });
+}
+
+// The platform identifier from the PCK certificate: the PPID (identifies the
+// platform to Intel's provisioning service), else the Platform Instance ID of
+// multi-package platforms, else the FMSPC (a platform model, not an instance).
+std::string platform_id(const PckExtensions& e) {
+  if (!e.ppid.empty() && !all_zero(e.ppid)) {
+    return "tdx-ppid:" + to_hex(e.ppid);
+  }
+  if (e.platform_instance_id && !all_zero(*e.platform_instance_id)) {
+    return "tdx-platform-instance-id:" + to_hex(*e.platform_instance_id);
+  }
+  return "tdx-fmspc:" + to_hex(e.fmspc);
+}
+
+// Flat claims for appraisal and display (bytes as lower-case hex).
+nlohmann::json quote_claims(const TdxQuote& q, const PckExtensions& pck) {
+  const TdReport& b = q.body;
+  nlohmann::json c = {
+      {"quote_version", q.header.version},
+      {"body_type", q.body_type},
+      {"qe_svn", q.header.qe_svn},
+      {"pce_svn", q.header.pce_svn},
+      {"qe_vendor_id", to_hex(q.header.qe_vendor_id)},
+      {"tee_tcb_svn", to_hex(b.tee_tcb_svn)},
+      {"mr_seam", to_hex(b.mr_seam)},
+      {"mr_signer_seam", to_hex(b.mr_signer_seam)},
+      {"seam_attributes", to_hex(b.seam_attributes)},
+      {"td_attributes", to_hex(b.td_attributes)},
+      {"xfam", to_hex(b.xfam)},
+      {"mr_td", to_hex(b.mr_td)},
+      {"mr_config_id", to_hex(b.mr_config_id)},
+      {"mr_owner", to_hex(b.mr_owner)},
+      {"mr_owner_config", to_hex(b.mr_owner_config)},
+      {"rtmr0", to_hex(b.rtmr0)},
+      {"rtmr1", to_hex(b.rtmr1)},
+      {"rtmr2", to_hex(b.rtmr2)},
+      {"rtmr3", to_hex(b.rtmr3)},
+      {"report_data", to_hex(b.report_data)},
+  };
+  if (b.tee_tcb_svn2) {
+    c["tee_tcb_svn2"] = to_hex(*b.tee_tcb_svn2);
+  }
+  if (b.mr_servicetd) {
+    c["mr_servicetd"] = to_hex(*b.mr_servicetd);
+  }
+  c["td_attributes_flags"] = {
+      {"debug", bit_set(b.td_attributes, kTdAttrDebugBit)},
+      {"sept_ve_disable", bit_set(b.td_attributes, kTdAttrSeptVeDisableBit)},
+      {"pks", bit_set(b.td_attributes, kTdAttrPksBit)},
+      {"kl", bit_set(b.td_attributes, kTdAttrKlBit)},
+      {"perfmon", bit_set(b.td_attributes, kTdAttrPerfmonBit)},
+  };
+  c["qe_report"] = {
+      {"mr_enclave", to_hex(q.qe_report.mr_enclave)},
+      {"mr_signer", to_hex(q.qe_report.mr_signer)},
+      {"isv_prod_id", q.qe_report.isv_prod_id},
+      {"isv_svn", q.qe_report.isv_svn},
+  };
+  c["pck"] = pck_extensions_to_json(pck);
+  return c;
+}
+
+class TdxVerifier final : public Verifier {
+ public:
+  std::string_view name() const override { return "tdx"; }
+  std::vector<std::string> accepted_types() const override {
+    return {std::string(kMediaTypeTdxQuote)};
+  }
+
+  Result<void> check_trust_section(const nlohmann::json& trust) const override {
+    ATLS_TRY(only_keys(trust, {"sgx_root"}, "the tdx trust section"));
+    if (trust.contains("sgx_root")) {
+      const auto& v = trust["sgx_root"];
+      bool good = v.is_string() || (v.is_array() && !v.empty());
+      if (v.is_array()) {
+        for (const auto& r : v) {
+          good = good && r.is_string();
+        }
+      }
+      if (!good) {
+        return Error{ErrorCode::PolicyInvalid,
+                     "\"sgx_root\" must be an Intel SGX Root CA certificate file or a list of them"};
+      }
+    }
+    return ok();
+  }
+
+  Result<EvidenceClaims> verify(const Evidence& evidence, const VerifyContext& ctx) const override {
+    const EvidenceRecord* rec = evidence.find(kMediaTypeTdxQuote);
+    if (rec == nullptr) {
+      return Error{ErrorCode::UnsupportedMediaType, "no application/vnd.atls.tdx-quote record"};
+    }
+    if (ctx.clock == nullptr) {
+      return Error{ErrorCode::Internal, "VerifyContext has no clock"};
+    }
+    ATLS_ASSIGN_OR_RETURN(const TdxQuote q, parse_tdx_quote(rec->value));
+
+    // Integrity: PCK <- PCK CA <- trusted root, QE report, attestation key
+    // binding and quote signature (src/formats/tdx/verify.h).
+    ATLS_ASSIGN_OR_RETURN(const auto roots, trusted_roots(ctx));
+    if (roots.empty()) {
+      return Error{ErrorCode::CertUntrusted,
+                   "no Intel SGX Root CA trust anchor (policy trust.sgx_root or --trust)"};
+    }
+    TdxVerifyOptions opts;
+    opts.at = ctx.clock->now();
+    for (const auto& r : roots) {
+      opts.trusted_roots.push_back(r.get());
+    }
+    ATLS_TRY(verify_tdx_quote(q, opts));
+    ATLS_ASSIGN_OR_RETURN(const TdxPckChain chain, parse_tdx_pck_chain(q));
+    ATLS_ASSIGN_OR_RETURN(const PckExtensions pck, parse_pck_extensions(chain.pck.get()));
+
+    EvidenceClaims out;
+    const Bytes& report_data = q.body.report_data;
+    out.nonce = report_data;
+    if (ctx.expected_nonce) {
+      // PROTOCOL.md §1.5: REPORTDATA is the binder zero-padded to 64 bytes.
+      const Bytes& n = *ctx.expected_nonce;
+      if (n.size() > report_data.size()) {
+        return Error{ErrorCode::NonceMismatch,
+                     "the expected nonce is longer than REPORTDATA (64 bytes)"};
+      }
+      Bytes padded(report_data.size(), 0);
+      std::copy(n.begin(), n.end(), padded.begin());
+      if (!constant_time_equal(padded, report_data)) {
+        return Error{ErrorCode::NonceMismatch,
+                     "REPORTDATA is not the expected binder zero-padded to 64 bytes"};
+      }
+      out.nonce = n;
+      out.nonce_verified = true;
+    }
+    out.claims = quote_claims(q, pck);
+    out.machine_id = platform_id(pck);
+    out.hardware_rooted = true;
+    // No issued_at: a quote carries no time; freshness comes from the nonce.
+    return out;
+  }
+};
+
+// --- appraisal ---------------------------------------------------------------
+
+// A 48-byte hex string, or a non-empty list of them.
+Result<void> check_measurement(const nlohmann::json& ref, const char* key) {
+  if (!ref.contains(key)) {
+    return ok();
+  }
+  const auto& v = ref[key];
+  const bool list = v.is_array();
+  if ((!list && !v.is_string()) || (list && v.empty())) {
+    return Error{ErrorCode::PolicyInvalid, std::string("\"") + key +
+                                               "\" must be a hex digest or a non-empty list of them"};
+  }
+  for (const auto& d : list ? v : nlohmann::json::array({v})) {
+    auto b = d.is_string() ? from_hex(d.get<std::string>()) : Result<Bytes>(ErrorCode::InvalidHex);
+    if (!b || b->size() != 48) {
+      return Error{ErrorCode::PolicyInvalid,
+                   std::string("each value of \"") + key + "\" must be 48 bytes of hex"};
+    }
+  }
+  return ok();
+}
+
+// Whether the claim |have| (hex) equals one of the reference values |want|
+// (a hex string or a list), compared as bytes.
+bool matches(const nlohmann::json& have, const nlohmann::json& want) {
+  if (!have.is_string()) {
+    return false;
+  }
+  const auto h = from_hex(have.get<std::string>());
+  if (!h) {
+    return false;
+  }
+  bool found = false;
+  for (const auto& d : want.is_array() ? want : nlohmann::json::array({want})) {
+    const auto w = d.is_string() ? from_hex(d.get<std::string>()) : Result<Bytes>(ErrorCode::InvalidHex);
+    found = (w && constant_time_equal(*h, *w)) || found;
+  }
+  return found;
+}
+
+class TdxAppraiser final : public Appraiser {
+ public:
+  std::string_view name() const override { return "tdx"; }
+  std::vector<std::string> accepted_types() const override {
+    return {std::string(kMediaTypeTdxQuote)};
+  }
+
+  Result<void> check_reference_section(const nlohmann::json& ref) const override {
+    std::set<std::string> allowed = {"allow_debug", "policy_id"};
+    for (const auto& m : kMeasurementKeys) {
+      allowed.insert(m.reference);
+    }
+    ATLS_TRY(only_keys(ref, allowed, "the tdx reference section"));
+    for (const auto& m : kMeasurementKeys) {
+      ATLS_TRY(check_measurement(ref, m.reference));
+    }
+    if (ref.contains("allow_debug") && !ref["allow_debug"].is_boolean()) {
+      return Error{ErrorCode::PolicyInvalid, "\"allow_debug\" must be a boolean"};
+    }
+    if (ref.contains("policy_id") && !ref["policy_id"].is_string()) {
+      return Error{ErrorCode::PolicyInvalid, "\"policy_id\" must be a string"};
+    }
+    return ok();
+  }
+
+  Result<std::vector<SubmodAppraisal>> appraise(const VerifiedEvidence& ev,
+                                                const nlohmann::json& ref) const override {
+    const nlohmann::json& c = ev.claims().claims;
+    SubmodAppraisal s;
+    s.name = "tdx";
+    s.policy_id = ref.value("policy_id", "atls:tdx/default");
+    auto& tv = s.trust_vector.claims;
+    // The PCK chains to the Intel SGX Root CA the relying party trusts, the
+    // quote comes from genuine Intel hardware, and TD memory is encrypted.
+    tv[TrustVector::kInstanceIdentity] = 2;
+    tv[TrustVector::kHardware] = 2;
+    tv[TrustVector::kRuntimeOpaque] = 2;
+
+    std::vector<Finding> exec_findings;
+    std::vector<Finding> config_findings;
+    bool exec_checked = false;
+    for (const auto& m : kMeasurementKeys) {
+      if (!ref.contains(m.reference)) {
+        continue;
+      }
+      exec_checked = exec_checked || m.executables;
+      const nlohmann::json have = c.value(m.claim, nlohmann::json());
+      if (!matches(have, ref[m.reference])) {
+        Finding f{ErrorCode::MeasurementMismatch,
+                  std::string(m.claim) + " " + (have.is_string() ? have.get<std::string>() : "?") +
+                      " is not a reference value"};
+        (m.executables ? exec_findings : config_findings).push_back(std::move(f));
+      }
+    }
+    if (exec_checked) {
+      tv[TrustVector::kExecutables] = exec_findings.empty() ? 2 : 96;
+    }
+
+    // Configuration: always appraised, since the debug rule applies by default.
+    const bool debug = c.contains("td_attributes_flags") && c["td_attributes_flags"].is_object() &&
+                       c["td_attributes_flags"].value("debug", false);
+    if (debug && !ref.value("allow_debug", false)) {
+      config_findings.insert(config_findings.begin(),
+                             {ErrorCode::DebugEnabled,
+                              "TD_ATTRIBUTES.DEBUG (bit 0) is set and allow_debug is false"});
+    }
+    tv[TrustVector::kConfiguration] = config_findings.empty() ? 2 : 96;
+
+    s.findings = std::move(exec_findings);
+    s.findings.insert(s.findings.end(), config_findings.begin(), config_findings.end());
+    return std::vector<SubmodAppraisal>{std::move(s)};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Verifier> make_tdx_verifier() {
+  return std::make_unique<TdxVerifier>();
+}
+std::unique_ptr<Appraiser> make_tdx_appraiser() {
+  return std::make_unique<TdxAppraiser>();
+}
+
+}  // namespace atls
