@@ -14,7 +14,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version succeed; every other parse error is a usage
+    // error, exit code 2 like the commands' own argument checks.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   return atls::tools::exit_code();
 }
