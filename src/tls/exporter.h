@@ -1,0 +1,50 @@
+#pragma once
+
+// TLS 1.3 exporter values for Exported Authenticators (RFC 9261 §5.1) and
+// the expat attestation binder (PROTOCOL.md §1.5). This is the only part of
+// the authenticator layer that touches an SSL object; everything else in
+// src/tls/authenticator.h, frame.h and negotiation.h is pure.
+
+#include <atls/bytes.h>
+#include <atls/result.h>
+
+#include "src/ossl/crypto.h"
+#include "src/tls/authenticator.h"
+
+#include <openssl/types.h>
+
+namespace atls::tls {
+
+// connection_hash returns the handshake hash of |ssl|'s negotiated cipher
+// suite (SHA-256 or SHA-384 for the TLS 1.3 suites). Fails with
+// TlsVersionUnsupported unless |ssl| negotiated TLS 1.3, with InvalidArgument
+// before a cipher was negotiated. |ssl| is borrowed.
+Result<ossl::HashAlg> connection_hash(const SSL* ssl);
+
+// authenticator_keys exports the Handshake Context and Finished MAC Key of
+// one sender role (RFC 9261 §5.1):
+//   TLS-Exporter("EXPORTER-<role> authenticator handshake context", "", Hash.length)
+//   TLS-Exporter("EXPORTER-<role> authenticator finished key", "", Hash.length)
+// with <role> = "server" when |sender_is_server|, else "client". Call it
+// after the handshake completed. To build an authenticator pass your own
+// role (SSL_is_server(ssl)); to validate one pass the peer's role
+// (!SSL_is_server(ssl)). Fails with TlsVersionUnsupported unless TLS 1.3
+// (RFC 9261 allows TLS 1.2 with EMS, PROTOCOL §1.1 does not), with
+// InvalidArgument before the handshake finished, with CryptoFailure if the
+// exporter fails. |ssl| is borrowed; the result holds secret key material.
+Result<EaKeys> authenticator_keys(SSL* ssl, bool sender_is_server);
+
+// attestation_exporter returns
+//   TLS-Exporter("Attestation", certificate_request_context, 32)
+// (draft-fossati-seat-expat, PROTOCOL §1.5) for |context|, the request's
+// certificate_request_context. Fails like authenticator_keys.
+Result<Bytes> attestation_exporter(SSL* ssl, ByteView context);
+
+// compute_binder returns Hash(spki_der ‖ exported), the Evidence nonce of
+// PROTOCOL §1.5, with |hash| the connection's hash (connection_hash),
+// |spki_der| the DER SubjectPublicKeyInfo of the authenticator's leaf and
+// |exported| the attestation_exporter value. Fails with InvalidArgument on
+// an empty |spki_der| or |exported|, CryptoFailure if hashing fails.
+Result<Bytes> compute_binder(ossl::HashAlg hash, ByteView spki_der, ByteView exported);
+
+}  // namespace atls::tls
