@@ -1,1 +1,448 @@
-// (to be written)
+#include "src/tls/config.h"
+
+#include <atls/config.h>
+#include <atls/openssl.h>
+
+#include "src/core/encoding.h"
+#include "src/ossl/crypto.h"
+#include "src/ossl/keys.h"
+#include "src/ossl/x509.h"
+#include "src/tls/openssl_attach.h"
+
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <climits>
+#include <exception>
+#include <sstream>
+
+namespace atls {
+
+namespace internal {
+
+bool ConfigState::accepts(AttestationModel m) const {
+  return std::find(accept_models.begin(), accept_models.end(), m) != accept_models.end();
+}
+
+tls::ExtensionCodepoints ConfigState::ext_codepoints() const {
+  tls::ExtensionCodepoints cp;
+  cp.cmw_attestation = codepoints.cmw_attestation;
+  cp.atls_schemes = codepoints.atls_schemes;
+  cp.atls_negotiation = codepoints.atls_negotiation;
+  cp.remote_attestation = codepoints.remote_attestation;
+  return cp;
+}
+
+tls::FrameLimits ConfigState::tls_frame_limits() const {
+  tls::FrameLimits l;
+  l.control = frame_limits.max_control;
+  l.data = frame_limits.max_data;
+  return l;
+}
+
+bool ConfigState::is_passport() const {
+  return attester && (model == AttestationModel::Passport || attester->media_type() == kMediaTypeEar);
+}
+
+std::optional<tls::AttestationScheme> ConfigState::own_scheme() const {
+  if (!attester) {
+    return std::nullopt;
+  }
+  if (is_passport()) {
+    return tls::AttestationScheme::result(to_bytes(passport_verifier_id));
+  }
+  return tls::AttestationScheme::evidence_media_type(attester->media_type());
+}
+
+std::vector<tls::AttestationScheme> ConfigState::accepted_schemes() const {
+  std::vector<tls::AttestationScheme> out;
+  if (accepts(AttestationModel::BackgroundCheck)) {
+    std::vector<std::string> types;
+    if (policy && !policy->schemes.empty()) {
+      for (const auto& [media_type, section] : policy->schemes) {
+        types.push_back(media_type);
+      }
+    } else {
+      types = registry.media_types();
+    }
+    for (const auto& t : types) {
+      if (t != kMediaTypeEar) {
+        out.push_back(tls::AttestationScheme::evidence_media_type(t));
+      }
+    }
+  }
+  if (accepts(AttestationModel::Passport)) {
+    // An empty verifier identity: any Verifier whose EAR key the policy trusts.
+    out.push_back(tls::AttestationScheme::result({}));
+  }
+  return out;
+}
+
+bool scheme_matches(const tls::AttestationScheme& a, const tls::AttestationScheme& b) {
+  if (a.mechanism == tls::AttestationMechanism::Result && b.mechanism == tls::AttestationMechanism::Result &&
+      (a.verifier_identity.empty() || b.verifier_identity.empty())) {
+    return true;
+  }
+  return a == b;
+}
+
+namespace {
+
+// ossl.h has no owner for X509_EXTENSION; this local one is the only use.
+using ExtensionPtr = std::unique_ptr<X509_EXTENSION, decltype(&::X509_EXTENSION_free)>;
+
+Result<void> add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  ::X509V3_set_ctx(&v3, issuer != nullptr ? issuer : cert, cert, nullptr, nullptr, 0);
+  ExtensionPtr ext(::X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str()), &::X509_EXTENSION_free);
+  if (!ext || ::X509_add_ext(cert, ext.get(), -1) != 1) {
+    return ossl::failure(ErrorCode::CryptoFailure, "X509 extension " + value);
+  }
+  return ok();
+}
+
+Result<std::string> read_text_file(const std::string& path) {
+  ATLS_ASSIGN_OR_RETURN(const Bytes b, read_file_bytes(path));
+  return std::string(as_string_view(b));
+}
+
+}  // namespace
+
+Result<ossl::UniquePtr<X509>> make_certificate(const CertificateSpec& spec, EVP_PKEY* subject_key,
+                                               X509* issuer, EVP_PKEY* issuer_key) {
+  ossl::UniquePtr<X509> cert(::X509_new());
+  if (!cert || ::X509_set_version(cert.get(), 2) != 1) {
+    return ossl::failure(ErrorCode::CryptoFailure, "X509_new");
+  }
+  std::uint8_t serial[8];
+  if (::RAND_bytes(serial, sizeof serial) != 1) {
+    return ossl::failure(ErrorCode::CryptoFailure, "RAND_bytes");
+  }
+  serial[0] &= 0x7F;
+  std::uint64_t s = 0;
+  for (std::uint8_t b : serial) {
+    s = (s << 8) | b;
+  }
+  if (::ASN1_INTEGER_set_uint64(::X509_get_serialNumber(cert.get()), s) != 1 ||
+      ::ASN1_TIME_set(::X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) == nullptr ||
+      ::ASN1_TIME_set(::X509_getm_notAfter(cert.get()), static_cast<time_t>(spec.not_after)) == nullptr) {
+    return ossl::failure(ErrorCode::CryptoFailure, "certificate serial/validity");
+  }
+  X509_NAME* name = ::X509_get_subject_name(cert.get());  // owned by cert
+  if (::X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1,
+                                   -1, 0) != 1) {
+    return ossl::failure(ErrorCode::CryptoFailure, "certificate subject");
+  }
+  const X509_NAME* issuer_name = issuer != nullptr ? ::X509_get_subject_name(issuer) : name;
+  if (::X509_set_issuer_name(cert.get(), issuer_name) != 1 ||
+      ::X509_set_pubkey(cert.get(), subject_key) != 1) {
+    return ossl::failure(ErrorCode::CryptoFailure, "certificate issuer/key");
+  }
+  ATLS_TRY(add_ext(cert.get(), issuer, NID_basic_constraints, spec.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE"));
+  ATLS_TRY(add_ext(cert.get(), issuer, NID_key_usage,
+                   spec.is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"));
+  ATLS_TRY(add_ext(cert.get(), issuer, NID_subject_key_identifier, "hash"));
+  if (issuer != nullptr) {
+    ATLS_TRY(add_ext(cert.get(), issuer, NID_authority_key_identifier, "keyid"));
+  }
+  std::string san;
+  for (const auto& d : spec.dns_names) {
+    san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
+  }
+  for (const auto& ip : spec.ip_addresses) {
+    san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+  }
+  if (!san.empty()) {
+    ATLS_TRY(add_ext(cert.get(), issuer, NID_subject_alt_name, san));
+  }
+  EVP_PKEY* signer = issuer_key != nullptr ? issuer_key : subject_key;
+  const EVP_MD* md = ossl::key_type(signer) == ossl::KeyType::Ed25519 ? nullptr : ::EVP_sha256();
+  if (::X509_sign(cert.get(), signer, md) <= 0) {
+    return ossl::failure(ErrorCode::CryptoFailure, "X509_sign");
+  }
+  return cert;
+}
+
+Result<std::string> certificate_pem(X509* cert) {
+  ossl::UniquePtr<BIO> bio(::BIO_new(::BIO_s_mem()));
+  if (!bio || ::PEM_write_bio_X509(bio.get(), cert) != 1) {
+    return ossl::failure(ErrorCode::CryptoFailure, "PEM_write_bio_X509");
+  }
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &p);
+  if (n <= 0 || p == nullptr) {
+    return ossl::failure(ErrorCode::CryptoFailure, "BIO_get_mem_data");
+  }
+  return std::string(p, static_cast<std::size_t>(n));
+}
+
+Result<Bytes> spki_sha256(const X509* cert) {
+  ATLS_ASSIGN_OR_RETURN(const Bytes spki, ossl::cert_spki_der(cert));
+  return ossl::digest(ossl::HashAlg::Sha256, spki);
+}
+
+}  // namespace internal
+
+// ---------------------------------------------------------------------------
+// Config
+
+Config::Config(std::unique_ptr<internal::ConfigState> state) : m_state(std::move(state)) {}
+Config::~Config() = default;
+
+Config::Builder Config::builder() { return Builder(); }
+
+AttestationMode Config::peer_attestation() const { return m_state->peer_attestation; }
+bool Config::has_attester() const { return m_state->attester != nullptr; }
+
+std::string Config::describe() const {
+  const auto& s = *m_state;
+  auto mode = [](AttestationMode m) {
+    switch (m) {
+      case AttestationMode::Off: return "off";
+      case AttestationMode::Optional: return "optional";
+      case AttestationMode::Required: return "required";
+    }
+    return "?";
+  };
+  auto cert = [](PeerCertificatePolicy p) {
+    switch (p) {
+      case PeerCertificatePolicy::WebPki: return "webpki";
+      case PeerCertificatePolicy::PinnedKey: return "pinned-key";
+      case PeerCertificatePolicy::AttestationOnly: return "attestation-only";
+    }
+    return "?";
+  };
+  std::ostringstream o;
+  o << "tls_versions = 1.3\n";
+  o << "session_tickets = off\nearly_data = off\n";
+  o << "identity = " << (s.generate_identity ? "attestation-only" : (s.has_identity() ? "certificate" : "none"))
+    << "\n";
+  o << "attester = " << (s.attester ? std::string(s.attester->name()) : std::string("none")) << "\n";
+  o << "model = " << (s.is_passport() ? "passport" : "background-check") << "\n";
+  o << "peer_attestation = " << mode(s.peer_attestation) << "\n";
+  o << "accept_background_check = " << (s.accepts(AttestationModel::BackgroundCheck) ? "yes" : "no") << "\n";
+  o << "accept_passport = " << (s.accepts(AttestationModel::Passport) ? "yes" : "no") << "\n";
+  o << "max_result_age = " << s.max_result_age << "\n";
+  o << "peer_certificate_policy = "
+    << (s.cert_policy ? cert(*s.cert_policy) : "webpki (client), attestation-only (server)") << "\n";
+  o << "trust_anchors = " << (s.ca_certs.empty() ? "system" : std::to_string(s.ca_certs.size())) << "\n";
+  o << "pinned_keys = " << s.pins.size() << "\n";
+  o << "negotiation = " << (s.negotiation ? "on" : "off") << "\n";
+  char cp[64];
+  std::snprintf(cp, sizeof cp, "0x%04X 0x%04X 0x%04X", s.codepoints.cmw_attestation, s.codepoints.atls_schemes,
+                s.codepoints.atls_negotiation);
+  o << "codepoints = " << cp << "\n";
+  o << "attestation_timeout_ms = " << s.attestation_timeout.count() << "\n";
+  o << "reattest_interval = "
+    << (s.reattest_interval ? std::to_string(s.reattest_interval->count())
+                            : std::to_string(s.policy ? s.policy->reattest_interval : 3600))
+    << "\n";
+  o << "max_control_frame = " << s.frame_limits.max_control << "\n";
+  o << "max_data_frame = " << s.frame_limits.max_data << "\n";
+  o << "async_attestation_policy = " << (s.async_policy ? "on" : "off") << "\n";
+  o << "dangerous_skip_peer_certificate_check = " << (s.dangerous_skip_cert_check ? "yes" : "no") << "\n";
+  o << "dangerous_skip_hostname_check = " << (s.dangerous_skip_hostname ? "yes" : "no") << "\n";
+  return o.str();
+}
+
+// ---------------------------------------------------------------------------
+// Builder
+
+Config::Builder::Builder() : m_state(std::make_unique<internal::ConfigState>()), m_dangerous(*this) {}
+Config::Builder::~Builder() = default;
+Config::Builder::Builder(Builder&& o) noexcept : m_state(std::move(o.m_state)), m_dangerous(*this) {}
+Config::Builder& Config::Builder::operator=(Builder&& o) noexcept {
+  m_state = std::move(o.m_state);
+  return *this;
+}
+
+Config::DangerousBuilder& Config::DangerousBuilder::skip_peer_certificate_check() {
+  m_builder.m_state->dangerous_skip_cert_check = true;
+  return *this;
+}
+Config::DangerousBuilder& Config::DangerousBuilder::skip_hostname_check() {
+  m_builder.m_state->dangerous_skip_hostname = true;
+  return *this;
+}
+
+#define ATLS_SETTER(sig, body) \
+  Config::Builder& Config::Builder::sig { \
+    body;                                 \
+    return *this;                         \
+  }
+
+ATLS_SETTER(certificate_chain_file(std::string path), m_state->chain_file = std::move(path))
+ATLS_SETTER(private_key_file(std::string path), m_state->key_file = std::move(path))
+ATLS_SETTER(certificate_chain_pem(std::string pem), m_state->chain_pem = std::move(pem))
+ATLS_SETTER(private_key_pem(std::string pem), m_state->key_pem = std::move(pem))
+ATLS_SETTER(attestation_only_identity(std::string cn), m_state->generate_identity = true;
+            m_state->identity_cn = std::move(cn))
+ATLS_SETTER(attester(std::shared_ptr<Attester> a, AttestationModel model), m_state->attester = std::move(a);
+            m_state->model = model)
+ATLS_SETTER(passport_verifier_id(std::string id), m_state->passport_verifier_id = std::move(id))
+ATLS_SETTER(peer_attestation(AttestationMode mode), m_state->peer_attestation = mode)
+ATLS_SETTER(policy_file(std::string path), m_state->policy_file = std::move(path); m_state->policy_text.clear())
+ATLS_SETTER(policy_json(std::string text, std::string base_dir), m_state->policy_text = std::move(text);
+            m_state->policy_base_dir = std::move(base_dir); m_state->policy_file.clear())
+ATLS_SETTER(accept_models(std::vector<AttestationModel> models), m_state->accept_models = std::move(models))
+ATLS_SETTER(max_result_age(std::chrono::seconds age), m_state->max_result_age = age.count())
+ATLS_SETTER(peer_certificate_policy(PeerCertificatePolicy p), m_state->cert_policy = p)
+ATLS_SETTER(ca_file(std::string path), m_state->ca_file = std::move(path))
+ATLS_SETTER(ca_pem(std::string pem), m_state->ca_pem = std::move(pem))
+ATLS_SETTER(pin_spki_sha256(Bytes digest), m_state->pins.push_back(std::move(digest));
+            if (!m_state->cert_policy) { m_state->cert_policy = PeerCertificatePolicy::PinnedKey; })
+ATLS_SETTER(negotiation(bool on), m_state->negotiation = on)
+ATLS_SETTER(codepoints(Codepoints cp), m_state->codepoints = cp)
+ATLS_SETTER(attestation_timeout(std::chrono::milliseconds t), m_state->attestation_timeout = t)
+ATLS_SETTER(reattest_interval(std::chrono::seconds i), m_state->reattest_interval = i)
+ATLS_SETTER(frame_limits(FrameLimits limits), m_state->frame_limits = limits)
+ATLS_SETTER(async_attestation_policy(bool on), m_state->async_policy = on)
+ATLS_SETTER(clock(std::shared_ptr<const Clock> c), m_state->clock = std::move(c))
+ATLS_SETTER(rng(std::shared_ptr<Rng> r), m_state->rng = std::move(r))
+
+#undef ATLS_SETTER
+
+namespace {
+
+Result<void> load_identity(internal::ConfigState& s) {
+  const bool have_chain = !s.chain_file.empty() || !s.chain_pem.empty();
+  const bool have_key = !s.key_file.empty() || !s.key_pem.empty();
+  if (have_chain != have_key) {
+    return Error{ErrorCode::InvalidArgument, "a certificate chain needs its private key and vice versa"};
+  }
+  if (have_chain && s.generate_identity) {
+    return Error{ErrorCode::InvalidArgument,
+                 "attestation_only_identity() and a certificate chain exclude each other"};
+  }
+  if (have_chain) {
+    std::string chain_text = s.chain_pem;
+    std::string key_text = s.key_pem;
+    if (!s.chain_file.empty()) {
+      ATLS_ASSIGN_OR_RETURN(chain_text, internal::read_text_file(s.chain_file));
+    }
+    if (!s.key_file.empty()) {
+      ATLS_ASSIGN_OR_RETURN(key_text, internal::read_text_file(s.key_file));
+    }
+    ATLS_ASSIGN_OR_RETURN(s.chain, ossl::parse_certificates(to_bytes(chain_text)));
+    ATLS_ASSIGN_OR_RETURN(s.key, ossl::parse_private_key(to_bytes(key_text)));
+    if (::X509_check_private_key(s.chain.front().get(), s.key.get()) != 1) {
+      ossl::drain_errors();
+      return Error{ErrorCode::KeyInvalid, "the private key does not match the leaf certificate"};
+    }
+  } else if (s.generate_identity || s.attester) {
+    // An attester without a certificate gets an attestation-only identity:
+    // a key generated here, named by the Evidence it is bound to.
+    ATLS_ASSIGN_OR_RETURN(s.key, ossl::generate_key(ossl::KeyType::EcP256));
+    internal::CertificateSpec spec;
+    spec.common_name = s.identity_cn;
+    const std::int64_t now = s.clock->now();
+    spec.not_before = now - 3600;
+    spec.not_after = now + 365 * 86400;
+    ATLS_ASSIGN_OR_RETURN(auto cert, internal::make_certificate(spec, s.key.get(), nullptr, nullptr));
+    s.chain.push_back(std::move(cert));
+    s.generate_identity = true;
+  }
+  for (const auto& c : s.chain) {
+    ATLS_ASSIGN_OR_RETURN(Bytes der, ossl::cert_der(c.get()));
+    s.chain_der.push_back(std::move(der));
+  }
+  return ok();
+}
+
+}  // namespace
+
+namespace {
+Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::ConfigState> s);
+}  // namespace
+
+Result<std::shared_ptr<const Config>> Config::Builder::build() {
+  if (!m_state) {
+    return Error{ErrorCode::InvalidArgument, "builder was moved from"};
+  }
+  try {
+    auto s = std::move(m_state);
+    m_state = std::make_unique<internal::ConfigState>();
+    return build_config(std::move(s));
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::Internal, std::string("building the config: ") + e.what()};
+  }
+}
+
+namespace {
+
+Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::ConfigState> s) {
+  if (!s->clock) {
+    s->clock = std::make_shared<SystemClock>();
+  }
+  if (!s->rng) {
+    s->rng = std::make_shared<SystemRng>();
+  }
+  if (s->accept_models.empty() && s->peer_attestation != AttestationMode::Off) {
+    return Error{ErrorCode::InvalidArgument, "accept_models is empty but peer attestation is not off"};
+  }
+  if (s->attestation_timeout.count() <= 0) {
+    return Error{ErrorCode::InvalidArgument, "attestation_timeout must be positive"};
+  }
+  if (s->reattest_interval && s->reattest_interval->count() <= 0) {
+    return Error{ErrorCode::InvalidArgument, "reattest_interval must be positive"};
+  }
+  if (s->frame_limits.max_control < 1024 || s->frame_limits.max_data < 1 ||
+      s->frame_limits.max_control > tls::kMaxFrameBody || s->frame_limits.max_data > tls::kMaxFrameBody) {
+    return Error{ErrorCode::InvalidArgument, "frame limits must be within 1 KiB (control) .. 2^24-1"};
+  }
+  for (const auto& pin : s->pins) {
+    if (pin.size() != 32) {
+      return Error{ErrorCode::InvalidArgument, "a pinned SPKI SHA-256 is 32 bytes"};
+    }
+  }
+  const PeerCertificatePolicy cp = s->effective_cert_policy(Role::Client);
+  if (cp == PeerCertificatePolicy::PinnedKey && s->pins.empty()) {
+    return Error{ErrorCode::InvalidArgument, "the pinned-key policy needs pin_spki_sha256()"};
+  }
+  if (s->cert_policy == PeerCertificatePolicy::AttestationOnly && s->peer_attestation != AttestationMode::Required) {
+    return Error{ErrorCode::InvalidArgument,
+                 "the attestation-only certificate policy needs peer_attestation(Required)"};
+  }
+  s->registry = builtin_registry();
+  if (!s->policy_file.empty()) {
+    ATLS_ASSIGN_OR_RETURN(Policy p, load_policy_file(s->policy_file, s->registry));
+    s->policy = std::move(p);
+  } else if (!s->policy_text.empty()) {
+    ATLS_ASSIGN_OR_RETURN(Policy p, parse_policy(s->policy_text, s->registry, s->policy_base_dir));
+    s->policy = std::move(p);
+  }
+  if (s->policy && s->reattest_interval) {
+    s->policy->reattest_interval = s->reattest_interval->count();
+  }
+  if (cp == PeerCertificatePolicy::WebPki && (!s->ca_file.empty() || !s->ca_pem.empty())) {
+    std::string text = s->ca_pem;
+    if (!s->ca_file.empty()) {
+      ATLS_ASSIGN_OR_RETURN(std::string f, internal::read_text_file(s->ca_file));
+      text += "\n" + f;
+    }
+    ATLS_ASSIGN_OR_RETURN(s->ca_certs, ossl::parse_certificates(to_bytes(text)));
+  }
+  ATLS_TRY(load_identity(*s));
+
+  s->client_ctx.reset(::SSL_CTX_new(::TLS_client_method()));
+  if (!s->client_ctx) {
+    return ossl::failure(ErrorCode::Internal, "SSL_CTX_new");
+  }
+  ATLS_TRY(internal::prepare_ctx(s->client_ctx.get(), *s, Role::Client, true));
+  if (s->has_identity()) {
+    s->server_ctx.reset(::SSL_CTX_new(::TLS_server_method()));
+    if (!s->server_ctx) {
+      return ossl::failure(ErrorCode::Internal, "SSL_CTX_new");
+    }
+    ATLS_TRY(internal::prepare_ctx(s->server_ctx.get(), *s, Role::Server, true));
+  }
+  return std::shared_ptr<const Config>(std::make_shared<Config>(std::move(s)));
+}
+
+}  // namespace
+
+}  // namespace atls

@@ -1,1 +1,324 @@
-// (to be written)
+#include "src/tls/openssl_attach.h"
+
+#include <atls/openssl.h>
+
+#include "src/tls/engine.h"
+
+#include <openssl/ssl.h>
+#include <openssl/tls1.h>
+
+#include <exception>
+
+namespace atls {
+namespace internal {
+namespace {
+
+// RFC 8446 §4.2 ExtensionType values the ClientHello callback looks for.
+constexpr unsigned kExtPreSharedKey = 41;
+constexpr unsigned kExtEarlyData = 42;
+
+int ex_index() {
+  static const int index = ::SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// Builds the client's offer: what we accept from the server, what we can
+// attest with. Returns nullopt when this client does nothing with atls.
+std::optional<tls::AtlsOffer> make_offer(const ConfigState& c) {
+  tls::AtlsOffer offer;
+  offer.modes = tls::kModePostHandshake;
+  if (c.peer_attestation != AttestationMode::Off) {
+    offer.server_attester_schemes = c.accepted_schemes();
+  }
+  if (auto own = c.own_scheme()) {
+    offer.client_attester_schemes.push_back(*own);
+  }
+  if (offer.server_attester_schemes.empty() && offer.client_attester_schemes.empty()) {
+    return std::nullopt;
+  }
+  return offer;
+}
+
+tls::AtlsAnswer make_answer(const ConfigState& c, const tls::AtlsOffer& offer) {
+  tls::AtlsAnswer answer;
+  answer.mode = tls::kModePostHandshake;
+  if (auto own = c.own_scheme()) {
+    for (const auto& s : offer.server_attester_schemes) {
+      if (scheme_matches(s, *own)) {
+        answer.server_scheme = *own;
+        break;
+      }
+    }
+  }
+  bool client_can = false;
+  for (const auto& theirs : offer.client_attester_schemes) {
+    for (const auto& ours : c.accepted_schemes()) {
+      client_can = client_can || scheme_matches(theirs, ours);
+    }
+  }
+  answer.wants_client_attestation =
+      c.peer_attestation == AttestationMode::Required ||
+      (c.peer_attestation == AttestationMode::Optional && client_can);
+  return answer;
+}
+
+int add_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const unsigned char** out,
+           size_t* outlen, X509* /*x*/, size_t /*chainidx*/, int* al, void* /*arg*/) noexcept {
+  try {
+    HandshakeState* st = handshake_state(ssl);
+    if (st == nullptr || st->config == nullptr) {
+      return 0;
+    }
+    Result<Bytes> data = Error{ErrorCode::Internal, "no extension for this message"};
+    if ((context & SSL_EXT_CLIENT_HELLO) != 0) {
+      st->offer = make_offer(*st->config);
+      if (!st->offer) {
+        return 0;
+      }
+      data = tls::encode_offer(*st->offer);
+    } else if ((context & SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS) != 0) {
+      if (!st->offer || (st->offer->modes & tls::kModePostHandshake) == 0) {
+        return 0;
+      }
+      st->answer = make_answer(*st->config, *st->offer);
+      data = tls::encode_answer(*st->answer);
+    } else {
+      return 0;
+    }
+    if (!data) {
+      st->failure = std::move(data).error();
+      *al = SSL_AD_INTERNAL_ERROR;
+      return -1;
+    }
+    st->ext_out = std::move(*data);
+    *out = st->ext_out.data();
+    *outlen = st->ext_out.size();
+    return 1;
+  } catch (...) {
+    *al = SSL_AD_INTERNAL_ERROR;
+    return -1;
+  }
+}
+
+void free_cb(SSL* /*ssl*/, unsigned int /*ext_type*/, unsigned int /*context*/, const unsigned char* /*out*/,
+             void* /*arg*/) noexcept {
+  // The bytes live in HandshakeState::ext_out.
+}
+
+int parse_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const unsigned char* in, size_t inlen,
+             X509* /*x*/, size_t /*chainidx*/, int* al, void* /*arg*/) noexcept {
+  try {
+    HandshakeState* st = handshake_state(ssl);
+    if (st == nullptr || st->config == nullptr) {
+      return 1;  // not an attested connection: ignore (RFC 8446 §4.2)
+    }
+    const ByteView data(in, inlen);
+    if ((context & SSL_EXT_CLIENT_HELLO) != 0) {
+      auto offer = tls::parse_offer(data);
+      if (!offer) {
+        st->failure = std::move(offer).error();
+        *al = SSL_AD_DECODE_ERROR;
+        return 0;
+      }
+      st->offer = std::move(*offer);
+      return 1;
+    }
+    if ((context & SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS) != 0) {
+      auto answer = tls::parse_answer(data);
+      if (!answer) {
+        st->failure = std::move(answer).error();
+        *al = SSL_AD_DECODE_ERROR;
+        return 0;
+      }
+      if (answer->mode != tls::kModePostHandshake) {
+        st->failure = Error{ErrorCode::NegotiationMalformed, "the server chose a mode we did not offer"};
+        *al = SSL_AD_ILLEGAL_PARAMETER;
+        return 0;
+      }
+      if (answer->server_scheme) {
+        bool offered = false;
+        if (st->offer) {
+          for (const auto& s : st->offer->server_attester_schemes) {
+            offered = offered || scheme_matches(s, *answer->server_scheme);
+          }
+        }
+        if (!offered) {
+          st->failure = Error{ErrorCode::NegotiationMalformed, "the server chose a scheme we did not offer"};
+          *al = SSL_AD_ILLEGAL_PARAMETER;
+          return 0;
+        }
+      }
+      st->answer = std::move(*answer);
+      return 1;
+    }
+    return 1;
+  } catch (...) {
+    *al = SSL_AD_INTERNAL_ERROR;
+    return 0;
+  }
+}
+
+// client_hello_cb refuses resumption and 0-RTT on a connection that will
+// be attested (draft-fossati-seat-expat §"connection handling"; PROTOCOL.md
+// §1.1). A plain TLS client's PSK is simply not accepted (no tickets exist).
+int client_hello_cb(SSL* ssl, int* al, void* /*arg*/) noexcept {
+  try {
+    HandshakeState* st = handshake_state(ssl);
+    if (st == nullptr || st->config == nullptr) {
+      return SSL_CLIENT_HELLO_SUCCESS;
+    }
+    const unsigned char* p = nullptr;
+    size_t n = 0;
+    const bool psk = ::SSL_client_hello_get0_ext(ssl, kExtPreSharedKey, &p, &n) == 1;
+    const bool early = ::SSL_client_hello_get0_ext(ssl, kExtEarlyData, &p, &n) == 1;
+    const bool offer =
+        st->config->negotiation &&
+        ::SSL_client_hello_get0_ext(ssl, st->config->codepoints.atls_negotiation, &p, &n) == 1;
+    const bool attested = offer || st->config->peer_attestation == AttestationMode::Required;
+    if (attested && (psk || early)) {
+      st->failure = Error{ErrorCode::TlsResumptionRefused,
+                          psk ? "the ClientHello offers a PSK (resumption)" : "the ClientHello offers 0-RTT"};
+      *al = error_tls_alert(ErrorCode::TlsResumptionRefused);
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
+  } catch (...) {
+    *al = SSL_AD_INTERNAL_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+}
+
+void msg_cb(int write_p, int /*version*/, int content_type, const void* buf, size_t len, SSL* ssl,
+            void* /*arg*/) noexcept {
+  if (content_type != SSL3_RT_ALERT || len != 2) {
+    return;
+  }
+  HandshakeState* st = handshake_state(ssl);
+  if (st == nullptr) {
+    return;
+  }
+  const int description = static_cast<const unsigned char*>(buf)[1];
+  (write_p != 0 ? st->alert_sent : st->alert_received) = description;
+}
+
+}  // namespace
+
+Result<void> set_handshake_state(SSL* ssl, HandshakeState* state) {
+  if (ex_index() < 0 || ::SSL_set_ex_data(ssl, ex_index(), state) != 1) {
+    return ossl::failure(ErrorCode::Internal, "SSL_set_ex_data");
+  }
+  return ok();
+}
+
+HandshakeState* handshake_state(const SSL* ssl) {
+  if (ssl == nullptr || ex_index() < 0) {
+    return nullptr;
+  }
+  return static_cast<HandshakeState*>(::SSL_get_ex_data(ssl, ex_index()));
+}
+
+Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& c, Role role, bool install_identity) {
+  if (ctx == nullptr) {
+    return Error{ErrorCode::InvalidArgument, "null SSL_CTX"};
+  }
+  auto fail = [](const char* what) { return ossl::failure(ErrorCode::Internal, what); };
+  //= PROTOCOL.md §1.1: TLS 1.3 only; no NewSessionTicket, no 0-RTT, never resume.
+  if (::SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+      ::SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+    return fail("SSL_CTX_set_min/max_proto_version");
+  }
+  ::SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  if (::SSL_CTX_set_num_tickets(ctx, 0) != 1) {
+    return fail("SSL_CTX_set_num_tickets");
+  }
+  ::SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  if (::SSL_CTX_set_max_early_data(ctx, 0) != 1 || ::SSL_CTX_set_recv_max_early_data(ctx, 0) != 1) {
+    return fail("SSL_CTX_set_max_early_data");
+  }
+  ::SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  ::SSL_CTX_set_msg_callback(ctx, msg_cb);
+
+  if (role == Role::Client) {
+    const bool verify = c.effective_cert_policy() == PeerCertificatePolicy::WebPki && !c.dangerous_skip_cert_check;
+    if (verify) {
+      ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      if (c.ca_certs.empty()) {
+        if (::SSL_CTX_set_default_verify_paths(ctx) != 1) {
+          return fail("SSL_CTX_set_default_verify_paths");
+        }
+      } else {
+        X509_STORE* store = ::SSL_CTX_get_cert_store(ctx);  // owned by ctx
+        for (const auto& ca : c.ca_certs) {
+          if (::X509_STORE_add_cert(store, ca.get()) != 1) {
+            return fail("X509_STORE_add_cert");
+          }
+        }
+      }
+    } else {
+      ::SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    }
+  } else {
+    // Clients authenticate (and attest) with exported authenticators after
+    // the handshake, never with TLS client certificates.
+    ::SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    ::SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, nullptr);
+    if (install_identity && c.has_identity() && ::SSL_CTX_get0_certificate(ctx) == nullptr) {
+      if (::SSL_CTX_use_certificate(ctx, c.chain.front().get()) != 1) {
+        return fail("SSL_CTX_use_certificate");
+      }
+      for (std::size_t i = 1; i < c.chain.size(); ++i) {
+        if (::SSL_CTX_add1_chain_cert(ctx, c.chain[i].get()) != 1) {
+          return fail("SSL_CTX_add1_chain_cert");
+        }
+      }
+      if (::SSL_CTX_use_PrivateKey(ctx, c.key.get()) != 1) {
+        return fail("SSL_CTX_use_PrivateKey");
+      }
+    }
+  }
+  if (c.negotiation) {
+    const unsigned int context = SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS | SSL_EXT_TLS1_3_ONLY;
+    if (::SSL_CTX_add_custom_ext(ctx, c.codepoints.atls_negotiation, context, add_cb, free_cb, nullptr, parse_cb,
+                                 nullptr) != 1) {
+      return fail("SSL_CTX_add_custom_ext (already registered on this SSL_CTX?)");
+    }
+  }
+  return ok();
+}
+
+}  // namespace internal
+
+Result<void> prepare_ssl_ctx(SSL_CTX* ctx, const Config& config, Role role) {
+  try {
+    return internal::prepare_ctx(ctx, config.state(), role, true);
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::Internal, e.what()};
+  }
+}
+
+Result<Connection> attach_ssl(SSL* ssl, std::shared_ptr<const Config> config, Role role, const std::string& host) {
+  if (ssl == nullptr || !config) {
+    return Error{ErrorCode::InvalidArgument, "null SSL or config"};
+  }
+  try {
+    internal::EngineOptions opts;
+    opts.role = role;
+    opts.host = host;
+    opts.borrowed_ssl = ssl;
+    const int fd = ::SSL_get_fd(ssl);
+    opts.fd = fd;
+    opts.owns_fd = false;
+    opts.mode = IoMode::Blocking;
+    if (fd < 0) {
+      opts.mode = IoMode::NonBlocking;
+    } else if (internal::fd_is_nonblocking(fd)) {
+      opts.mode = IoMode::NonBlocking;
+    }
+    ATLS_ASSIGN_OR_RETURN(auto engine, internal::Engine::create(std::move(config), std::move(opts)));
+    return Connection::adopt(std::move(engine));
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::Internal, e.what()};
+  }
+}
+
+}  // namespace atls

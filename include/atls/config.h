@@ -1,0 +1,228 @@
+#pragma once
+
+// Immutable configuration of an attested TLS endpoint (client or server),
+// built once with Config::Builder and shared by every connection as a
+// std::shared_ptr<const Config>. PROTOCOL.md §1 is the wire profile.
+
+#include <atls/attester.h>
+#include <atls/bytes.h>
+#include <atls/clock.h>
+#include <atls/export.h>
+#include <atls/result.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace atls {
+
+namespace internal {
+struct ConfigState;
+}
+
+// AttestationMode says what an endpoint requires of its peer's attestation.
+enum class AttestationMode : std::uint8_t {
+  // The peer is not asked to attest.
+  Off,
+  // The peer is asked when it announces support (atls_negotiation); against
+  // a peer without atls the connection continues as plain TLS. A failed
+  // appraisal is still fatal.
+  Optional,
+  // The connection fails unless the peer attests (AttestationRequired,
+  // AttestationTimeout or the appraisal's code).
+  Required,
+};
+
+// AttestationModel is a RATS topology (RFC 9334 §5).
+enum class AttestationModel : std::uint8_t {
+  // The attester sends Evidence; the relying party appraises it in-process.
+  BackgroundCheck,
+  // The attester sends an Attestation Result (EAR) from a Verifier.
+  Passport,
+};
+
+// PeerCertificatePolicy says how the peer's certificates (the TLS handshake
+// certificate, if any, and the authenticator's leaf) are checked.
+enum class PeerCertificatePolicy : std::uint8_t {
+  // Chain to the system roots or to the configured CA certificates; a
+  // client also checks the host name it connected to.
+  WebPki,
+  // The SHA-256 of the leaf's DER SubjectPublicKeyInfo must be one of the
+  // pinned values.
+  PinnedKey,
+  // Any certificate: the peer's identity is the key its Evidence binds (the
+  // onboarding case). Needs AttestationMode::Required.
+  AttestationOnly,
+};
+
+// Codepoints are the TLS extension types of PROTOCOL.md (none is assigned by
+// IANA; the defaults are private-use values).
+struct Codepoints {
+  std::uint16_t cmw_attestation = 0xFFA0;
+  std::uint16_t atls_schemes = 0xFFA1;
+  std::uint16_t atls_negotiation = 0xFFA2;
+  std::uint16_t remote_attestation = 0xFFA3;
+};
+
+// FrameLimits bound the frames accepted from the peer (PROTOCOL.md §1.2):
+// a longer frame is a decode_error (FrameTooLarge) and is never allocated.
+struct FrameLimits {
+  std::size_t max_control = 64 * 1024;
+  std::size_t max_data = 1024 * 1024;
+};
+
+// Config is the immutable configuration of an endpoint. Build it with
+// Config::builder(); Client, Server and the OpenSSL attach functions take a
+// std::shared_ptr<const Config> and keep it alive as long as they need it.
+class ATLS_API Config {
+ public:
+  class Builder;
+  class DangerousBuilder;
+
+  // builder returns an empty builder: no certificate, no attester, peer
+  // attestation Required, WebPKI with the system roots (as a client),
+  // negotiation on.
+  static Builder builder();
+
+  ~Config();
+  Config(const Config&) = delete;
+  Config& operator=(const Config&) = delete;
+
+  // peer_attestation returns what this endpoint requires of its peer.
+  AttestationMode peer_attestation() const;
+  // has_attester reports whether this endpoint attests to its peer.
+  bool has_attester() const;
+  // describe renders the effective settings as text (one "key = value" a
+  // line), so that a changed default shows in a review.
+  std::string describe() const;
+
+  // state is the library's internal view (not part of the stable API).
+  const internal::ConfigState& state() const { return *m_state; }
+  // Library-internal: use Config::builder().
+  explicit Config(std::unique_ptr<internal::ConfigState> state);
+
+ private:
+  std::unique_ptr<internal::ConfigState> m_state;
+};
+
+// Config::DangerousBuilder holds the settings that weaken checks. Reach it
+// with Config::Builder::dangerous(); each call says what it gives up.
+class ATLS_API Config::DangerousBuilder {
+ public:
+  // skip_peer_certificate_check accepts any peer certificate under the
+  // WebPki and PinnedKey policies (attestation still binds the connection).
+  DangerousBuilder& skip_peer_certificate_check();
+  // skip_hostname_check keeps the WebPKI chain check but not the host name.
+  DangerousBuilder& skip_hostname_check();
+  // back returns the builder.
+  Builder& back() { return m_builder; }
+
+ private:
+  friend class Builder;
+  explicit DangerousBuilder(Builder& b) : m_builder(b) {}
+  Builder& m_builder;
+};
+
+// Config::Builder collects settings; build() validates them and returns the
+// immutable Config. Setters return *this; errors are reported by build().
+class ATLS_API Config::Builder {
+ public:
+  Builder();
+  ~Builder();
+  Builder(Builder&&) noexcept;
+  Builder& operator=(Builder&&) noexcept;
+  Builder(const Builder&) = delete;
+  Builder& operator=(const Builder&) = delete;
+
+  // --- our identity -------------------------------------------------------
+  // certificate_chain_file / private_key_file: PEM files (leaf first).
+  Builder& certificate_chain_file(std::string path);
+  Builder& private_key_file(std::string path);
+  // certificate_chain_pem / private_key_pem: the same, in memory.
+  Builder& certificate_chain_pem(std::string pem);
+  Builder& private_key_pem(std::string pem);
+  // attestation_only_identity makes build() generate a P-256 key and a
+  // self-signed leaf for |common_name|: the identity is whatever the
+  // Evidence binds (onboarding). The key never leaves the process. The same
+  // leaf serves the TLS handshake (server) and the authenticators.
+  Builder& attestation_only_identity(std::string common_name = "atls attested endpoint");
+
+  // --- what we attest with ------------------------------------------------
+  // attester sets our Attester (shared; it must be thread-safe if several
+  // connections attest at once). Background-check: it returns Evidence;
+  // passport: it returns a CMW holding an EAR (the EAR plug-in's passport
+  // attester; an attester whose media type is application/eat+jwt counts
+  // as passport whatever |model| says). Without a certificate chain, an
+  // attester implies attestation_only_identity().
+  Builder& attester(std::shared_ptr<Attester> attester,
+                    AttestationModel model = AttestationModel::BackgroundCheck);
+  // passport_verifier_id names the Verifier in a passport scheme (the key
+  // id of its EAR signing key; PROTOCOL.md §4). Default "".
+  Builder& passport_verifier_id(std::string id);
+
+  // --- what we require of the peer ----------------------------------------
+  // peer_attestation: Off, Optional or Required (default Required).
+  Builder& peer_attestation(AttestationMode mode);
+  // policy_file / policy_json: the appraisal policy (docs/policy.md),
+  // parsed with the built-in plug-ins. Without one, the built-in verifiers
+  // run with no trust anchors and most Evidence fails with KeyUntrusted.
+  Builder& policy_file(std::string path);
+  Builder& policy_json(std::string json_text, std::string base_dir = ".");
+  // accept_models lists the models we accept from the peer (default both).
+  Builder& accept_models(std::vector<AttestationModel> models);
+  // max_result_age bounds the age of a passport EAR (seconds; default 300).
+  Builder& max_result_age(std::chrono::seconds age);
+
+  // --- certificate policy for the peer -----------------------------------
+  // peer_certificate_policy: default WebPki when this Config is used by a
+  // client (for the server's certificates) and AttestationOnly when used by
+  // a server (a client's authenticator leaf is its attestation identity).
+  Builder& peer_certificate_policy(PeerCertificatePolicy policy);
+  // ca_file / ca_pem: trust anchors for WebPki instead of the system roots.
+  Builder& ca_file(std::string path);
+  Builder& ca_pem(std::string pem);
+  // pin_spki_sha256 adds a pinned SHA-256(DER SPKI) (32 bytes); it also
+  // selects PeerCertificatePolicy::PinnedKey.
+  Builder& pin_spki_sha256(Bytes digest);
+
+  // --- protocol ------------------------------------------------------------
+  // negotiation switches the atls_negotiation extension (default on).
+  Builder& negotiation(bool on);
+  Builder& codepoints(Codepoints cp);
+  // attestation_timeout: how long an RP waits for a valid authenticator
+  // (default 10 s; PROTOCOL.md §1.2).
+  Builder& attestation_timeout(std::chrono::milliseconds timeout);
+  // reattest_interval overrides the policy's reattest_interval (§1.8).
+  Builder& reattest_interval(std::chrono::seconds interval);
+  Builder& frame_limits(FrameLimits limits);
+  // async_attestation_policy (opt-in, PROTOCOL.md §1.8): an RP may send
+  // DATA before its appraisal finishes; received DATA is held until the
+  // appraisal succeeds and dropped if it fails; verification runs on a
+  // worker thread instead of the I/O thread.
+  Builder& async_attestation_policy(bool on);
+
+  // --- seams -----------------------------------------------------------------
+  // clock: time for appraisal and valid_until (default the system clock).
+  Builder& clock(std::shared_ptr<const Clock> clock);
+  // rng: randomness for certificate_request_context values.
+  Builder& rng(std::shared_ptr<Rng> rng);
+
+  // dangerous returns the sub-builder for settings that weaken checks.
+  DangerousBuilder& dangerous() { return m_dangerous; }
+
+  // build validates the settings and returns the Config. Fails with
+  // InvalidArgument (inconsistent settings, detail says which),
+  // FileNotFound / IoError (files), KeyInvalid / CertMalformed (PEM) or
+  // PolicyInvalid (the policy).
+  Result<std::shared_ptr<const Config>> build();
+
+ private:
+  friend class DangerousBuilder;
+  std::unique_ptr<internal::ConfigState> m_state;
+  DangerousBuilder m_dangerous;
+};
+
+}  // namespace atls

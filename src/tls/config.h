@@ -1,0 +1,121 @@
+#pragma once
+
+// The internal state behind atls::Config: settings as given, plus what
+// build() resolved from them (certificates and keys, the parsed policy, the
+// plug-in registry and the two prepared SSL_CTX objects).
+
+#include <atls/attester.h>
+#include <atls/clock.h>
+#include <atls/config.h>
+#include <atls/openssl.h>
+
+#include "src/attestation/policy.h"
+#include "src/attestation/registry.h"
+#include "src/ossl/ossl.h"
+#include "src/ossl/ssl_ptr.h"
+#include "src/tls/authenticator.h"
+#include "src/tls/frame.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace atls::internal {
+
+struct ConfigState {
+  // --- as given ---------------------------------------------------------------
+  std::string chain_file, key_file, chain_pem, key_pem;
+  bool generate_identity = false;
+  std::string identity_cn = "atls attested endpoint";
+
+  std::shared_ptr<Attester> attester;
+  AttestationModel model = AttestationModel::BackgroundCheck;
+  std::string passport_verifier_id;
+
+  AttestationMode peer_attestation = AttestationMode::Required;
+  std::string policy_file, policy_text, policy_base_dir = ".";
+  std::vector<AttestationModel> accept_models = {AttestationModel::BackgroundCheck,
+                                                 AttestationModel::Passport};
+  std::int64_t max_result_age = 300;
+
+  std::optional<PeerCertificatePolicy> cert_policy;
+  std::string ca_file, ca_pem;
+  std::vector<Bytes> pins;
+
+  bool negotiation = true;
+  Codepoints codepoints;
+  std::chrono::milliseconds attestation_timeout{10000};
+  std::optional<std::chrono::seconds> reattest_interval;
+  FrameLimits frame_limits;
+  bool async_policy = false;
+
+  std::shared_ptr<const Clock> clock;
+  std::shared_ptr<Rng> rng;
+
+  bool dangerous_skip_cert_check = false;
+  bool dangerous_skip_hostname = false;
+
+  // --- resolved by build() ----------------------------------------------------
+  // Our identity: the chain (leaf first, DER) and its private key. Empty
+  // when this endpoint has none (a client that does not attest).
+  std::vector<Bytes> chain_der;
+  ossl::UniquePtr<EVP_PKEY> key;
+  std::vector<ossl::UniquePtr<X509>> chain;
+  std::vector<ossl::UniquePtr<X509>> ca_certs;  // empty with WebPki: system roots
+  std::optional<Policy> policy;
+  Registry registry;
+  ossl::UniquePtr<SSL_CTX> client_ctx;
+  ossl::UniquePtr<SSL_CTX> server_ctx;  // null without an identity
+
+  // effective_cert_policy: the configured policy, else WebPki for a
+  // client (checking its server) and AttestationOnly for a server (its
+  // clients' identities are the keys their Evidence binds).
+  PeerCertificatePolicy effective_cert_policy(Role role = Role::Client) const {
+    return cert_policy.value_or(role == Role::Server ? PeerCertificatePolicy::AttestationOnly
+                                                     : PeerCertificatePolicy::WebPki);
+  }
+  // is_passport: our attester sends attestation results.
+  bool is_passport() const;
+  bool has_identity() const { return key != nullptr && !chain_der.empty(); }
+  bool accepts(AttestationModel m) const;
+
+  tls::ExtensionCodepoints ext_codepoints() const;
+  tls::FrameLimits tls_frame_limits() const;
+  // own_scheme is the scheme our attester produces (nullopt: no attester).
+  std::optional<tls::AttestationScheme> own_scheme() const;
+  // accepted_schemes lists, in our order of preference, what we accept
+  // from the peer: Evidence media types with a verifier in the policy (or
+  // every verifier's when the policy names none), then a passport result.
+  std::vector<tls::AttestationScheme> accepted_schemes() const;
+};
+
+// scheme_matches compares two schemes; a passport scheme with an empty
+// verifier identity stands for "any Verifier the relying party trusts".
+bool scheme_matches(const tls::AttestationScheme& a, const tls::AttestationScheme& b);
+
+// CertificateSpec describes a certificate for make_certificate.
+struct CertificateSpec {
+  std::string common_name;
+  std::vector<std::string> dns_names;  // subjectAltName dNSName
+  std::vector<std::string> ip_addresses;  // subjectAltName iPAddress ("127.0.0.1")
+  bool is_ca = false;
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+};
+
+// make_certificate issues a certificate for |subject_key| (borrowed),
+// signed by |issuer_key| under |issuer| (both borrowed; issuer == nullptr:
+// self-signed with subject_key). Fails with CryptoFailure.
+Result<ossl::UniquePtr<X509>> make_certificate(const CertificateSpec& spec, EVP_PKEY* subject_key,
+                                               X509* issuer, EVP_PKEY* issuer_key);
+
+// certificate_pem renders a certificate as PEM.
+Result<std::string> certificate_pem(X509* cert);
+
+// spki_sha256 returns SHA-256 of the DER SubjectPublicKeyInfo of |cert|.
+Result<Bytes> spki_sha256(const X509* cert);
+
+}  // namespace atls::internal

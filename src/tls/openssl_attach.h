@@ -1,0 +1,48 @@
+#pragma once
+
+// SSL_CTX preparation for attested connections (TLS 1.3 only, no tickets,
+// no resumption, no early data) and the OpenSSL callbacks of the
+// atls_negotiation extension (PROTOCOL.md §1.7). Every callback is noexcept
+// and guarded; what it learns goes into the connection's HandshakeState,
+// which the Engine owns and hangs on the SSL object as ex_data.
+
+#include <atls/openssl.h>
+
+#include "src/ossl/ssl_ptr.h"
+#include "src/tls/config.h"
+#include "src/tls/negotiation.h"
+
+#include <optional>
+
+namespace atls::internal {
+
+// HandshakeState is what the handshake callbacks record for one SSL.
+struct HandshakeState {
+  const ConfigState* config = nullptr;  // borrowed from the Engine's Config
+  Role role = Role::Client;
+  // Server: the client's offer. Client: the offer we sent.
+  std::optional<tls::AtlsOffer> offer;
+  // Client: the server's answer. Server: the answer we sent.
+  std::optional<tls::AtlsAnswer> answer;
+  // Storage for the extension bytes handed to OpenSSL by the add callback.
+  Bytes ext_out;
+  // A failure a callback detected (NegotiationMalformed,
+  // TlsResumptionRefused); it explains the handshake failure.
+  std::optional<Error> failure;
+  // The last TLS alert description sent / received (-1: none).
+  int alert_sent = -1;
+  int alert_received = -1;
+};
+
+// prepare_ctx configures |ctx| (borrowed) for |role|. With |install_identity|
+// and an identity in |config|, a server ctx gets the certificate chain and
+// key. Fails with Internal (detail says which setting failed).
+Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& config, Role role, bool install_identity);
+
+// set_handshake_state hangs |state| (borrowed; nullptr detaches) on |ssl|.
+Result<void> set_handshake_state(SSL* ssl, HandshakeState* state);
+
+// handshake_state returns the state hung on |ssl|, or nullptr.
+HandshakeState* handshake_state(const SSL* ssl);
+
+}  // namespace atls::internal
