@@ -34,8 +34,11 @@ fuzz:
 fuzz-run: fuzz
 	$(FUZZ_BUILD)/tests/fuzz/$(T)_fuzzer -max_total_time=$${SECONDS_:-60} tests/fuzz/corpus/$(T)
 
+# Every benchmark program that was built (bench/*_bench.cc -> atls_<name>).
 bench: build
-	$(BUILD)/bench/atls_bench_formats
+	@for b in atls_formats_bench atls_verify_bench atls_handshake_bench; do \
+	  if [ -x $(BUILD)/bench/$$b ]; then echo "== $$b"; $(BUILD)/bench/$$b || exit 1; fi; \
+	done
 
 format:
 	clang-format-14 -i $$(git ls-files '*.h' '*.cc')

@@ -3,7 +3,6 @@
 //   server CERT.pem KEY.pem [PORT]
 #include <atls/atls.h>
 
-#include "src/plugins/software/software.h"  // the built-in software attester
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,13 +12,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s CERT.pem KEY.pem [PORT]\n", argv[0]);
     return 2;
   }
-  auto attester = atls::make_software_attester({});  // Evidence: an EAT signed in software
+  auto attester = atls::software_attester({});  // Evidence: an EAT signed in software
   if (!attester) {
     std::fprintf(stderr, "attester: %s\n", attester.error().to_string().c_str());
     return 1;
   }
   // Relying parties pin this key in their policy ("trust": {"keys": [...]}).
-  std::fprintf(stderr, "%s", atls::software_attester_public_key(**attester).value_or("").c_str());
+  std::fprintf(stderr, "%s", atls::attester_public_key_pem(**attester).value_or("").c_str());
   auto config = atls::Config::builder()
                     .certificate_chain_file(argv[1])
                     .private_key_file(argv[2])

@@ -13,6 +13,7 @@ build_pkgs=(
   libbenchmark-dev              # benchmarks
   libtss2-dev swtpm swtpm-tools tpm2-tools  # TPM 2.0 plug-in (ESAPI) and its tests
   python3 python3-cryptography python3-cbor2 python3-openssl  # independent cross-checks
+  haproxy tshark                # middlebox and capture tests (tls_middlebox_test)
 )
 fuzz_pkgs=(clang-14 libfuzzer-14-dev libclang-rt-14-dev)
 

@@ -3,6 +3,7 @@
 // Umbrella header of the atls library: attested TLS 1.3 (PROTOCOL.md).
 
 #include <atls/attester.h>
+#include <atls/attesters.h>
 #include <atls/bytes.h>
 #include <atls/clock.h>
 #include <atls/config.h>

@@ -1,0 +1,75 @@
+// The public factories of include/atls/attesters.h: thin wrappers over the
+// plug-ins' own constructors.
+
+#include <atls/attesters.h>
+
+#include "src/plugins/sevsnp/sevsnp.h"
+#include "src/plugins/software/software.h"
+#include "src/plugins/tdx/tdx.h"
+#include "src/plugins/tpm2/tpm2.h"
+
+namespace atls {
+namespace {
+
+Result<std::shared_ptr<Attester>> shared(Result<std::unique_ptr<Attester>> made) {
+  if (!made) {
+    return made.error();
+  }
+  return std::shared_ptr<Attester>(std::move(*made));
+}
+
+TsmConfig tsm_config(const TeeAttesterOptions& options) {
+  TsmConfig tsm;
+  tsm.root = options.tsm_path;
+  tsm.privlevel = options.vmpl;
+  return tsm;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Attester>> software_attester(const SoftwareAttesterOptions& options) {
+  SoftwareAttesterConfig config;
+  config.signing_key_pem.assign(options.signing_key_pem.begin(), options.signing_key_pem.end());
+  config.measured_files = options.measured_files;
+  config.machine_id_file = options.machine_id_file;
+  return shared(make_software_attester(std::move(config)));
+}
+
+Result<std::shared_ptr<Attester>> tpm2_attester(const Tpm2AttesterOptions& options) {
+  Tpm2AttesterConfig config;
+  config.tcti = options.tcti;
+  config.ak_handle = options.ak_handle;
+  config.pcrs = options.pcrs;
+  return shared(make_tpm2_attester(config));
+}
+
+Result<std::shared_ptr<Attester>> sev_snp_attester(const TeeAttesterOptions& options) {
+  if (options.vmpl < -1 || options.vmpl > 3) {
+    return Error{ErrorCode::InvalidArgument, "vmpl must be 0..3 (or -1 for the default)"};
+  }
+  SevSnpAttesterConfig config;
+  config.tsm = tsm_config(options);
+  return shared(make_sevsnp_attester(std::move(config)));
+}
+
+Result<std::shared_ptr<Attester>> tdx_attester(const TeeAttesterOptions& options) {
+  if (options.vmpl != -1) {
+    return Error{ErrorCode::InvalidArgument, "vmpl applies to SEV-SNP only"};
+  }
+  TdxAttesterConfig config;
+  config.tsm = tsm_config(options);
+  return shared(make_tdx_attester(std::move(config)));
+}
+
+Result<std::string> attester_public_key_pem(const Attester& attester) {
+  if (attester.name() == "software") {
+    return software_attester_public_key(attester);
+  }
+  if (attester.name() == "tpm2") {
+    return tpm2_attester_ak_pem(attester);
+  }
+  return Error{ErrorCode::InvalidArgument,
+               "attester '" + std::string(attester.name()) + "' has no key to pin"};
+}
+
+}  // namespace atls
