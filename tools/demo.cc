@@ -243,7 +243,7 @@ void print_block(int n, const std::string& title, const std::string& checked, co
     std::cout << o.notes;
   }
   const bool as_expected = expect_refusal ? !o.connected : o.connected;
-  std::cout << "   as expected: " << (as_expected ? "yes" : "NO") << "\n";
+  std::cout << "   as expected: " << (as_expected ? "yes" : "NO") << "\n" << std::flush;
 }
 
 Result<std::shared_ptr<const Config>> server_config(const DevCert& cert, const BuiltAttester& att,
@@ -278,7 +278,8 @@ int run_demo(const DemoArgs& /*a*/) {
   constexpr int kSteps = 9;
   Progress progress(kSteps);
   std::cout << "atls demo: attested TLS 1.3 on this machine (server: TPM 2.0 simulator; "
-               "client: software attester)\n";
+               "client: software attester)\n"
+            << std::flush;
 
   if (!progress.step("starting a private swtpm on a free loopback port")) {
     return 1;

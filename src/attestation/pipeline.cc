@@ -71,14 +71,24 @@ Result<VerifiedEvidence> Pipeline::verify(const Evidence& evidence, VerifyContex
     return Error{ErrorCode::UnsupportedMediaType, "\"" + media_type + "\""};
   }
   ctx.clock = &m_clock;
-  const std::string base_dir = policy != nullptr ? policy->base_dir : std::string();
   if (policy != nullptr) {
     if (const SchemePolicy* sp = policy->scheme(media_type)) {
       ctx.trust = sp->trust;
     }
   }
   if (!ctx.load) {
-    ctx.load = [base_dir](const std::string& ref) { return load_reference(base_dir, ref); };
+    if (policy != nullptr && policy->files) {
+      // |ctx| and so the loader live only for this call, inside the
+      // policy's lifetime.
+      ctx.load = [policy](const std::string& ref) {
+        return policy->files->load(policy->base_dir, ref);
+      };
+    } else {
+      std::string base_dir = policy != nullptr ? policy->base_dir : std::string();
+      ctx.load = [base_dir = std::move(base_dir)](const std::string& ref) {
+        return load_reference(base_dir, ref);
+      };
+    }
   }
   Result<EvidenceClaims> claims = Error{ErrorCode::Internal, "verifier did not run"};
   try {
@@ -117,15 +127,18 @@ Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, c
   if (a == nullptr) {
     return Error{ErrorCode::UnsupportedMediaType, "no appraiser for \"" + evidence.media_type() + "\""};
   }
-  nlohmann::json reference = nlohmann::json::object();
+  // The policy's reference section is borrowed, not copied: appraisal runs
+  // once per connection.
+  static const nlohmann::json kNoReference = nlohmann::json::object();
+  const nlohmann::json* reference = &kNoReference;
   if (policy != nullptr) {
     if (const SchemePolicy* sp = policy->scheme(evidence.media_type())) {
-      reference = sp->reference;
+      reference = &sp->reference;
     }
   }
   Result<std::vector<SubmodAppraisal>> subs = Error{ErrorCode::Internal, "appraiser did not run"};
   try {
-    subs = a->appraise(evidence, reference);
+    subs = a->appraise(evidence, *reference);
   } catch (const std::exception& e) {
     return Error{ErrorCode::Internal, std::string(a->name()) + " appraiser: " + e.what()};
   }

@@ -20,8 +20,10 @@ class Pipeline {
   Pipeline(const Registry& registry, const Clock& clock) : m_registry(registry), m_clock(clock) {}
 
   // verify dispatches |evidence| by media type and checks its integrity.
-  // With a policy, the scheme's trust section is handed to the Verifier and
-  // evidence older than max_evidence_age fails with EvidenceStale. Fails
+  // With a policy, the scheme's trust section is handed to the Verifier (its
+  // file references read through policy->files when set, unless |ctx| has
+  // its own loader) and evidence older than max_evidence_age fails with
+  // EvidenceStale. Fails
   // with UnsupportedMediaType, the Verifier's codes, or Internal when a
   // Verifier did not check an expected nonce.
   Result<VerifiedEvidence> verify(const Evidence& evidence, VerifyContext ctx,

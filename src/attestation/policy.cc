@@ -3,6 +3,8 @@
 #include "src/attestation/registry.h"
 #include "src/formats/json/json.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -46,6 +48,10 @@ Result<TrustTier> tier(const nlohmann::json& v) {
                "required_tier must be one of \"affirming\", \"warning\", \"none\", \"contraindicated\""};
 }
 
+std::string reference_path(const std::string& base_dir, const std::string& ref) {
+  return ref[0] == '/' || base_dir.empty() ? ref : base_dir + "/" + ref;
+}
+
 }  // namespace
 
 const SchemePolicy* Policy::scheme(const std::string& media_type) const {
@@ -61,6 +67,7 @@ Result<Policy> parse_policy(std::string_view json_text, const Registry& registry
                      "the policy"));
   Policy p;
   p.base_dir = std::move(base_dir);
+  p.files = std::make_shared<const FileCache>();
   if (doc.contains("required_tier")) {
     ATLS_ASSIGN_OR_RETURN(p.required_tier, tier(doc["required_tier"]));
   }
@@ -182,8 +189,43 @@ Result<Bytes> load_reference(const std::string& base_dir, const std::string& ref
   if (ref.empty()) {
     return Error{ErrorCode::FileNotFound, "empty file reference"};
   }
-  const std::string path = ref[0] == '/' || base_dir.empty() ? ref : base_dir + "/" + ref;
-  return read_file_bytes(path);
+  return read_file_bytes(reference_path(base_dir, ref));
+}
+
+Result<Bytes> FileCache::load(const std::string& base_dir, const std::string& ref) const {
+  if (ref.empty() || ref.rfind("-----BEGIN", 0) == 0) {
+    return load_reference(base_dir, ref);
+  }
+  const std::string path = reference_path(base_dir, ref);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    // read_file_bytes reports the error (or reads what is not a plain file).
+    return read_file_bytes(path);
+  }
+  Stamp stamp;
+  stamp.device = static_cast<std::uint64_t>(st.st_dev);
+  stamp.inode = static_cast<std::uint64_t>(st.st_ino);
+  stamp.size = static_cast<std::int64_t>(st.st_size);
+  stamp.mtime_s = static_cast<std::int64_t>(st.st_mtim.tv_sec);
+  stamp.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_nsec);
+  stamp.ctime_s = static_cast<std::int64_t>(st.st_ctim.tv_sec);
+  stamp.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_nsec);
+  {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    const auto it = m_entries.find(path);
+    if (it != m_entries.end() && it->second.stamp == stamp) {
+      return it->second.contents;
+    }
+  }
+  // The stamp was taken before reading: if the file changes meanwhile, the
+  // next stat differs and the file is read again.
+  ATLS_ASSIGN_OR_RETURN(Bytes contents, read_file_bytes(path));
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  if (m_entries.size() >= kMaxEntries && m_entries.count(path) == 0) {
+    m_entries.clear();
+  }
+  m_entries[path] = Entry{stamp, contents};
+  return contents;
 }
 
 }  // namespace atls

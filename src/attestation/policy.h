@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +34,41 @@ struct EarIssuerPolicy {
   std::int64_t lifetime = 300;  // seconds until the EAR's exp
 };
 
+// FileCache keeps the contents of a policy's file references, so that a
+// verification does not read its trust anchors from disk again. A cached
+// file is used only while its identity and times (device, inode, size,
+// mtime, ctime) are unchanged, so an edited or replaced file is read again,
+// as before. Thread-safe.
+class FileCache {
+ public:
+  FileCache() = default;
+  FileCache(const FileCache&) = delete;
+  FileCache& operator=(const FileCache&) = delete;
+
+  // load is load_reference(base_dir, ref) through the cache: the same
+  // contents and the same errors.
+  Result<Bytes> load(const std::string& base_dir, const std::string& ref) const;
+
+ private:
+  struct Stamp {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::int64_t size = 0;
+    std::int64_t mtime_s = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t ctime_s = 0;
+    std::int64_t ctime_ns = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+  struct Entry {
+    Stamp stamp;
+    Bytes contents;
+  };
+  static constexpr std::size_t kMaxEntries = 256;
+  mutable std::mutex m_mutex;
+  mutable std::map<std::string, Entry> m_entries;  // by path
+};
+
 struct Policy {
   // The tier a result must reach to be accepted.
   TrustTier required_tier = TrustTier::Affirming;
@@ -46,6 +83,9 @@ struct Policy {
   EarIssuerPolicy ear;
   // Directory that relative file references are resolved against.
   std::string base_dir;
+  // The contents of file references, shared by copies of the policy (set by
+  // parse_policy; null: every verification reads them).
+  std::shared_ptr<const FileCache> files;
 
   const SchemePolicy* scheme(const std::string& media_type) const;
 };

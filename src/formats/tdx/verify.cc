@@ -100,12 +100,16 @@ Result<void> verify_qe_report_data(const TdxQuote& q) {
   return ok();
 }
 
-Result<void> verify_quote_signature(const TdxQuote& q) {
+Result<void> verify_quote_signature(const TdxQuote& q, EVP_PKEY* decoded_key) {
   if (q.attestation_key.size() != kTdxEcdsaKeySize) {
     return Error{ErrorCode::TdxMalformed, "attestation key is not 64 bytes"};
   }
-  const ByteView ak(q.attestation_key);
-  auto key = ossl::ec_public_from_xy(ossl::KeyType::EcP256, ak.first(32), ak.subspan(32));
+  if (decoded_key != nullptr) {
+    return verify_raw_p256(decoded_key, q.signed_bytes, q.signature,
+                           ErrorCode::TdxBadQuoteSignature,
+                           "quote signature by the attestation key");
+  }
+  auto key = tdx_attestation_key(q);
   if (!key) {
     return Error{ErrorCode::KeyInvalid, "attestation key is not a P-256 point"};
   }
@@ -299,7 +303,11 @@ Result<PckCaType> ca_type_of(X509* pck) {
 }  // namespace
 
 Result<TdxPckChain> parse_tdx_pck_chain(const TdxQuote& q) {
-  ByteView pem(q.pck_chain_pem);
+  return parse_tdx_pck_chain(ByteView(q.pck_chain_pem));
+}
+
+Result<TdxPckChain> parse_tdx_pck_chain(ByteView pck_chain_pem) {
+  ByteView pem = pck_chain_pem;
   while (!pem.empty() && pem.back() == 0) {
     pem = pem.first(pem.size() - 1);
   }
@@ -318,18 +326,44 @@ Result<TdxPckChain> parse_tdx_pck_chain(const TdxQuote& q) {
   return chain;
 }
 
-Result<void> verify_tdx_quote(const TdxQuote& q, const TdxVerifyOptions& opts) {
+namespace {
+
+Result<void> check_trusted_roots(const TdxVerifyOptions& opts) {
   if (opts.trusted_roots.empty() ||
       std::any_of(opts.trusted_roots.begin(), opts.trusted_roots.end(),
                   [](X509* c) { return c == nullptr; })) {
     return Error{ErrorCode::InvalidArgument, "no trusted Intel SGX Root CA given"};
   }
+  return ok();
+}
+
+}  // namespace
+
+Result<void> verify_tdx_quote(const TdxQuote& q, const TdxVerifyOptions& opts) {
+  ATLS_TRY(check_trusted_roots(opts));
   ATLS_ASSIGN_OR_RETURN(const TdxPckChain chain, parse_tdx_pck_chain(q));
+  return verify_tdx_quote(q, chain, opts);
+}
+
+Result<void> verify_tdx_quote(const TdxQuote& q, const TdxPckChain& chain,
+                              const TdxVerifyOptions& opts) {
+  ATLS_TRY(check_trusted_roots(opts));
+  if (!chain.pck || !chain.intermediate || !chain.root) {
+    return Error{ErrorCode::InvalidArgument, "incomplete PCK chain"};
+  }
   ATLS_TRY(verify_pck_chain(chain, opts));
   ATLS_TRY(verify_qe_report_signature(q, chain.pck.get()));
   ATLS_TRY(verify_qe_report_data(q));
-  ATLS_TRY(verify_quote_signature(q));
+  ATLS_TRY(verify_quote_signature(q, opts.attestation_key));
   return ok();
+}
+
+Result<ossl::UniquePtr<EVP_PKEY>> tdx_attestation_key(const TdxQuote& q) {
+  if (q.attestation_key.size() != kTdxEcdsaKeySize) {
+    return Error{ErrorCode::TdxMalformed, "attestation key is not 64 bytes"};
+  }
+  const ByteView ak(q.attestation_key);
+  return ossl::ec_public_from_xy(ossl::KeyType::EcP256, ak.first(32), ak.subspan(32));
 }
 
 Result<PckExtensions> parse_pck_extensions(X509* pck) {

@@ -48,6 +48,10 @@ struct TdxVerifyOptions {
   // Trusted Intel SGX Root CA certificates (borrowed; they must outlive the
   // call). They come from configuration, never from the evidence.
   std::vector<X509*> trusted_roots;
+  // Optional (borrowed): the quote's attestation key, already decoded from
+  // q.attestation_key by ec_public_from_xy (P-256) by a caller that keeps
+  // decoded keys. Null: the key is decoded (and its point checked) here.
+  EVP_PKEY* attestation_key = nullptr;
 };
 
 // TdxPckChain is the PCK certificate chain carried in a quote.
@@ -62,6 +66,10 @@ struct TdxPckChain {
 // the list early and so also fails).
 Result<TdxPckChain> parse_tdx_pck_chain(const TdxQuote& q);
 
+// parse_tdx_pck_chain parses a quote's PCK chain field (q.pck_chain_pem,
+// trailing NUL bytes ignored) exactly as the overload above does.
+Result<TdxPckChain> parse_tdx_pck_chain(ByteView pck_chain_pem);
+
 // verify_tdx_quote runs the checks listed at the top of this file, in this
 // order, and returns the first failure: InvalidArgument when no trusted root
 // is given; TdxBadPckChain (see parse_tdx_pck_chain); CertUntrusted when the
@@ -72,6 +80,19 @@ Result<TdxPckChain> parse_tdx_pck_chain(const TdxQuote& q);
 // point; TdxBadQuoteSignature. The chain is checked first so that no key is
 // used before it is trusted.
 Result<void> verify_tdx_quote(const TdxQuote& q, const TdxVerifyOptions& opts);
+
+// verify_tdx_quote with the quote's PCK chain already parsed: |chain| must be
+// parse_tdx_pck_chain(q) (borrowed for the call). Runs the same checks in the
+// same order with the same errors, minus the chain parse, so that a caller
+// that also needs the PCK certificate (for its SGX extensions) parses it
+// once.
+Result<void> verify_tdx_quote(const TdxQuote& q, const TdxPckChain& chain,
+                              const TdxVerifyOptions& opts);
+
+// tdx_attestation_key decodes q.attestation_key (x || y) as an EC P-256
+// public key. Fails with TdxMalformed when it is not 64 bytes and KeyInvalid
+// when it is not a point on the curve.
+Result<ossl::UniquePtr<EVP_PKEY>> tdx_attestation_key(const TdxQuote& q);
 
 // PckCaType says which Intel CA issued a PCK certificate.
 enum class PckCaType : std::uint8_t { Platform, Processor };

@@ -1,3 +1,4 @@
+#include "src/attestation/parse_cache.h"
 #include "src/attestation/pipeline.h"
 #include "src/core/encoding.h"
 #include "src/formats/ear/ear.h"
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 
 namespace atls {
 namespace {
@@ -61,20 +63,24 @@ Result<ossl::UniquePtr<EVP_PKEY>> parse_verifier_key(ByteView data) {
   return ossl::parse_public_key(data);
 }
 
+using KeyCache = internal::ParseCache<ossl::UniquePtr<EVP_PKEY>>;
+using SharedKey = std::shared_ptr<const ossl::UniquePtr<EVP_PKEY>>;
+
 // The Verifier keys the relying party trusts: the policy's "verifier_keys",
-// then --trust anchors. A "jwk" in the EAR's header is never used.
-Result<std::vector<ossl::UniquePtr<EVP_PKEY>>> trusted_keys(const VerifyContext& ctx) {
-  std::vector<ossl::UniquePtr<EVP_PKEY>> keys;
+// then --trust anchors, each parsed once per distinct content (|cache|). A
+// "jwk" in the EAR's header is never used.
+Result<std::vector<SharedKey>> trusted_keys(const VerifyContext& ctx, const KeyCache& cache) {
+  std::vector<SharedKey> keys;
   for (const auto& ref : file_refs(ctx.trust, "verifier_keys")) {
     if (!ctx.load) {
       return Error{ErrorCode::FileNotFound, "no loader for policy file \"" + ref + "\""};
     }
     ATLS_ASSIGN_OR_RETURN(const Bytes b, ctx.load(ref));
-    ATLS_ASSIGN_OR_RETURN(auto k, parse_verifier_key(b));
+    ATLS_ASSIGN_OR_RETURN(auto k, cache.get(b, parse_verifier_key));
     keys.push_back(std::move(k));
   }
   for (const auto& anchor : ctx.trust_anchors) {
-    ATLS_ASSIGN_OR_RETURN(auto k, parse_verifier_key(anchor));
+    ATLS_ASSIGN_OR_RETURN(auto k, cache.get(anchor, parse_verifier_key));
     keys.push_back(std::move(k));
   }
   return keys;
@@ -84,7 +90,7 @@ Result<std::vector<ossl::UniquePtr<EVP_PKEY>>> trusted_keys(const VerifyContext&
 // algorithm but whose signature check fails is simply not the signer; when
 // no key fits the algorithm at all, that error (e.g. JwsAlgorithmMismatch
 // for an HS256 header) is reported instead of KeyUntrusted.
-Result<EVP_PKEY*> find_signer(const Jws& jws, const std::vector<ossl::UniquePtr<EVP_PKEY>>& keys) {
+Result<EVP_PKEY*> find_signer(const Jws& jws, const std::vector<SharedKey>& keys) {
   if (keys.empty()) {
     return Error{ErrorCode::KeyUntrusted,
                  "no trusted Verifier key (policy trust.verifier_keys or --trust)"};
@@ -92,9 +98,9 @@ Result<EVP_PKEY*> find_signer(const Jws& jws, const std::vector<ossl::UniquePtr<
   std::optional<Error> other;
   bool some_key_fits = false;
   for (const auto& k : keys) {
-    auto v = verify_jws(jws, k.get());
+    auto v = verify_jws(jws, k->get());
     if (v) {
-      return k.get();
+      return k->get();
     }
     if (v.error().code == ErrorCode::JwsBadSignature) {
       some_key_fits = true;
@@ -188,7 +194,7 @@ class EarVerifier final : public Verifier {
     }
     const std::string_view token = as_string_view(rec->value);
     ATLS_ASSIGN_OR_RETURN(const Jws jws, parse_jws_compact(token));
-    ATLS_ASSIGN_OR_RETURN(const auto keys, trusted_keys(ctx));
+    ATLS_ASSIGN_OR_RETURN(const auto keys, trusted_keys(ctx, m_keys));
     ATLS_ASSIGN_OR_RETURN(EVP_PKEY* const key, find_signer(jws, keys));
     EarVerifyOptions opts;
     opts.leeway_s = kLeeway;
@@ -238,6 +244,11 @@ class EarVerifier final : public Verifier {
     }
     return out;
   }
+
+ private:
+  // Verifier keys, parsed once per distinct content. Thread-safe; verify is
+  // const and may run on many threads.
+  KeyCache m_keys;
 };
 
 // The generic AR4SI value of a tier, used where a submodule's status is

@@ -1,3 +1,4 @@
+#include "src/attestation/parse_cache.h"
 #include "src/core/encoding.h"
 #include "src/formats/snp/report.h"
 #include "src/formats/snp/verify.h"
@@ -5,6 +6,7 @@
 #include "src/plugins/sevsnp/sevsnp.h"
 
 #include <algorithm>
+#include <memory>
 #include <set>
 
 namespace atls {
@@ -49,17 +51,37 @@ Result<Bytes> load(const VerifyContext& ctx, const std::string& ref) {
   return ctx.load(ref);
 }
 
+// Parsed trust material and VCEKs, by content: the ASK/ARK anchors, --cert
+// bundles and policy files are parsed once, not on every verification, and
+// so is a VCEK that a chip keeps sending.
+struct TrustCaches {
+  internal::ParseCache<SnpChain> chains;
+  internal::ParseCache<std::vector<ossl::UniquePtr<X509>>> bundles;
+  internal::ParseCache<ossl::UniquePtr<X509>> vceks;  // the policy's "vcek" file
+  internal::ParseCache<ossl::UniquePtr<X509>> evidence_vceks{internal::kParseCacheCapacity,
+                                                             internal::kParseCacheMaxEvidenceInput};
+};
+
+Result<ossl::UniquePtr<X509>> cached_certificate(
+    const internal::ParseCache<ossl::UniquePtr<X509>>& cache, ByteView data) {
+  ATLS_ASSIGN_OR_RETURN(const auto c,
+                        cache.get(data, [](ByteView d) { return ossl::parse_certificate(d); }));
+  return ossl::up_ref(c->get());
+}
+
 // The AMD ASK+ARK pairs the relying party trusts: the policy's "ask_ark"
 // files, then --trust anchors. Never taken from the Evidence.
-Result<std::vector<SnpChain>> trusted_chains(const VerifyContext& ctx) {
-  std::vector<SnpChain> chains;
+Result<std::vector<std::shared_ptr<const SnpChain>>> trusted_chains(const VerifyContext& ctx,
+                                                                    const TrustCaches& caches) {
+  std::vector<std::shared_ptr<const SnpChain>> chains;
+  const auto parse = [](ByteView d) { return parse_snp_chain(d); };
   for (const auto& ref : ask_ark_refs(ctx.trust)) {
     ATLS_ASSIGN_OR_RETURN(const Bytes pem, load(ctx, ref));
-    ATLS_ASSIGN_OR_RETURN(SnpChain c, parse_snp_chain(pem));
+    ATLS_ASSIGN_OR_RETURN(auto c, caches.chains.get(pem, parse));
     chains.push_back(std::move(c));
   }
   for (const auto& anchor : ctx.trust_anchors) {
-    ATLS_ASSIGN_OR_RETURN(SnpChain c, parse_snp_chain(anchor));
+    ATLS_ASSIGN_OR_RETURN(auto c, caches.chains.get(anchor, parse));
     chains.push_back(std::move(c));
   }
   return chains;
@@ -69,25 +91,28 @@ Result<std::vector<SnpChain>> trusted_chains(const VerifyContext& ctx) {
 // --cert certificates, the policy's "vcek" file. The chain check decides
 // whether any of them is to be believed.
 Result<std::vector<ossl::UniquePtr<X509>>> vcek_candidates(const Evidence& evidence,
-                                                           const VerifyContext& ctx) {
+                                                           const VerifyContext& ctx,
+                                                           const TrustCaches& caches) {
   std::vector<ossl::UniquePtr<X509>> out;
   const EvidenceRecord* rec = evidence.find_label(kSnpVcekLabel);
   if (rec == nullptr) {
     rec = evidence.find(kMediaTypePkixCert);
   }
   if (rec != nullptr) {
-    ATLS_ASSIGN_OR_RETURN(auto c, ossl::parse_certificate(rec->value));
+    ATLS_ASSIGN_OR_RETURN(auto c, cached_certificate(caches.evidence_vceks, rec->value));
     out.push_back(std::move(c));
   }
   for (const auto& b : ctx.certificates) {
-    ATLS_ASSIGN_OR_RETURN(auto certs, ossl::parse_certificates(b));
-    for (auto& c : certs) {
-      out.push_back(std::move(c));
+    ATLS_ASSIGN_OR_RETURN(const auto certs, caches.bundles.get(b, [](ByteView d) {
+      return ossl::parse_certificates(d);
+    }));
+    for (const auto& c : *certs) {
+      out.push_back(ossl::up_ref(c.get()));
     }
   }
   if (ctx.trust.is_object() && ctx.trust.contains("vcek") && ctx.trust["vcek"].is_string()) {
     ATLS_ASSIGN_OR_RETURN(const Bytes b, load(ctx, ctx.trust["vcek"].get<std::string>()));
-    ATLS_ASSIGN_OR_RETURN(auto c, ossl::parse_certificate(b));
+    ATLS_ASSIGN_OR_RETURN(auto c, cached_certificate(caches.vceks, b));
     out.push_back(std::move(c));
   }
   return out;
@@ -118,14 +143,15 @@ Result<X509*> select_vcek(const std::vector<ossl::UniquePtr<X509>>& candidates,
 // Verifies |vcek| against every trusted chain; succeeds on the first that
 // verifies. On failure, a specific error (expired, bad signature) from any
 // chain is preferred to "untrusted", which only says that chain is not ours.
-Result<void> verify_against(X509* vcek, const std::vector<SnpChain>& chains, std::int64_t at) {
+Result<void> verify_against(X509* vcek, const std::vector<std::shared_ptr<const SnpChain>>& chains,
+                            std::int64_t at) {
   if (chains.empty()) {
     return Error{ErrorCode::CertUntrusted,
                  "no AMD ASK/ARK trust anchor (policy trust.ask_ark or --trust)"};
   }
   std::optional<Error> result;
   for (const auto& chain : chains) {
-    auto v = verify_vcek_chain(vcek, chain, at);
+    auto v = verify_vcek_chain(vcek, *chain, at);
     if (v) {
       return ok();
     }
@@ -184,9 +210,9 @@ class SevSnpVerifier final : public Verifier {
 
     // Integrity: VCEK <- ASK <- ARK (trusted), the VCEK is this chip's at
     // this TCB, and the VCEK signed the report.
-    ATLS_ASSIGN_OR_RETURN(const auto candidates, vcek_candidates(evidence, ctx));
+    ATLS_ASSIGN_OR_RETURN(const auto candidates, vcek_candidates(evidence, ctx, m_caches));
     ATLS_ASSIGN_OR_RETURN(X509* const vcek, select_vcek(candidates, r));
-    ATLS_ASSIGN_OR_RETURN(const auto chains, trusted_chains(ctx));
+    ATLS_ASSIGN_OR_RETURN(const auto chains, trusted_chains(ctx, m_caches));
     ATLS_TRY(verify_against(vcek, chains, ctx.clock->now()));
     ossl::UniquePtr<EVP_PKEY> key(::X509_get_pubkey(vcek));
     if (!key) {
@@ -223,6 +249,10 @@ class SevSnpVerifier final : public Verifier {
     // from the nonce alone.
     return out;
   }
+
+ private:
+  // Thread-safe; verify is const and may run on many threads.
+  TrustCaches m_caches;
 };
 
 // --- appraisal ---------------------------------------------------------------

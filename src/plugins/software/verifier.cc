@@ -1,3 +1,4 @@
+#include "src/attestation/parse_cache.h"
 #include "src/core/encoding.h"
 #include "src/formats/cbor/cbor.h"
 #include "src/formats/cose/cose.h"
@@ -6,6 +7,7 @@
 #include "src/ossl/keys.h"
 #include "src/plugins/software/software.h"
 
+#include <memory>
 #include <set>
 
 namespace atls {
@@ -23,18 +25,26 @@ Result<void> only_keys(const nlohmann::json& obj, const std::set<std::string>& a
   return ok();
 }
 
-// Collects the candidate signing keys: the policy's "keys" and --trust.
-Result<std::vector<ossl::UniquePtr<EVP_PKEY>>> trusted_keys(const VerifyContext& ctx) {
-  std::vector<ossl::UniquePtr<EVP_PKEY>> keys;
+using KeyCache = internal::ParseCache<ossl::UniquePtr<EVP_PKEY>>;
+using SharedKey = std::shared_ptr<const ossl::UniquePtr<EVP_PKEY>>;
+
+Result<SharedKey> cached_key(const KeyCache& cache, ByteView data) {
+  return cache.get(data, [](ByteView d) { return ossl::parse_public_key(d); });
+}
+
+// Collects the candidate signing keys: the policy's "keys" and --trust,
+// each parsed once per distinct content (|cache|).
+Result<std::vector<SharedKey>> trusted_keys(const VerifyContext& ctx, const KeyCache& cache) {
+  std::vector<SharedKey> keys;
   if (ctx.trust.contains("keys")) {
     for (const auto& ref : ctx.trust["keys"]) {
       ATLS_ASSIGN_OR_RETURN(const Bytes pem, ctx.load(ref.get<std::string>()));
-      ATLS_ASSIGN_OR_RETURN(auto k, ossl::parse_public_key(pem));
+      ATLS_ASSIGN_OR_RETURN(auto k, cached_key(cache, pem));
       keys.push_back(std::move(k));
     }
   }
   for (const auto& anchor : ctx.trust_anchors) {
-    ATLS_ASSIGN_OR_RETURN(auto k, ossl::parse_public_key(anchor));
+    ATLS_ASSIGN_OR_RETURN(auto k, cached_key(cache, anchor));
     keys.push_back(std::move(k));
   }
   return keys;
@@ -69,7 +79,7 @@ class SoftwareVerifier final : public Verifier {
     if (!msg.payload) {
       return Error{ErrorCode::CoseMalformed, "detached payload"};
     }
-    ATLS_ASSIGN_OR_RETURN(auto keys, trusted_keys(ctx));
+    ATLS_ASSIGN_OR_RETURN(const auto keys, trusted_keys(ctx, m_keys));
     if (keys.empty()) {
       return Error{ErrorCode::KeyUntrusted, "no trusted software attester key (policy trust.keys or --trust)"};
     }
@@ -77,7 +87,7 @@ class SoftwareVerifier final : public Verifier {
     bool signed_by_trusted = false;
     Error last{ErrorCode::KeyUntrusted, "the evidence is not signed by a trusted key"};
     for (const auto& k : keys) {
-      auto v = verify_cose_sign1(msg, k.get());
+      auto v = verify_cose_sign1(msg, k->get());
       if (v) {
         signed_by_trusted = true;
         break;
@@ -126,6 +136,11 @@ class SoftwareVerifier final : public Verifier {
     }
     return out;
   }
+
+ private:
+  // Trust anchors and policy keys, parsed once (verify is const and may run
+  // on many threads; the cache is thread-safe).
+  KeyCache m_keys;
 };
 
 class SoftwareAppraiser final : public Appraiser {

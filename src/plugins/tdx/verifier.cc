@@ -1,3 +1,4 @@
+#include "src/attestation/parse_cache.h"
 #include "src/core/encoding.h"
 #include "src/formats/tdx/quote.h"
 #include "src/formats/tdx/verify.h"
@@ -5,7 +6,9 @@
 #include "src/plugins/tdx/tdx.h"
 
 #include <algorithm>
+#include <memory>
 #include <set>
+#include <utility>
 
 namespace atls {
 namespace {
@@ -76,22 +79,55 @@ std::vector<std::string> root_refs(const nlohmann::json& trust) {
   return refs;
 }
 
+// The quote's PCK chain with the SGX extensions of its leaf. The extensions
+// are parsed with the chain but reported only once the chain verifies.
+struct ParsedPck {
+  TdxPckChain chain;
+  Result<PckExtensions> extensions;
+};
+
+Result<ParsedPck> parse_pck(ByteView pck_chain_pem) {
+  ATLS_ASSIGN_OR_RETURN(TdxPckChain chain, parse_tdx_pck_chain(pck_chain_pem));
+  Result<PckExtensions> extensions = parse_pck_extensions(chain.pck.get());
+  return ParsedPck{std::move(chain), std::move(extensions)};
+}
+
+// Parsed certificates by content: root files and --trust anchors, and the
+// PCK chains quotes carry (one per platform), are parsed once rather than
+// on every verification.
+struct Caches {
+  internal::ParseCache<std::vector<ossl::UniquePtr<X509>>> roots;
+  internal::ParseCache<ParsedPck> pck_chains{internal::kParseCacheCapacity,
+                                             internal::kParseCacheMaxEvidenceInput};
+  // Decoded attestation keys (the QE keeps its key across quotes). Reusing
+  // one skips OpenSSL's full EC public-key check, as costly as a signature
+  // check.
+  internal::ParseCache<ossl::UniquePtr<EVP_PKEY>> attestation_keys{
+      internal::kParseCacheCapacity, internal::kParseCacheMaxEvidenceInput};
+};
+
+Result<void> add_roots(std::vector<ossl::UniquePtr<X509>>& to, ByteView data,
+                       const Caches& caches) {
+  ATLS_ASSIGN_OR_RETURN(const auto certs, caches.roots.get(data, [](ByteView d) {
+    return ossl::parse_certificates(d);
+  }));
+  for (const auto& c : *certs) {
+    to.push_back(ossl::up_ref(c.get()));
+  }
+  return ok();
+}
+
 // The Intel SGX Root CA certificates the relying party trusts: the policy's
 // "sgx_root" files, then --trust anchors. Never taken from the quote.
-Result<std::vector<ossl::UniquePtr<X509>>> trusted_roots(const VerifyContext& ctx) {
+Result<std::vector<ossl::UniquePtr<X509>>> trusted_roots(const VerifyContext& ctx,
+                                                         const Caches& caches) {
   std::vector<ossl::UniquePtr<X509>> roots;
   for (const auto& ref : root_refs(ctx.trust)) {
     ATLS_ASSIGN_OR_RETURN(const Bytes b, load(ctx, ref));
-    ATLS_ASSIGN_OR_RETURN(auto certs, ossl::parse_certificates(b));
-    for (auto& c : certs) {
-      roots.push_back(std::move(c));
-    }
+    ATLS_TRY(add_roots(roots, b, caches));
   }
   for (const auto& anchor : ctx.trust_anchors) {
-    ATLS_ASSIGN_OR_RETURN(auto certs, ossl::parse_certificates(anchor));
-    for (auto& c : certs) {
-      roots.push_back(std::move(c));
-    }
+    ATLS_TRY(add_roots(roots, anchor, caches));
   }
   return roots;
 }
@@ -203,7 +239,7 @@ class TdxVerifier final : public Verifier {
 
     // Integrity: PCK <- PCK CA <- trusted root, QE report, attestation key
     // binding and quote signature (src/formats/tdx/verify.h).
-    ATLS_ASSIGN_OR_RETURN(const auto roots, trusted_roots(ctx));
+    ATLS_ASSIGN_OR_RETURN(const auto roots, trusted_roots(ctx, m_caches));
     if (roots.empty()) {
       return Error{ErrorCode::CertUntrusted,
                    "no Intel SGX Root CA trust anchor (policy trust.sgx_root or --trust)"};
@@ -213,9 +249,19 @@ class TdxVerifier final : public Verifier {
     for (const auto& r : roots) {
       opts.trusted_roots.push_back(r.get());
     }
-    ATLS_TRY(verify_tdx_quote(q, opts));
-    ATLS_ASSIGN_OR_RETURN(const TdxPckChain chain, parse_tdx_pck_chain(q));
-    ATLS_ASSIGN_OR_RETURN(const PckExtensions pck, parse_pck_extensions(chain.pck.get()));
+    // A key that does not decode is left to verify_tdx_quote, which reports
+    // it in its order of checks.
+    auto attestation_key = m_caches.attestation_keys.get(
+        q.attestation_key, [&q](ByteView) { return tdx_attestation_key(q); });
+    if (attestation_key) {
+      opts.attestation_key = (*attestation_key)->get();
+    }
+    ATLS_ASSIGN_OR_RETURN(const auto parsed, m_caches.pck_chains.get(q.pck_chain_pem, parse_pck));
+    ATLS_TRY(verify_tdx_quote(q, parsed->chain, opts));
+    if (!parsed->extensions) {
+      return parsed->extensions.error();
+    }
+    const PckExtensions& pck = *parsed->extensions;
 
     EvidenceClaims out;
     const Bytes& report_data = q.body.report_data;
@@ -242,6 +288,10 @@ class TdxVerifier final : public Verifier {
     // No issued_at: a quote carries no time; freshness comes from the nonce.
     return out;
   }
+
+ private:
+  // Thread-safe; verify is const and may run on many threads.
+  Caches m_caches;
 };
 
 // --- appraisal ---------------------------------------------------------------

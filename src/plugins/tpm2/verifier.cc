@@ -5,6 +5,7 @@
 // selection, and the recomputed pcrDigest.
 
 #include "src/attestation/evidence_cmw.h"
+#include "src/attestation/parse_cache.h"
 #include "src/core/encoding.h"
 #include "src/formats/tpm/evidence.h"
 #include "src/formats/tpm/tpm.h"
@@ -77,14 +78,6 @@ Result<std::vector<Bytes>> load_files(const VerifyContext& ctx, const char* key)
   return out;
 }
 
-Result<void> add_certs(std::vector<ossl::UniquePtr<X509>>& to, ByteView data) {
-  ATLS_ASSIGN_OR_RETURN(auto certs, ossl::parse_certificates(data));
-  for (auto& c : certs) {
-    to.push_back(std::move(c));
-  }
-  return ok();
-}
-
 // Whether |data| holds a certificate (PEM or DER) rather than a bare key.
 bool looks_like_certificate(ByteView data) {
   const std::string_view text = as_string_view(data);
@@ -97,33 +90,77 @@ bool looks_like_certificate(ByteView data) {
   return ossl::parse_certificate(data).has_value();
 }
 
-Result<TrustMaterial> load_trust(const VerifyContext& ctx) {
+// A --trust anchor: a root certificate (or several) or a pinned key.
+struct ParsedAnchor {
+  std::vector<ossl::UniquePtr<X509>> roots;
+  ossl::UniquePtr<EVP_PKEY> key;
+};
+
+Result<ParsedAnchor> parse_anchor(ByteView data) {
+  ParsedAnchor a;
+  if (looks_like_certificate(data)) {
+    ATLS_ASSIGN_OR_RETURN(a.roots, ossl::parse_certificates(data));
+  } else {
+    ATLS_ASSIGN_OR_RETURN(a.key, ossl::parse_public_key(data));
+  }
+  return a;
+}
+
+// Parsed trust material, by content: each anchor, key and certificate file
+// is parsed once, not on every verification.
+struct TrustCaches {
+  internal::ParseCache<ossl::UniquePtr<EVP_PKEY>> keys;
+  internal::ParseCache<std::vector<ossl::UniquePtr<X509>>> certs;
+  internal::ParseCache<ParsedAnchor> anchors;
+  // The Evidence's own AK certificate and AK key, by the certificate's DER
+  // and the TPMT_PUBLIC bytes (one per machine). Reusing the key also skips
+  // OpenSSL's full public-key check, as costly as a signature check for EC.
+  internal::ParseCache<ossl::UniquePtr<X509>> evidence_certs{internal::kParseCacheCapacity,
+                                                             internal::kParseCacheMaxEvidenceInput};
+  internal::ParseCache<ossl::UniquePtr<EVP_PKEY>> ak_keys{internal::kParseCacheCapacity,
+                                                          internal::kParseCacheMaxEvidenceInput};
+};
+
+Result<void> add_certs(std::vector<ossl::UniquePtr<X509>>& to, ByteView data,
+                       const TrustCaches& caches) {
+  ATLS_ASSIGN_OR_RETURN(const auto certs, caches.certs.get(data, [](ByteView d) {
+    return ossl::parse_certificates(d);
+  }));
+  for (const auto& c : *certs) {
+    to.push_back(ossl::up_ref(c.get()));
+  }
+  return ok();
+}
+
+Result<TrustMaterial> load_trust(const VerifyContext& ctx, const TrustCaches& caches) {
   TrustMaterial t;
   ATLS_ASSIGN_OR_RETURN(const auto keys, load_files(ctx, "ak_keys"));
   for (const auto& k : keys) {
-    ATLS_ASSIGN_OR_RETURN(auto key, ossl::parse_public_key(k));
-    t.pinned_keys.push_back(std::move(key));
+    ATLS_ASSIGN_OR_RETURN(const auto key,
+                          caches.keys.get(k, [](ByteView d) { return ossl::parse_public_key(d); }));
+    t.pinned_keys.push_back(ossl::up_ref(key->get()));
   }
   ATLS_ASSIGN_OR_RETURN(const auto roots, load_files(ctx, "roots"));
   for (const auto& r : roots) {
-    ATLS_TRY(add_certs(t.roots, r));
+    ATLS_TRY(add_certs(t.roots, r, caches));
   }
   for (const char* key : {"ak_certificates", "intermediates"}) {
     ATLS_ASSIGN_OR_RETURN(const auto certs, load_files(ctx, key));
     for (const auto& c : certs) {
-      ATLS_TRY(add_certs(t.certs, c));
+      ATLS_TRY(add_certs(t.certs, c, caches));
     }
   }
   for (const auto& anchor : ctx.trust_anchors) {
-    if (looks_like_certificate(anchor)) {
-      ATLS_TRY(add_certs(t.roots, anchor));
-    } else {
-      ATLS_ASSIGN_OR_RETURN(auto key, ossl::parse_public_key(anchor));
-      t.pinned_keys.push_back(std::move(key));
+    ATLS_ASSIGN_OR_RETURN(const auto a, caches.anchors.get(anchor, parse_anchor));
+    if (a->key) {
+      t.pinned_keys.push_back(ossl::up_ref(a->key.get()));
+    }
+    for (const auto& r : a->roots) {
+      t.roots.push_back(ossl::up_ref(r.get()));
     }
   }
   for (const auto& c : ctx.certificates) {
-    ATLS_TRY(add_certs(t.certs, c));
+    ATLS_TRY(add_certs(t.certs, c, caches));
   }
   return t;
 }
@@ -175,11 +212,14 @@ std::optional<std::string> trust_key(EVP_PKEY* key, const std::vector<X509*>& ak
 }
 
 // Collects AK certificate candidates: the evidence's own, then the others.
-Result<std::vector<ossl::UniquePtr<X509>>> evidence_certs(const Tpm2QuoteEvidence& ev) {
+Result<std::vector<ossl::UniquePtr<X509>>> evidence_certs(const Tpm2QuoteEvidence& ev,
+                                                          const TrustCaches& caches) {
   std::vector<ossl::UniquePtr<X509>> out;
   if (ev.ak_cert) {
-    ATLS_ASSIGN_OR_RETURN(auto c, ossl::parse_certificate(*ev.ak_cert));
-    out.push_back(std::move(c));
+    ATLS_ASSIGN_OR_RETURN(const auto c, caches.evidence_certs.get(*ev.ak_cert, [](ByteView d) {
+      return ossl::parse_certificate(d);
+    }));
+    out.push_back(ossl::up_ref(c->get()));
   }
   return out;
 }
@@ -238,8 +278,8 @@ class Tpm2Verifier final : public Verifier {
     if (ev.ak_pub) {
       ATLS_ASSIGN_OR_RETURN(ak_pub, parse_tpm_public(*ev.ak_pub));
     }
-    ATLS_ASSIGN_OR_RETURN(auto own_certs, evidence_certs(ev));
-    ATLS_ASSIGN_OR_RETURN(const TrustMaterial trust, load_trust(ctx));
+    ATLS_ASSIGN_OR_RETURN(auto own_certs, evidence_certs(ev, m_caches));
+    ATLS_ASSIGN_OR_RETURN(const TrustMaterial trust, load_trust(ctx, m_caches));
     const std::int64_t now = ctx.clock != nullptr ? ctx.clock->now() : 0;
 
     // 1. Trust in the AK.
@@ -258,7 +298,11 @@ class Tpm2Verifier final : public Verifier {
       if (!ak_pub->is_restricted_signing_key()) {
         return Error{ErrorCode::KeyUntrusted, "ak_pub is not a restricted signing key"};
       }
-      ATLS_ASSIGN_OR_RETURN(auto key, tpm_public_key(*ak_pub));
+      // The key is a function of the TPMT_PUBLIC bytes (ak_pub->raw).
+      ATLS_ASSIGN_OR_RETURN(const auto cached, m_caches.ak_keys.get(ak_pub->raw, [&](ByteView) {
+        return tpm_public_key(*ak_pub);
+      }));
+      auto key = ossl::up_ref(cached->get());
       if (auto how = trust_key(key.get(), ak_certs, trust, now, why)) {
         ak = TrustedAk{std::move(key), *how};
       }
@@ -341,6 +385,10 @@ class Tpm2Verifier final : public Verifier {
     out.hardware_rooted = true;
     return out;
   }
+
+ private:
+  // Thread-safe; verify is const and may run on many threads.
+  TrustCaches m_caches;
 };
 
 // Appraisal against reference PCR values and pcrDigests.

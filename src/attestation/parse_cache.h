@@ -1,0 +1,90 @@
+#pragma once
+
+// ParseCache remembers what a Verifier parsed from trust material (PEM/DER
+// keys and certificates from the policy, --trust and --cert) and from
+// certificates that Evidence carries, keyed by the exact input bytes. Under
+// OpenSSL 3 decoding one key or certificate costs more than the signature
+// check it serves, and the same anchors arrive with every connection.
+//
+// Parsing is a pure function of the bytes, so a cached value is the value a
+// fresh parse would return. Failures are never cached: a bad input fails the
+// same way, with the same error, every time. Both the number of entries and
+// the size of a kept input are bounded, so a peer that sends ever new
+// certificates costs bounded memory (and only evicts entries).
+
+#include <atls/bytes.h>
+#include <atls/result.h>
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace atls::internal {
+
+// Entries a ParseCache keeps at most; beyond that an arbitrary entry is
+// dropped.
+inline constexpr std::size_t kParseCacheCapacity = 256;
+// Inputs larger than this are parsed every time and never kept.
+inline constexpr std::size_t kParseCacheMaxInput = 64 * 1024;
+// The same for caches of what Evidence carries (a peer chooses it): its
+// certificates and keys fit comfortably.
+inline constexpr std::size_t kParseCacheMaxEvidenceInput = 8 * 1024;
+
+template <class T>
+class ParseCache {
+ public:
+  explicit ParseCache(std::size_t capacity = kParseCacheCapacity,
+                      std::size_t max_input = kParseCacheMaxInput)
+      : m_capacity(capacity), m_max_input(max_input) {}
+  ParseCache(const ParseCache&) = delete;
+  ParseCache& operator=(const ParseCache&) = delete;
+
+  // get returns the value parsed from exactly |data|: a cached one, or the
+  // result of |parse(data)| (a Result<T>), which is cached on success. The
+  // value is immutable and shared; it stays valid while the caller holds
+  // the pointer, whatever the cache drops meanwhile. Thread-safe: the lock
+  // is held only for the lookup and the insertion, never while parsing.
+  template <class Parse>
+  Result<std::shared_ptr<const T>> get(ByteView data, Parse&& parse) const {
+    const std::string_view key(reinterpret_cast<const char*>(data.data()), data.size());
+    {
+      const std::lock_guard<std::mutex> lock(m_mutex);
+      const auto it = m_entries.find(key);
+      if (it != m_entries.end()) {
+        return it->second;
+      }
+    }
+    Result<T> parsed = parse(data);
+    if (!parsed) {
+      return std::move(parsed).error();
+    }
+    std::shared_ptr<const T> value = std::make_shared<const T>(std::move(*parsed));
+    if (data.size() > m_max_input || m_capacity == 0) {
+      return value;
+    }
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_entries.size() >= m_capacity && m_entries.find(key) == m_entries.end()) {
+      // Keys are ordered by content, not by use: this drops an arbitrary
+      // entry, which degrades gracefully when more distinct inputs than
+      // |m_capacity| circulate.
+      m_entries.erase(m_entries.begin());
+    }
+    // When another thread parsed the same bytes meanwhile, its entry stays;
+    // both values are equal.
+    m_entries.emplace(std::string(key), value);
+    return value;
+  }
+
+ private:
+  const std::size_t m_capacity;
+  const std::size_t m_max_input;
+  mutable std::mutex m_mutex;
+  mutable std::map<std::string, std::shared_ptr<const T>, std::less<>> m_entries;
+};
+
+}  // namespace atls::internal
