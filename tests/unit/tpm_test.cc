@@ -490,7 +490,18 @@ TEST(Tpm2Evidence, RoundTripAndStrictness) {
 TEST(Tpm2Evidence, QualifyingData) {
   EXPECT_EQ(*tpm_qualifying_data(Bytes{}), Bytes{});
   EXPECT_EQ(*tpm_qualifying_data(Bytes(32, 7)), Bytes(32, 7));
-  EXPECT_EQ(*tpm_qualifying_data(Bytes(48, 7)), *ossl::digest(ossl::HashAlg::Sha256, Bytes(48, 7)));
+  // PROTOCOL.md 1.5: extraData = binder, also a SHA-384 suite's 48 bytes.
+  EXPECT_EQ(*tpm_qualifying_data(Bytes(48, 7)), Bytes(48, 7));
+  EXPECT_EQ(*tpm_qualifying_data(Bytes(64, 7)), Bytes(64, 7));
+  EXPECT_EQ(*tpm_qualifying_data(Bytes(65, 7)), *ossl::digest(ossl::HashAlg::Sha256, Bytes(65, 7)));
+  // A TPM too small for the nonce quotes SHA-256(nonce); verifiers accept
+  // that form only for nonces longer than every TPM takes whole.
+  const Bytes h48 = *ossl::digest(ossl::HashAlg::Sha256, Bytes(48, 7));
+  EXPECT_TRUE(*tpm_extra_data_matches(Bytes(48, 7), Bytes(48, 7)));
+  EXPECT_TRUE(*tpm_extra_data_matches(h48, Bytes(48, 7)));
+  EXPECT_FALSE(*tpm_extra_data_matches(Bytes(48, 8), Bytes(48, 7)));
+  EXPECT_FALSE(*tpm_extra_data_matches(*ossl::digest(ossl::HashAlg::Sha256, Bytes(32, 7)), Bytes(32, 7)));
+  EXPECT_FALSE(*tpm_extra_data_matches(Bytes(32, 7), Bytes(48, 7)));
 }
 
 // --- the verifier on the GCE vTPM vectors -----------------------------------------
@@ -825,7 +836,7 @@ TEST_F(Tpm2Swtpm, HappyPathAttestVerifyAppraise) {
   EXPECT_TRUE(verify_with(*wire, nonce, {to_bytes(*pem)}));
 }
 
-TEST_F(Tpm2Swtpm, PersistentAkIsReusedAndLongNoncesAreHashed) {
+TEST_F(Tpm2Swtpm, PersistentAkIsReusedAndNoncesUpTo64BytesGoInWhole) {
   Bytes first;
   {
     auto a = attester();
@@ -836,7 +847,7 @@ TEST_F(Tpm2Swtpm, PersistentAkIsReusedAndLongNoncesAreHashed) {
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(*tpm2_attester_ak_public(*a), first);
   const std::string pem = *tpm2_attester_ak_pem(*a);
-  for (const std::size_t n : {0U, 1U, 32U, 33U, 48U, 64U}) {
+  for (const std::size_t n : {0U, 1U, 32U, 33U, 48U, 64U, 65U, 100U}) {
     const Bytes nonce(n, 0xa5);
     const Evidence e = attest(*a, nonce);
     auto c = verify_with(e, nonce, {to_bytes(pem)});

@@ -1,5 +1,7 @@
 #include "src/formats/tpm/evidence.h"
 
+#include "src/core/encoding.h"
+
 #include "src/formats/cbor/cbor.h"
 #include "src/ossl/crypto.h"
 
@@ -123,6 +125,20 @@ Result<Bytes> tpm_qualifying_data(ByteView nonce) {
     return Bytes(nonce.begin(), nonce.end());
   }
   return ossl::digest(ossl::HashAlg::Sha256, nonce);
+}
+
+Result<Bytes> tpm_hashed_qualifying_data(ByteView nonce) {
+  return ossl::digest(ossl::HashAlg::Sha256, nonce);
+}
+
+Result<bool> tpm_extra_data_matches(ByteView extra_data, ByteView nonce) {
+  ATLS_ASSIGN_OR_RETURN(const Bytes direct, tpm_qualifying_data(nonce));
+  bool match = constant_time_equal(extra_data, direct);
+  if (nonce.size() > kTpmMaxPortableNonce && nonce.size() <= kTpmMaxDirectNonce) {
+    ATLS_ASSIGN_OR_RETURN(const Bytes hashed, tpm_hashed_qualifying_data(nonce));
+    match = constant_time_equal(extra_data, hashed) || match;
+  }
+  return match;
 }
 
 }  // namespace atls

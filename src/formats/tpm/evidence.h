@@ -39,13 +39,27 @@ Result<Tpm2QuoteEvidence> parse_tpm2_quote_evidence(ByteView data);
 // in ascending order). Never fails.
 Bytes encode_tpm2_quote_evidence(const Tpm2QuoteEvidence& ev);
 
-// kTpmMaxDirectNonce is the longest nonce placed in extraData as is.
-inline constexpr std::size_t kTpmMaxDirectNonce = 32;
+// kTpmMaxDirectNonce is the longest nonce placed in extraData as is: the
+// size of TPM2B_DATA's buffer (a TPMT_HA) on a TPM with SHA-512.
+inline constexpr std::size_t kTpmMaxDirectNonce = 64;
+// kTpmMaxPortableNonce is the longest nonce every TPM takes as is (TPM2B_DATA
+// holds 34 bytes on a SHA-256-only TPM).
+inline constexpr std::size_t kTpmMaxPortableNonce = 32;
 
 // tpm_qualifying_data maps a nonce to the TPM2_Quote qualifyingData (and so
-// TPMS_ATTEST.extraData): the nonce itself when it is at most 32 bytes,
-// otherwise SHA-256(nonce). 32 bytes fits every TPM (TPM2B_DATA holds a
-// TPMT_HA, 34 bytes on SHA-256-only TPMs). Fails only if hashing fails.
+// TPMS_ATTEST.extraData): the nonce itself when it is at most 64 bytes
+// (PROTOCOL.md §1.5: extraData = binder; a SHA-384 suite's binder is 48
+// bytes), otherwise SHA-256(nonce). Fails only if hashing fails.
 Result<Bytes> tpm_qualifying_data(ByteView nonce);
+
+// tpm_hashed_qualifying_data is the fallback for a TPM whose TPM2B_DATA is
+// too small for the nonce (TPM_RC_SIZE): SHA-256(nonce). Only nonces longer
+// than kTpmMaxPortableNonce use it.
+Result<Bytes> tpm_hashed_qualifying_data(ByteView nonce);
+
+// tpm_extra_data_matches reports whether |extra_data| carries |nonce|: as is
+// (tpm_qualifying_data), or, for a nonce longer than kTpmMaxPortableNonce,
+// as SHA-256(nonce) from a TPM that could not take it whole. Constant time.
+Result<bool> tpm_extra_data_matches(ByteView extra_data, ByteView nonce);
 
 }  // namespace atls

@@ -139,6 +139,10 @@ class Tpm2Attester final : public Attester {
     TPM2B_DATA data{};
     data.size = static_cast<UINT16>(qualifying.size());
     std::memcpy(data.buffer, qualifying.data(), qualifying.size());
+    // A TPM without SHA-384 holds at most 32 bytes of qualifying data; for
+    // such a TPM a longer nonce goes in hashed (the verifier accepts both).
+    ATLS_ASSIGN_OR_RETURN(const Bytes hashed, tpm_hashed_qualifying_data(request.nonce));
+    bool hashed_tried = request.nonce.size() <= kTpmMaxPortableNonce;
 
     const std::lock_guard<std::mutex> lock(m_mutex);
     for (int attempt = 0; attempt < kQuoteAttempts; ++attempt) {
@@ -152,6 +156,13 @@ class Tpm2Attester final : public Attester {
                        &scheme, &m_selection, &quoted_raw, &sig_raw);
       const EsysPtr<TPM2B_ATTEST> quoted(quoted_raw);
       const EsysPtr<TPMT_SIGNATURE> sig(sig_raw);
+      if ((rc & (TPM2_RC_FMT1 | 0x3FU)) == TPM2_RC_SIZE && !hashed_tried) {
+        hashed_tried = true;
+        data.size = static_cast<UINT16>(hashed.size());
+        std::memcpy(data.buffer, hashed.data(), hashed.size());
+        --attempt;  // not a PCR race: quote again with the hashed nonce
+        continue;
+      }
       if (rc != TSS2_RC_SUCCESS) {
         return tss_error("Esys_Quote", rc);
       }

@@ -348,8 +348,9 @@ class Tpm2Verifier final : public Verifier {
     EvidenceClaims out;
     out.nonce = attest.extra_data;
     if (ctx.expected_nonce) {
-      ATLS_ASSIGN_OR_RETURN(const Bytes want, tpm_qualifying_data(*ctx.expected_nonce));
-      if (!constant_time_equal(attest.extra_data, want)) {
+      ATLS_ASSIGN_OR_RETURN(const bool match,
+                            tpm_extra_data_matches(attest.extra_data, *ctx.expected_nonce));
+      if (!match) {
         return Error{ErrorCode::NonceMismatch, "TPMS_ATTEST.extraData is not the expected nonce"};
       }
       out.nonce = *ctx.expected_nonce;
