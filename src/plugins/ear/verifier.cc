@@ -1,5 +1,6 @@
 #include "src/attestation/parse_cache.h"
 #include "src/attestation/pipeline.h"
+#include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
 #include "src/formats/ear/ear.h"
 #include "src/formats/json/json.h"
@@ -18,38 +19,6 @@ namespace {
 // The leeway of the lower time bounds (iat, nbf in the future). exp itself is
 // checked without leeway, so that an EAR is never used after its exp.
 constexpr std::int64_t kLeeway = 60;
-
-Result<void> check_file_list(const nlohmann::json& v, const char* key) {
-  bool good = v.is_string() || (v.is_array() && !v.empty());
-  if (v.is_array()) {
-    for (const auto& r : v) {
-      good = good && r.is_string();
-    }
-  }
-  if (!good) {
-    return Error{ErrorCode::PolicyInvalid,
-                 std::string("\"") + key + "\" must be a key file or a list of key files"};
-  }
-  return ok();
-}
-
-std::vector<std::string> file_refs(const nlohmann::json& trust, const char* key) {
-  std::vector<std::string> refs;
-  if (!trust.is_object() || !trust.contains(key)) {
-    return refs;
-  }
-  const auto& v = trust[key];
-  if (v.is_string()) {
-    refs.push_back(v.get<std::string>());
-  } else if (v.is_array()) {
-    for (const auto& r : v) {
-      if (r.is_string()) {
-        refs.push_back(r.get<std::string>());
-      }
-    }
-  }
-  return refs;
-}
 
 // parse_verifier_key accepts a JWK (JSON object) or what parse_public_key
 // accepts (PEM/DER public key or certificate).
@@ -71,11 +40,8 @@ using SharedKey = std::shared_ptr<const ossl::UniquePtr<EVP_PKEY>>;
 // "jwk" in the EAR's header is never used.
 Result<std::vector<SharedKey>> trusted_keys(const VerifyContext& ctx, const KeyCache& cache) {
   std::vector<SharedKey> keys;
-  for (const auto& ref : file_refs(ctx.trust, "verifier_keys")) {
-    if (!ctx.load) {
-      return Error{ErrorCode::FileNotFound, "no loader for policy file \"" + ref + "\""};
-    }
-    ATLS_ASSIGN_OR_RETURN(const Bytes b, ctx.load(ref));
+  for (const auto& ref : internal::file_refs(ctx.trust, "verifier_keys")) {
+    ATLS_ASSIGN_OR_RETURN(const Bytes b, internal::load_file(ctx, ref));
     ATLS_ASSIGN_OR_RETURN(auto k, cache.get(b, parse_verifier_key));
     keys.push_back(std::move(k));
   }
@@ -171,11 +137,13 @@ class EarVerifier final : public Verifier {
     if (!trust.is_object()) {
       return Error{ErrorCode::PolicyInvalid, "the ear trust section must be an object"};
     }
+    // Key by key (not internal::only_keys first): of two faults, the first
+    // in key order is the one reported.
     for (const auto& [k, v] : trust.items()) {
       if (k != "verifier_keys") {
         return Error{ErrorCode::PolicyInvalid, "unknown key \"" + k + "\" in the ear trust section"};
       }
-      ATLS_TRY(check_file_list(v, "verifier_keys"));
+      ATLS_TRY(internal::check_file_list(v, "verifier_keys", "a key file or a list of key files"));
     }
     return ok();
   }

@@ -1,4 +1,5 @@
 #include "src/attestation/parse_cache.h"
+#include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
 #include "src/formats/snp/report.h"
 #include "src/formats/snp/verify.h"
@@ -7,49 +8,9 @@
 
 #include <algorithm>
 #include <memory>
-#include <set>
 
 namespace atls {
 namespace {
-
-Result<void> only_keys(const nlohmann::json& obj, const std::set<std::string>& allowed,
-                       const std::string& where) {
-  if (!obj.is_object()) {
-    return Error{ErrorCode::PolicyInvalid, where + " must be an object"};
-  }
-  for (const auto& [k, v] : obj.items()) {
-    if (allowed.count(k) == 0) {
-      return Error{ErrorCode::PolicyInvalid, "unknown key \"" + k + "\" in " + where};
-    }
-  }
-  return ok();
-}
-
-// The "ask_ark" trust entry: one file reference or a list of them.
-std::vector<std::string> ask_ark_refs(const nlohmann::json& trust) {
-  std::vector<std::string> refs;
-  if (!trust.is_object() || !trust.contains("ask_ark")) {
-    return refs;
-  }
-  const auto& v = trust["ask_ark"];
-  if (v.is_string()) {
-    refs.push_back(v.get<std::string>());
-  } else if (v.is_array()) {
-    for (const auto& r : v) {
-      if (r.is_string()) {
-        refs.push_back(r.get<std::string>());
-      }
-    }
-  }
-  return refs;
-}
-
-Result<Bytes> load(const VerifyContext& ctx, const std::string& ref) {
-  if (!ctx.load) {
-    return Error{ErrorCode::FileNotFound, "no loader for policy file \"" + ref + "\""};
-  }
-  return ctx.load(ref);
-}
 
 // Parsed trust material and VCEKs, by content: the ASK/ARK anchors, --cert
 // bundles and policy files are parsed once, not on every verification, and
@@ -75,8 +36,9 @@ Result<std::vector<std::shared_ptr<const SnpChain>>> trusted_chains(const Verify
                                                                     const TrustCaches& caches) {
   std::vector<std::shared_ptr<const SnpChain>> chains;
   const auto parse = [](ByteView d) { return parse_snp_chain(d); };
-  for (const auto& ref : ask_ark_refs(ctx.trust)) {
-    ATLS_ASSIGN_OR_RETURN(const Bytes pem, load(ctx, ref));
+  // The "ask_ark" trust entry: one file reference or a list of them.
+  for (const auto& ref : internal::file_refs(ctx.trust, "ask_ark")) {
+    ATLS_ASSIGN_OR_RETURN(const Bytes pem, internal::load_file(ctx, ref));
     ATLS_ASSIGN_OR_RETURN(auto c, caches.chains.get(pem, parse));
     chains.push_back(std::move(c));
   }
@@ -111,7 +73,8 @@ Result<std::vector<ossl::UniquePtr<X509>>> vcek_candidates(const Evidence& evide
     }
   }
   if (ctx.trust.is_object() && ctx.trust.contains("vcek") && ctx.trust["vcek"].is_string()) {
-    ATLS_ASSIGN_OR_RETURN(const Bytes b, load(ctx, ctx.trust["vcek"].get<std::string>()));
+    ATLS_ASSIGN_OR_RETURN(const Bytes b,
+                          internal::load_file(ctx, ctx.trust["vcek"].get<std::string>()));
     ATLS_ASSIGN_OR_RETURN(auto c, cached_certificate(caches.vceks, b));
     out.push_back(std::move(c));
   }
@@ -171,19 +134,10 @@ class SevSnpVerifier final : public Verifier {
   }
 
   Result<void> check_trust_section(const nlohmann::json& trust) const override {
-    ATLS_TRY(only_keys(trust, {"ask_ark", "vcek"}, "the sev-snp trust section"));
+    ATLS_TRY(internal::only_keys(trust, {"ask_ark", "vcek"}, "the sev-snp trust section"));
     if (trust.contains("ask_ark")) {
-      const auto& v = trust["ask_ark"];
-      bool good = v.is_string() || (v.is_array() && !v.empty());
-      if (v.is_array()) {
-        for (const auto& r : v) {
-          good = good && r.is_string();
-        }
-      }
-      if (!good) {
-        return Error{ErrorCode::PolicyInvalid,
-                     "\"ask_ark\" must be a PEM file (ASK then ARK) or a list of them"};
-      }
+      ATLS_TRY(internal::check_file_list(trust["ask_ark"], "ask_ark",
+                                         "a PEM file (ASK then ARK) or a list of them"));
     }
     if (trust.contains("vcek") && !trust["vcek"].is_string()) {
       return Error{ErrorCode::PolicyInvalid, "\"vcek\" must be a certificate file"};
@@ -275,16 +229,6 @@ Result<void> check_hex(const nlohmann::json& ref, const char* key, std::size_t l
   return ok();
 }
 
-// Compares two hex strings as bytes (the policy may use upper case).
-bool hex_equal(const nlohmann::json& a, const nlohmann::json& b) {
-  if (!a.is_string() || !b.is_string()) {
-    return false;
-  }
-  const auto x = from_hex(a.get<std::string>());
-  const auto y = from_hex(b.get<std::string>());
-  return x && y && constant_time_equal(*x, *y);
-}
-
 // Names the TCB components of |tcb| (a claims TCB object) below |minimum|.
 std::string tcb_below(const nlohmann::json& tcb, const nlohmann::json& minimum) {
   std::string below;
@@ -313,10 +257,10 @@ class SevSnpAppraiser final : public Appraiser {
   }
 
   Result<void> check_reference_section(const nlohmann::json& ref) const override {
-    ATLS_TRY(only_keys(ref,
-                       {"measurements", "allow_debug", "minimum_tcb", "host_data", "id_key_digest",
-                        "family_id", "image_id", "vmpl", "policy_id"},
-                       "the sev-snp reference section"));
+    ATLS_TRY(internal::only_keys(ref,
+                                 {"measurements", "allow_debug", "minimum_tcb", "host_data",
+                                  "id_key_digest", "family_id", "image_id", "vmpl", "policy_id"},
+                                 "the sev-snp reference section"));
     if (ref.contains("measurements")) {
       const auto& m = ref["measurements"];
       if (!m.is_array() || m.empty()) {
@@ -324,19 +268,17 @@ class SevSnpAppraiser final : public Appraiser {
                      "\"measurements\" must be a non-empty list of hex digests"};
       }
       for (const auto& d : m) {
-        auto b =
-            d.is_string() ? from_hex(d.get<std::string>()) : Result<Bytes>(ErrorCode::InvalidHex);
+        auto b = internal::json_hex(d);
         if (!b || b->size() != 48) {
           return Error{ErrorCode::PolicyInvalid, "each measurement must be 48 bytes of hex"};
         }
       }
     }
-    if (ref.contains("allow_debug") && !ref["allow_debug"].is_boolean()) {
-      return Error{ErrorCode::PolicyInvalid, "\"allow_debug\" must be a boolean"};
-    }
+    ATLS_TRY(internal::check_boolean(ref, "allow_debug"));
     if (ref.contains("minimum_tcb")) {
       const auto& t = ref["minimum_tcb"];
-      ATLS_TRY(only_keys(t, {"fmc", "bootloader", "tee", "snp", "microcode"}, "\"minimum_tcb\""));
+      ATLS_TRY(internal::only_keys(t, {"fmc", "bootloader", "tee", "snp", "microcode"},
+                                   "\"minimum_tcb\""));
       for (const auto& [k, v] : t.items()) {
         if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 255) {
           return Error{ErrorCode::PolicyInvalid, "minimum_tcb." + k + " must be an integer 0..255"};
@@ -354,10 +296,7 @@ class SevSnpAppraiser final : public Appraiser {
                      "\"vmpl\" must be an integer 0..3 (the highest VMPL allowed)"};
       }
     }
-    if (ref.contains("policy_id") && !ref["policy_id"].is_string()) {
-      return Error{ErrorCode::PolicyInvalid, "\"policy_id\" must be a string"};
-    }
-    return ok();
+    return internal::check_string(ref, "policy_id");
   }
 
   Result<std::vector<SubmodAppraisal>> appraise(const VerifiedEvidence& ev,
@@ -382,7 +321,7 @@ class SevSnpAppraiser final : public Appraiser {
       exec_checked = true;
       bool found = false;
       for (const auto& want : ref["measurements"]) {
-        found = hex_equal(c.value("measurement", nlohmann::json()), want) || found;
+        found = internal::hex_equal(c.value("measurement", nlohmann::json()), want) || found;
       }
       if (!found) {
         exec_findings.push_back({ErrorCode::MeasurementMismatch,
@@ -393,7 +332,7 @@ class SevSnpAppraiser final : public Appraiser {
     for (const char* key : {"id_key_digest", "family_id", "image_id"}) {
       if (ref.contains(key)) {
         exec_checked = true;
-        if (!hex_equal(c.value(key, nlohmann::json()), ref[key])) {
+        if (!internal::hex_equal(c.value(key, nlohmann::json()), ref[key])) {
           exec_findings.push_back({ErrorCode::MeasurementMismatch,
                                    std::string(key) + " " + c.value(key, std::string("?")) +
                                        " is not the reference value"});
@@ -424,7 +363,7 @@ class SevSnpAppraiser final : public Appraiser {
       }
     }
     if (ref.contains("host_data") &&
-        !hex_equal(c.value("host_data", nlohmann::json()), ref["host_data"])) {
+        !internal::hex_equal(c.value("host_data", nlohmann::json()), ref["host_data"])) {
       config_findings.push_back(
           {ErrorCode::MeasurementMismatch,
            "HOST_DATA " + c.value("host_data", std::string("?")) + " is not the reference value"});

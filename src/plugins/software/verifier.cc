@@ -1,4 +1,5 @@
 #include "src/attestation/parse_cache.h"
+#include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
 #include "src/formats/cbor/cbor.h"
 #include "src/formats/cose/cose.h"
@@ -8,22 +9,9 @@
 #include "src/plugins/software/software.h"
 
 #include <memory>
-#include <set>
 
 namespace atls {
 namespace {
-
-Result<void> only_keys(const nlohmann::json& obj, const std::set<std::string>& allowed) {
-  if (!obj.is_object()) {
-    return Error{ErrorCode::PolicyInvalid, "must be an object"};
-  }
-  for (const auto& [k, v] : obj.items()) {
-    if (allowed.count(k) == 0) {
-      return Error{ErrorCode::PolicyInvalid, "unknown key \"" + k + "\""};
-    }
-  }
-  return ok();
-}
 
 using KeyCache = internal::ParseCache<ossl::UniquePtr<EVP_PKEY>>;
 using SharedKey = std::shared_ptr<const ossl::UniquePtr<EVP_PKEY>>;
@@ -56,18 +44,8 @@ class SoftwareVerifier final : public Verifier {
   std::vector<std::string> accepted_types() const override { return {std::string(kMediaTypeEatCwt)}; }
 
   Result<void> check_trust_section(const nlohmann::json& trust) const override {
-    ATLS_TRY(only_keys(trust, {"keys"}));
-    if (trust.contains("keys")) {
-      if (!trust["keys"].is_array()) {
-        return Error{ErrorCode::PolicyInvalid, "\"keys\" must be an array of PEM files"};
-      }
-      for (const auto& k : trust["keys"]) {
-        if (!k.is_string()) {
-          return Error{ErrorCode::PolicyInvalid, "\"keys\" must be an array of PEM files"};
-        }
-      }
-    }
-    return ok();
+    ATLS_TRY(internal::only_keys(trust, {"keys"}));
+    return internal::check_string_array(trust, "keys", "an array of PEM files");
   }
 
   Result<EvidenceClaims> verify(const Evidence& evidence, const VerifyContext& ctx) const override {
@@ -149,7 +127,7 @@ class SoftwareAppraiser final : public Appraiser {
   std::vector<std::string> accepted_types() const override { return {std::string(kMediaTypeEatCwt)}; }
 
   Result<void> check_reference_section(const nlohmann::json& ref) const override {
-    ATLS_TRY(only_keys(ref, {"measurements", "allow_debug", "policy_id"}));
+    ATLS_TRY(internal::only_keys(ref, {"measurements", "allow_debug", "policy_id"}));
     if (ref.contains("measurements")) {
       if (!ref["measurements"].is_object()) {
         return Error{ErrorCode::PolicyInvalid, "\"measurements\" must map names to hex digests"};
@@ -163,13 +141,8 @@ class SoftwareAppraiser final : public Appraiser {
         }
       }
     }
-    if (ref.contains("allow_debug") && !ref["allow_debug"].is_boolean()) {
-      return Error{ErrorCode::PolicyInvalid, "\"allow_debug\" must be a boolean"};
-    }
-    if (ref.contains("policy_id") && !ref["policy_id"].is_string()) {
-      return Error{ErrorCode::PolicyInvalid, "\"policy_id\" must be a string"};
-    }
-    return ok();
+    ATLS_TRY(internal::check_boolean(ref, "allow_debug"));
+    return internal::check_string(ref, "policy_id");
   }
 
   Result<std::vector<SubmodAppraisal>> appraise(const VerifiedEvidence& ev,

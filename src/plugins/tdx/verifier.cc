@@ -1,4 +1,5 @@
 #include "src/attestation/parse_cache.h"
+#include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
 #include "src/formats/tdx/quote.h"
 #include "src/formats/tdx/verify.h"
@@ -39,45 +40,6 @@ constexpr MeasurementKey kMeasurementKeys[] = {
     {"mrowner", "mr_owner", false},
     {"mrownerconfig", "mr_owner_config", false},
 };
-
-Result<void> only_keys(const nlohmann::json& obj, const std::set<std::string>& allowed,
-                       const std::string& where) {
-  if (!obj.is_object()) {
-    return Error{ErrorCode::PolicyInvalid, where + " must be an object"};
-  }
-  for (const auto& [k, v] : obj.items()) {
-    if (allowed.count(k) == 0) {
-      return Error{ErrorCode::PolicyInvalid, "unknown key \"" + k + "\" in " + where};
-    }
-  }
-  return ok();
-}
-
-Result<Bytes> load(const VerifyContext& ctx, const std::string& ref) {
-  if (!ctx.load) {
-    return Error{ErrorCode::FileNotFound, "no loader for policy file \"" + ref + "\""};
-  }
-  return ctx.load(ref);
-}
-
-// The "sgx_root" trust entry: one file reference or a list of them.
-std::vector<std::string> root_refs(const nlohmann::json& trust) {
-  std::vector<std::string> refs;
-  if (!trust.is_object() || !trust.contains("sgx_root")) {
-    return refs;
-  }
-  const auto& v = trust["sgx_root"];
-  if (v.is_string()) {
-    refs.push_back(v.get<std::string>());
-  } else if (v.is_array()) {
-    for (const auto& r : v) {
-      if (r.is_string()) {
-        refs.push_back(r.get<std::string>());
-      }
-    }
-  }
-  return refs;
-}
 
 // The quote's PCK chain with the SGX extensions of its leaf. The extensions
 // are parsed with the chain but reported only once the chain verifies.
@@ -122,8 +84,9 @@ Result<void> add_roots(std::vector<ossl::UniquePtr<X509>>& to, ByteView data,
 Result<std::vector<ossl::UniquePtr<X509>>> trusted_roots(const VerifyContext& ctx,
                                                          const Caches& caches) {
   std::vector<ossl::UniquePtr<X509>> roots;
-  for (const auto& ref : root_refs(ctx.trust)) {
-    ATLS_ASSIGN_OR_RETURN(const Bytes b, load(ctx, ref));
+  // The "sgx_root" trust entry: one file reference or a list of them.
+  for (const auto& ref : internal::file_refs(ctx.trust, "sgx_root")) {
+    ATLS_ASSIGN_OR_RETURN(const Bytes b, internal::load_file(ctx, ref));
     ATLS_TRY(add_roots(roots, b, caches));
   }
   for (const auto& anchor : ctx.trust_anchors) {
@@ -210,19 +173,10 @@ class TdxVerifier final : public Verifier {
   }
 
   Result<void> check_trust_section(const nlohmann::json& trust) const override {
-    ATLS_TRY(only_keys(trust, {"sgx_root"}, "the tdx trust section"));
+    ATLS_TRY(internal::only_keys(trust, {"sgx_root"}, "the tdx trust section"));
     if (trust.contains("sgx_root")) {
-      const auto& v = trust["sgx_root"];
-      bool good = v.is_string() || (v.is_array() && !v.empty());
-      if (v.is_array()) {
-        for (const auto& r : v) {
-          good = good && r.is_string();
-        }
-      }
-      if (!good) {
-        return Error{ErrorCode::PolicyInvalid,
-                     "\"sgx_root\" must be an Intel SGX Root CA certificate file or a list of them"};
-      }
+      return internal::check_file_list(trust["sgx_root"], "sgx_root",
+                                       "an Intel SGX Root CA certificate file or a list of them");
     }
     return ok();
   }
@@ -308,7 +262,7 @@ Result<void> check_measurement(const nlohmann::json& ref, const char* key) {
                                                "\" must be a hex digest or a non-empty list of them"};
   }
   for (const auto& d : list ? v : nlohmann::json::array({v})) {
-    auto b = d.is_string() ? from_hex(d.get<std::string>()) : Result<Bytes>(ErrorCode::InvalidHex);
+    auto b = internal::json_hex(d);
     if (!b || b->size() != 48) {
       return Error{ErrorCode::PolicyInvalid,
                    std::string("each value of \"") + key + "\" must be 48 bytes of hex"};
@@ -320,17 +274,9 @@ Result<void> check_measurement(const nlohmann::json& ref, const char* key) {
 // Whether the claim |have| (hex) equals one of the reference values |want|
 // (a hex string or a list), compared as bytes.
 bool matches(const nlohmann::json& have, const nlohmann::json& want) {
-  if (!have.is_string()) {
-    return false;
-  }
-  const auto h = from_hex(have.get<std::string>());
-  if (!h) {
-    return false;
-  }
   bool found = false;
   for (const auto& d : want.is_array() ? want : nlohmann::json::array({want})) {
-    const auto w = d.is_string() ? from_hex(d.get<std::string>()) : Result<Bytes>(ErrorCode::InvalidHex);
-    found = (w && constant_time_equal(*h, *w)) || found;
+    found = internal::hex_equal(have, d) || found;
   }
   return found;
 }
@@ -347,17 +293,12 @@ class TdxAppraiser final : public Appraiser {
     for (const auto& m : kMeasurementKeys) {
       allowed.insert(m.reference);
     }
-    ATLS_TRY(only_keys(ref, allowed, "the tdx reference section"));
+    ATLS_TRY(internal::only_keys(ref, allowed, "the tdx reference section"));
     for (const auto& m : kMeasurementKeys) {
       ATLS_TRY(check_measurement(ref, m.reference));
     }
-    if (ref.contains("allow_debug") && !ref["allow_debug"].is_boolean()) {
-      return Error{ErrorCode::PolicyInvalid, "\"allow_debug\" must be a boolean"};
-    }
-    if (ref.contains("policy_id") && !ref["policy_id"].is_string()) {
-      return Error{ErrorCode::PolicyInvalid, "\"policy_id\" must be a string"};
-    }
-    return ok();
+    ATLS_TRY(internal::check_boolean(ref, "allow_debug"));
+    return internal::check_string(ref, "policy_id");
   }
 
   Result<std::vector<SubmodAppraisal>> appraise(const VerifiedEvidence& ev,

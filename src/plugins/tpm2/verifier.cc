@@ -6,6 +6,7 @@
 
 #include "src/attestation/evidence_cmw.h"
 #include "src/attestation/parse_cache.h"
+#include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
 #include "src/formats/tpm/evidence.h"
 #include "src/formats/tpm/tpm.h"
@@ -15,42 +16,12 @@
 #include "src/ossl/x509.h"
 #include "src/plugins/tpm2/tpm2.h"
 
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace atls {
 namespace {
-
-Result<void> only_keys(const nlohmann::json& obj, const std::set<std::string>& allowed) {
-  if (!obj.is_object()) {
-    return Error{ErrorCode::PolicyInvalid, "must be an object"};
-  }
-  for (const auto& [k, v] : obj.items()) {
-    (void)v;
-    if (allowed.count(k) == 0) {
-      return Error{ErrorCode::PolicyInvalid, "unknown key \"" + k + "\""};
-    }
-  }
-  return ok();
-}
-
-Result<void> string_array(const nlohmann::json& obj, const char* key) {
-  if (!obj.contains(key)) {
-    return ok();
-  }
-  const auto& v = obj[key];
-  bool good = v.is_array();
-  for (const auto& e : good ? v : nlohmann::json::array()) {
-    good = good && e.is_string();
-  }
-  if (!good) {
-    return Error{ErrorCode::PolicyInvalid,
-                 std::string("\"") + key + "\" must be an array of file names"};
-  }
-  return ok();
-}
 
 // The trust material of one verification, loaded from the policy section
 // and the context.
@@ -257,9 +228,9 @@ class Tpm2Verifier final : public Verifier {
   }
 
   Result<void> check_trust_section(const nlohmann::json& trust) const override {
-    ATLS_TRY(only_keys(trust, {"ak_keys", "ak_certificates", "intermediates", "roots"}));
+    ATLS_TRY(internal::only_keys(trust, {"ak_keys", "ak_certificates", "intermediates", "roots"}));
     for (const char* key : {"ak_keys", "ak_certificates", "intermediates", "roots"}) {
-      ATLS_TRY(string_array(trust, key));
+      ATLS_TRY(internal::check_string_array(trust, key, "an array of file names"));
     }
     return ok();
   }
@@ -401,7 +372,7 @@ class Tpm2Appraiser final : public Appraiser {
   }
 
   Result<void> check_reference_section(const nlohmann::json& ref) const override {
-    ATLS_TRY(only_keys(ref, {"pcrs", "pcr_digests", "policy_id"}));
+    ATLS_TRY(internal::only_keys(ref, {"pcrs", "pcr_digests", "policy_id"}));
     if (ref.contains("pcrs")) {
       if (!ref["pcrs"].is_object()) {
         return Error{ErrorCode::PolicyInvalid, "\"pcrs\" must map banks to PCR values"};
@@ -424,8 +395,7 @@ class Tpm2Appraiser final : public Appraiser {
                          "pcrs." + bank + ": \"" + index + "\" is not a PCR index"};
           }
           for (const auto& d : want.is_array() ? want : nlohmann::json::array({want})) {
-            auto v = d.is_string() ? from_hex(d.get<std::string>())
-                                   : Result<Bytes>(ErrorCode::InvalidHex);
+            auto v = internal::json_hex(d);
             if (!v || v->size() != tpm_hash_size(*hash)) {
               return Error{ErrorCode::PolicyInvalid,
                            "pcrs." + bank + "." + index + " must be hex of the bank's digest size"};
@@ -444,10 +414,7 @@ class Tpm2Appraiser final : public Appraiser {
         return Error{ErrorCode::PolicyInvalid, "\"pcr_digests\" must be an array of hex strings"};
       }
     }
-    if (ref.contains("policy_id") && !ref["policy_id"].is_string()) {
-      return Error{ErrorCode::PolicyInvalid, "\"policy_id\" must be a string"};
-    }
-    return ok();
+    return internal::check_string(ref, "policy_id");
   }
 
   Result<std::vector<SubmodAppraisal>> appraise(const VerifiedEvidence& ev,
