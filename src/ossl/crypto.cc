@@ -3,8 +3,10 @@
 #include "src/core/byte_reader.h"
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/rsa.h>
 
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -33,6 +35,63 @@ const EVP_MD* hash_md(HashAlg alg) {
   return nullptr;
 }
 
+namespace {
+
+EVP_MD* fetch_md_quietly(const char* name) {
+  // A failed fetch (SHA-1 under a FIPS configuration) leaves the caller's
+  // error queue as it was.
+  ::ERR_set_mark();
+  EVP_MD* md = ::EVP_MD_fetch(nullptr, name, nullptr);
+  ::ERR_pop_to_mark();
+  return md;
+}
+
+// fetched_md returns the provider implementation of |alg|, fetched once.
+// Given a legacy EVP_MD such as EVP_sha256(), OpenSSL 3 looks the
+// implementation up in the method store again on every EVP_DigestInit_ex
+// and EVP_DigestSignInit/VerifyInit: a few thousand instructions each time,
+// several times per connection. The fetched digests live as long as the
+// process (never freed, so that no use during static destruction can follow
+// a free); should a fetch fail, the legacy EVP_MD is used as before.
+const EVP_MD* fetched_md(HashAlg alg) {
+  static const std::array<EVP_MD*, 4> kFetched = {
+      fetch_md_quietly("SHA1"),
+      fetch_md_quietly("SHA256"),
+      fetch_md_quietly("SHA384"),
+      fetch_md_quietly("SHA512"),
+  };
+  const EVP_MD* md = nullptr;
+  switch (alg) {
+    case HashAlg::Sha1:
+      md = kFetched[0];
+      break;
+    case HashAlg::Sha256:
+      md = kFetched[1];
+      break;
+    case HashAlg::Sha384:
+      md = kFetched[2];
+      break;
+    case HashAlg::Sha512:
+      md = kFetched[3];
+      break;
+  }
+  return md != nullptr ? md : hash_md(alg);
+}
+
+// fetched_hmac returns the HMAC implementation, fetched once (null if the
+// fetch failed; hmac() then fetches per call and reports the failure).
+EVP_MAC* fetched_hmac() {
+  static EVP_MAC* const kHmac = [] {
+    ::ERR_set_mark();
+    EVP_MAC* mac = ::EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    ::ERR_pop_to_mark();
+    return mac;
+  }();
+  return kHmac;
+}
+
+}  // namespace
+
 Result<HashAlg> hash_alg_from_md(const EVP_MD* md) {
   if (md == nullptr) {
     return Error{ErrorCode::UnsupportedAlgorithm, "no digest"};
@@ -47,7 +106,7 @@ Result<HashAlg> hash_alg_from_md(const EVP_MD* md) {
 
 Result<Hasher> Hasher::create(HashAlg alg) {
   UniquePtr<EVP_MD_CTX> ctx(::EVP_MD_CTX_new());
-  if (!ctx || ::EVP_DigestInit_ex(ctx.get(), hash_md(alg), nullptr) != 1) {
+  if (!ctx || ::EVP_DigestInit_ex(ctx.get(), fetched_md(alg), nullptr) != 1) {
     return failure(ErrorCode::CryptoFailure, "EVP_DigestInit_ex");
   }
   return Hasher(std::move(ctx));
@@ -73,7 +132,7 @@ Result<Bytes> Hasher::finish() {
 Result<Bytes> digest(HashAlg alg, ByteView data) {
   Bytes out(hash_size(alg));
   unsigned int n = 0;
-  if (::EVP_Digest(data.data(), data.size(), out.data(), &n, hash_md(alg), nullptr) != 1) {
+  if (::EVP_Digest(data.data(), data.size(), out.data(), &n, fetched_md(alg), nullptr) != 1) {
     return failure(ErrorCode::CryptoFailure, "EVP_Digest");
   }
   out.resize(n);
@@ -121,11 +180,16 @@ const char* md_name(HashAlg alg) {
 }  // namespace
 
 Result<Bytes> hmac(HashAlg alg, ByteView key, ByteView data) {
-  UniquePtr<EVP_MAC> mac(::EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (!mac) {
+  EVP_MAC* mac = fetched_hmac();
+  UniquePtr<EVP_MAC> owned;
+  if (mac == nullptr) {
+    owned.reset(::EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+    mac = owned.get();
+  }
+  if (mac == nullptr) {
     return failure(ErrorCode::CryptoFailure, "EVP_MAC_fetch(HMAC)");
   }
-  UniquePtr<EVP_MAC_CTX> ctx(::EVP_MAC_CTX_new(mac.get()));
+  UniquePtr<EVP_MAC_CTX> ctx(::EVP_MAC_CTX_new(mac));
   char name[16];
   std::strncpy(name, md_name(alg), sizeof name - 1);
   name[sizeof name - 1] = 0;
@@ -279,16 +343,25 @@ struct AlgInfo {
 
 AlgInfo alg_info(SignatureAlg alg) {
   switch (alg) {
-    case SignatureAlg::EcdsaSha256: return {::EVP_sha256(), 0, true, false};
-    case SignatureAlg::EcdsaSha384: return {::EVP_sha384(), 0, true, false};
-    case SignatureAlg::EcdsaSha512: return {::EVP_sha512(), 0, true, false};
+    case SignatureAlg::EcdsaSha256:
+      return {fetched_md(HashAlg::Sha256), 0, true, false};
+    case SignatureAlg::EcdsaSha384:
+      return {fetched_md(HashAlg::Sha384), 0, true, false};
+    case SignatureAlg::EcdsaSha512:
+      return {fetched_md(HashAlg::Sha512), 0, true, false};
     case SignatureAlg::Ed25519: return {nullptr, 0, false, true};
-    case SignatureAlg::RsaPkcs1Sha256: return {::EVP_sha256(), RSA_PKCS1_PADDING, false, false};
-    case SignatureAlg::RsaPkcs1Sha384: return {::EVP_sha384(), RSA_PKCS1_PADDING, false, false};
-    case SignatureAlg::RsaPkcs1Sha512: return {::EVP_sha512(), RSA_PKCS1_PADDING, false, false};
-    case SignatureAlg::RsaPssSha256: return {::EVP_sha256(), RSA_PKCS1_PSS_PADDING, false, false};
-    case SignatureAlg::RsaPssSha384: return {::EVP_sha384(), RSA_PKCS1_PSS_PADDING, false, false};
-    case SignatureAlg::RsaPssSha512: return {::EVP_sha512(), RSA_PKCS1_PSS_PADDING, false, false};
+    case SignatureAlg::RsaPkcs1Sha256:
+      return {fetched_md(HashAlg::Sha256), RSA_PKCS1_PADDING, false, false};
+    case SignatureAlg::RsaPkcs1Sha384:
+      return {fetched_md(HashAlg::Sha384), RSA_PKCS1_PADDING, false, false};
+    case SignatureAlg::RsaPkcs1Sha512:
+      return {fetched_md(HashAlg::Sha512), RSA_PKCS1_PADDING, false, false};
+    case SignatureAlg::RsaPssSha256:
+      return {fetched_md(HashAlg::Sha256), RSA_PKCS1_PSS_PADDING, false, false};
+    case SignatureAlg::RsaPssSha384:
+      return {fetched_md(HashAlg::Sha384), RSA_PKCS1_PSS_PADDING, false, false};
+    case SignatureAlg::RsaPssSha512:
+      return {fetched_md(HashAlg::Sha512), RSA_PKCS1_PSS_PADDING, false, false};
   }
   return {nullptr, 0, false, false};
 }

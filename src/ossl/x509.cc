@@ -6,6 +6,7 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <ctime>
@@ -96,6 +97,86 @@ Result<UniquePtr<X509>> parse_certificate(ByteView data) {
     return Error{ErrorCode::CertMalformed, "expected one certificate, found " + std::to_string(certs.size())};
   }
   return std::move(certs.front());
+}
+
+Result<UniquePtr<X509>> parse_certificate_der(ByteView der) {
+  if (der.empty() || der.size() > INT_MAX) {
+    return Error{ErrorCode::CertMalformed, "empty input"};
+  }
+  const unsigned char* p = der.data();
+  UniquePtr<X509> cert(
+      ::d2i_X509(nullptr, &p, static_cast<long>(der.size())));  // NOLINT(runtime/int)
+  if (!cert) {
+    return failure(ErrorCode::CertMalformed, "not a DER certificate");
+  }
+  if (p != der.data() + der.size()) {
+    return Error{ErrorCode::CertMalformed, "trailing bytes after DER certificate"};
+  }
+  return cert;
+}
+
+bool der_equals(const X509* cert, ByteView der) {
+  if (cert == nullptr) {
+    return false;
+  }
+  unsigned char* buf = nullptr;
+  const int len = ::i2d_X509(cert, &buf);
+  if (len <= 0) {
+    drain_errors();
+    return false;
+  }
+  const bool same =
+      static_cast<std::size_t>(len) == der.size() && std::memcmp(buf, der.data(), der.size()) == 0;
+  ::OPENSSL_free(buf);
+  return same;
+}
+
+bool CertificateCache::DerLess::operator()(ByteView a, ByteView b) const {
+  if (a.size() != b.size()) {
+    return a.size() < b.size();
+  }
+  return !a.empty() && std::memcmp(a.data(), b.data(), a.size()) < 0;
+}
+
+UniquePtr<X509> CertificateCache::find(ByteView der) const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  const auto it = m_entries.find(der);
+  if (it == m_entries.end()) {
+    return nullptr;
+  }
+  return up_ref(it->second.get());
+}
+
+void CertificateCache::insert(ByteView der, X509* cert) const {
+  if (cert == nullptr || der.empty() || der.size() > kMaxDer || m_capacity == 0) {
+    return;
+  }
+  UniquePtr<X509> ref = up_ref(cert);
+  if (!ref) {
+    return;
+  }
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  if (m_entries.find(der) != m_entries.end()) {
+    return;  // another thread decoded the same bytes meanwhile; both are equal
+  }
+  if (m_entries.size() >= m_capacity) {
+    m_entries.erase(m_entries.begin());
+  }
+  m_entries.emplace(Bytes(der.begin(), der.end()), std::move(ref));
+}
+
+Result<UniquePtr<X509>> CertificateCache::parse(ByteView der) const {
+  if (UniquePtr<X509> cached = find(der)) {
+    return cached;
+  }
+  ATLS_ASSIGN_OR_RETURN(UniquePtr<X509> cert, parse_certificate_der(der));
+  insert(der, cert.get());
+  return cert;
+}
+
+std::size_t CertificateCache::size() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  return m_entries.size();
 }
 
 Result<void> verify_chain(X509* leaf, std::span<X509* const> intermediates,

@@ -7,7 +7,10 @@
 
 #include "src/ossl/ossl.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +27,68 @@ Result<std::vector<UniquePtr<X509>>> parse_certificates(ByteView data);
 
 // parse_certificate reads exactly one certificate (PEM or DER).
 Result<UniquePtr<X509>> parse_certificate(ByteView data);
+
+// parse_certificate_der reads exactly one DER certificate: no PEM, no
+// trailing bytes. Fails with CertMalformed.
+Result<UniquePtr<X509>> parse_certificate_der(ByteView der);
+
+// der_equals reports whether |cert| encodes to exactly |der|.
+bool der_equals(const X509* cert, ByteView der);
+
+// CertificateCache remembers certificates decoded from DER, keyed by the
+// exact bytes, so that a certificate seen on every connection (a server's
+// leaf, an attestation-only client identity) is decoded once: under
+// OpenSSL 3, d2i_X509 decodes the public key through the decoder framework
+// and costs more than the signature check the certificate serves.
+//
+// A cached object is only a parse result: the same bytes always decode to
+// the same certificate, and every check on it (signature, chain, policy)
+// still runs for each use. Failures are not cached. The number of entries
+// and the size of a kept encoding are bounded, so a peer that sends ever
+// new certificates costs bounded memory (and only evicts entries).
+// Thread-safe; the cached certificates are shared read-only, as libssl
+// shares an SSL_CTX's certificate between its connections.
+class CertificateCache {
+ public:
+  static constexpr std::size_t kDefaultCapacity = 64;
+  static constexpr std::size_t kMaxDer = 16 * 1024;
+
+  explicit CertificateCache(std::size_t capacity = kDefaultCapacity) : m_capacity(capacity) {}
+  CertificateCache(const CertificateCache&) = delete;
+  CertificateCache& operator=(const CertificateCache&) = delete;
+
+  // find returns a new reference to the certificate decoded from exactly
+  // |der|, or null when it is not cached.
+  UniquePtr<X509> find(ByteView der) const;
+
+  // insert remembers |cert| (a reference is taken) as the decoding of
+  // |der|; the caller vouches that it is (parse_certificate_der(der), or a
+  // certificate for which der_equals(cert, der) holds). Encodings over
+  // kMaxDer are not kept; when full, an arbitrary entry is dropped.
+  void insert(ByteView der, X509* cert) const;
+
+  // parse returns find(der) or else parse_certificate_der(der), inserted.
+  Result<UniquePtr<X509>> parse(ByteView der) const;
+
+  std::size_t size() const;
+
+ private:
+  // Orders encodings by length, then bytes: distinct certificates mostly
+  // differ in length, and a comparison then reads no bytes at all.
+  struct DerLess {
+    using is_transparent = void;
+    bool operator()(ByteView a, ByteView b) const;
+    bool operator()(const Bytes& a, const Bytes& b) const {
+      return (*this)(ByteView(a), ByteView(b));
+    }
+    bool operator()(const Bytes& a, ByteView b) const { return (*this)(ByteView(a), b); }
+    bool operator()(ByteView a, const Bytes& b) const { return (*this)(a, ByteView(b)); }
+  };
+
+  const std::size_t m_capacity;
+  mutable std::mutex m_mutex;
+  mutable std::map<Bytes, UniquePtr<X509>, DerLess> m_entries;  // guarded by m_mutex
+};
 
 // ChainOptions tunes verify_chain.
 struct ChainOptions {

@@ -249,6 +249,41 @@ Result<void> check_keys(const EaKeys& keys) {
   return ok();
 }
 
+// decode_entry returns the X.509 certificate that |der| (one entry's
+// cert_data) encodes: a certificate from |reuse| whose encoding is exactly
+// |der|, else a fresh d2i_X509. Only the leaf is compared with the
+// handshake certificate (itself a leaf).
+// Fails with EaMalformed unless |der| is one DER certificate and nothing
+// more.
+Result<ossl::UniquePtr<X509>> decode_entry(ByteView der, const CertificateReuse& reuse,
+                                           bool is_leaf) {
+  if (reuse.cache != nullptr) {
+    if (ossl::UniquePtr<X509> cached = reuse.cache->find(der)) {
+      return cached;
+    }
+  }
+  if (is_leaf && reuse.handshake_certificate != nullptr &&
+      ossl::der_equals(reuse.handshake_certificate, der)) {
+    ossl::UniquePtr<X509> cert = ossl::up_ref(reuse.handshake_certificate);
+    if (cert) {
+      if (reuse.cache != nullptr) {
+        reuse.cache->insert(der, cert.get());
+      }
+      return cert;
+    }
+  }
+  const unsigned char* in = der.data();
+  ossl::UniquePtr<X509> cert(
+      ::d2i_X509(nullptr, &in, static_cast<long>(der.size())));  // NOLINT(runtime/int)
+  if (!cert || in != der.data() + der.size()) {
+    return ossl::failure(ErrorCode::EaMalformed, "certificate entry is not one DER X.509");
+  }
+  if (reuse.cache != nullptr) {
+    reuse.cache->insert(der, cert.get());
+  }
+  return cert;
+}
+
 std::optional<std::uint16_t> pick_scheme(std::span<const std::uint16_t> offered,
                                          const EVP_PKEY* key) {
   for (const std::uint16_t s : offered) {
@@ -679,7 +714,8 @@ Result<Bytes> peek_context(ByteView authenticator) {
 Result<ValidatedAuthenticator> validate_authenticator(const EaKeys& peer,
                                                       const AuthRequest& request,
                                                       ByteView authenticator,
-                                                      const ExtensionCodepoints& codepoints) {
+                                                      const ExtensionCodepoints& codepoints,
+                                                      const CertificateReuse& reuse) {
   ATLS_TRY(check_keys(peer));
   // 1. parse
   ATLS_ASSIGN_OR_RETURN(const ParsedAuthenticator p, parse_authenticator(authenticator));
@@ -712,15 +748,13 @@ Result<ValidatedAuthenticator> validate_authenticator(const EaKeys& peer,
   // 4. CertificateVerify with the leaf key. Decode every entry first: the
   // chain is returned to the caller for its certificate policy.
   ValidatedAuthenticator out;
+  out.chain_der.reserve(p.entries.size());
   for (const CertificateEntryView& e : p.entries) {
-    const unsigned char* in = e.cert_data.data();
-    ossl::UniquePtr<X509> cert(
-        ::d2i_X509(nullptr, &in, static_cast<long>(e.cert_data.size())));  // NOLINT(runtime/int)
-    if (!cert || in != e.cert_data.data() + e.cert_data.size()) {
-      return ossl::failure(ErrorCode::EaMalformed, "certificate entry is not one DER X.509");
-    }
+    ATLS_ASSIGN_OR_RETURN(ossl::UniquePtr<X509> cert, decode_entry(e.cert_data, reuse, !out.leaf));
     if (!out.leaf) {
       out.leaf = std::move(cert);
+    } else {
+      out.intermediates.push_back(std::move(cert));
     }
     out.chain_der.emplace_back(e.cert_data.begin(), e.cert_data.end());
   }

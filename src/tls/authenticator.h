@@ -22,6 +22,7 @@
 
 #include "src/ossl/crypto.h"
 #include "src/ossl/ossl.h"
+#include "src/ossl/x509.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -332,6 +333,22 @@ struct ValidatedAuthenticator {
   std::vector<Extension> leaf_extensions;
   std::optional<Bytes> cmw;  // cmw_data of the leaf's cmw_attestation
   std::uint16_t scheme = 0;  // the CertificateVerify scheme
+  // decoded chain_der[1..], for the caller's certificate policy
+  std::vector<ossl::UniquePtr<X509>> intermediates;
+};
+
+// CertificateReuse lets validate_authenticator take certificates that are
+// already decoded instead of decoding them again. Both are optional and
+// borrowed. A certificate is reused only for an entry whose cert_data is
+// byte for byte its encoding, so the result is the one d2i_X509 would give;
+// every check still runs on it.
+struct CertificateReuse {
+  // The certificate of the TLS handshake (SSL_get0_peer_certificate), which
+  // the authenticator's leaf usually repeats.
+  X509* handshake_certificate = nullptr;
+  // Certificates decoded on earlier connections; entries decoded here are
+  // added. Thread-safe.
+  const ossl::CertificateCache* cache = nullptr;
 };
 
 // validate_authenticator checks |authenticator| as the answer to |request|,
@@ -354,9 +371,11 @@ struct ValidatedAuthenticator {
 // caller decides whether attestation was required (EaNoAttestation).
 // Spontaneous authenticators (no request) are not validated here: the
 // atls profile always answers a request (PROTOCOL.md §1.3).
+// |reuse| only saves decoding work; it never changes the outcome.
 Result<ValidatedAuthenticator> validate_authenticator(const EaKeys& peer,
                                                       const AuthRequest& request,
                                                       ByteView authenticator,
-                                                      const ExtensionCodepoints& codepoints);
+                                                      const ExtensionCodepoints& codepoints,
+                                                      const CertificateReuse& reuse = {});
 
 }  // namespace atls::tls

@@ -350,6 +350,13 @@ Result<void> load_identity(internal::ConfigState& s) {
     ATLS_ASSIGN_OR_RETURN(Bytes der, ossl::cert_der(c.get()));
     s.chain_der.push_back(std::move(der));
   }
+  if (!s.chain.empty()) {
+    // The binder's key input, the same on every connection. Should it not
+    // encode, the handshake reports that (Engine::on_auth_request).
+    if (auto spki = ossl::cert_spki_der(s.chain.front().get())) {
+      s.leaf_spki = std::move(*spki);
+    }
+  }
   return ok();
 }
 

@@ -13,6 +13,7 @@
 #include "src/attestation/registry.h"
 #include "src/ossl/ossl.h"
 #include "src/ossl/ssl_ptr.h"
+#include "src/ossl/x509.h"
 #include "src/tls/authenticator.h"
 #include "src/tls/frame.h"
 
@@ -64,11 +65,15 @@ struct ConfigState {
   std::vector<Bytes> chain_der;
   ossl::UniquePtr<EVP_PKEY> key;
   std::vector<ossl::UniquePtr<X509>> chain;
+  Bytes leaf_spki;  // DER SubjectPublicKeyInfo of chain[0] (the binder's key)
   std::vector<ossl::UniquePtr<X509>> ca_certs;  // empty with WebPki: system roots
   std::optional<Policy> policy;
   Registry registry;
   ossl::UniquePtr<SSL_CTX> client_ctx;
   ossl::UniquePtr<SSL_CTX> server_ctx;  // null without an identity
+  // Peers' authenticator certificates decoded on earlier connections of
+  // this config (a parse cache: every check still runs on each use).
+  ossl::CertificateCache peer_certificates;
 
   // effective_cert_policy: the configured policy, else WebPki for a
   // client (checking its server) and AttestationOnly for a server (its

@@ -191,6 +191,13 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
   e->m_hs.role = e->m_opts.role;
   ATLS_TRY(set_handshake_state(e->m_ssl, &e->m_hs));
   ::SSL_set_options(e->m_ssl, SSL_OP_NO_TICKET);
+  if (e->m_owned_ssl) {
+    // Read what the socket holds in one read(), not a header and a body
+    // per record. read_available() always reads until SSL_read wants more
+    // from the socket, so no complete record is left in libssl's buffer
+    // while wait() polls. A borrowed SSL keeps its owner's setting.
+    ::SSL_set_read_ahead(e->m_ssl, 1);
+  }
   if (client) {
     ::SSL_set_connect_state(e->m_ssl);
     const std::string& host = e->m_opts.host;
@@ -442,6 +449,7 @@ Result<void> Engine::on_handshake_done() {
 Result<void> Engine::start_atls_stream(bool rp) {
   m_stream = Stream::Atls;
   m_rp = rp;
+  m_preamble_alone = m_out_pos >= m_out.size();
   m_out.insert(m_out.end(), tls::kPreamble.begin(), tls::kPreamble.end());
   m_preamble_sent = true;
   // The peer's preamble is due within attestation_timeout too.
@@ -468,7 +476,7 @@ Result<void> Engine::issue_request() {
     return fail(Error{ErrorCode::Internal, "authenticator request: " + req.error().to_string()});
   }
   const Bytes raw = req->raw;
-  m_issued.push_back(IssuedRequest{std::move(*req), false});
+  m_issued.push_back(IssuedRequest{std::move(*req), false, {}});
   if (m_issued.size() > kMaxIssued) {
     m_issued.erase(m_issued.begin());
   }
@@ -486,6 +494,7 @@ Result<void> Engine::queue_frame(tls::FrameType type, ByteView body) {
     return fail(std::move(frame).error());
   }
   m_out.insert(m_out.end(), frame->begin(), frame->end());
+  m_preamble_alone = false;
   return ok();
 }
 
@@ -493,6 +502,14 @@ Result<void> Engine::flush() {
   if (m_ssl == nullptr || !m_hs_done) {
     return ok();
   }
+  if (m_out_pos >= m_out.size()) {
+    // Nothing to write: no SIGPIPE to guard against (the guard costs four
+    // system calls, and flush() runs twice per advance()).
+    m_out.clear();
+    m_out_pos = 0;
+    return ok();
+  }
+  m_preamble_alone = false;
   SigpipeGuard guard;
   while (m_out_pos < m_out.size()) {
     const std::size_t len = m_inflight != 0 ? m_inflight : std::min(kChunk, m_out.size() - m_out_pos);
@@ -701,7 +718,8 @@ Result<void> Engine::on_auth_request(ByteView body) {
     }
     auto hash = tls::connection_hash(m_ssl);
     auto exported = tls::attestation_exporter(m_ssl, req->context);
-    auto spki = ossl::cert_spki_der(m_cs.chain.front().get());
+    auto spki = !m_cs.leaf_spki.empty() ? Result<Bytes>(m_cs.leaf_spki)
+                                        : ossl::cert_spki_der(m_cs.chain.front().get());
     if (!hash || !exported || !spki) {
       return fail(!hash ? hash.error() : !exported ? exported.error() : spki.error());
     }
@@ -756,15 +774,11 @@ Result<void> Engine::check_peer_chain(const tls::ValidatedAuthenticator& va) {
       return ok();
     }
   }
-  std::vector<ossl::UniquePtr<X509>> owned;
+  // validate_authenticator decoded every entry already.
   std::vector<X509*> intermediates;
-  for (std::size_t i = 1; i < va.chain_der.size(); ++i) {
-    auto c = ossl::parse_certificate(va.chain_der[i]);
-    if (!c) {
-      return Error{ErrorCode::PeerCertUntrusted, "intermediate: " + c.error().to_string()};
-    }
-    intermediates.push_back(c->get());
-    owned.push_back(std::move(*c));
+  intermediates.reserve(va.intermediates.size());
+  for (const auto& c : va.intermediates) {
+    intermediates.push_back(c.get());
   }
   ossl::ChainOptions opts;
   opts.at = now_s();
@@ -817,12 +831,16 @@ Result<void> Engine::on_authenticator(ByteView body) {
     //= without a preceding request; we never accept spontaneous ones.
     return fail(Error{ErrorCode::UnexpectedFrame, "an authenticator we did not ask for"});
   }
-  const bool client = m_opts.role == Role::Client;
-  auto peer_keys = tls::authenticator_keys(m_ssl, client);  // the sender is our peer
-  if (!peer_keys) {
-    return fail(std::move(peer_keys).error());
+  auto keys = peer_keys();
+  if (!keys) {
+    return fail(std::move(keys).error());
   }
   const tls::ExtensionCodepoints cp = m_cs.ext_codepoints();
+  // The leaf usually repeats the TLS certificate (which libssl decoded), or
+  // a certificate this config saw on an earlier connection.
+  tls::CertificateReuse reuse;
+  reuse.handshake_certificate = ::SSL_get0_peer_certificate(m_ssl);  // owned by the SSL
+  reuse.cache = &m_cs.peer_certificates;
   auto context = tls::peek_context(body);
   if (!context) {
     if (context.error().code != ErrorCode::EaEmptyAuthenticator) {
@@ -835,7 +853,7 @@ Result<void> Engine::on_authenticator(ByteView body) {
       if (ir.used) {
         continue;
       }
-      auto v = tls::validate_authenticator(*peer_keys, ir.request, body, cp);
+      auto v = tls::validate_authenticator(**keys, ir.request, body, cp, reuse);
       if (!v && v.error().code == ErrorCode::EaEmptyAuthenticator) {
         return fail(std::move(v).error());
       }
@@ -855,7 +873,7 @@ Result<void> Engine::on_authenticator(ByteView body) {
   if (issued == nullptr) {
     return fail(Error{ErrorCode::EaUnknownContext, "context " + to_hex(*context)});
   }
-  auto va = tls::validate_authenticator(*peer_keys, issued->request, body, cp);
+  auto va = tls::validate_authenticator(**keys, issued->request, body, cp, reuse);
   if (!va) {
     return fail(std::move(va).error());
   }
@@ -879,7 +897,9 @@ Result<void> Engine::on_authenticator(ByteView body) {
                       passport ? "passports are not accepted" : "evidence (background-check) is not accepted"});
   }
   auto hash = tls::connection_hash(m_ssl);
-  auto exported = tls::attestation_exporter(m_ssl, va->context);
+  // va->context is issued->request.context (validate_authenticator checked).
+  auto exported = !issued->exported.empty() ? Result<Bytes>(issued->exported)
+                                            : tls::attestation_exporter(m_ssl, va->context);
   if (!hash || !exported) {
     return fail(!hash ? hash.error() : exported.error());
   }
@@ -902,6 +922,29 @@ Result<void> Engine::on_authenticator(ByteView body) {
     return ok();
   }
   return finish_appraisal(appraise_job(m_cs, *evidence, *binder, va->leaf_spki, passport));
+}
+
+Result<const tls::EaKeys*> Engine::peer_keys() {
+  if (!m_peer_keys) {
+    // The sender of the authenticators we validate is our peer.
+    ATLS_ASSIGN_OR_RETURN(tls::EaKeys keys,
+                          tls::authenticator_keys(m_ssl, m_opts.role == Role::Client));
+    m_peer_keys = std::move(keys);
+  }
+  return &*m_peer_keys;
+}
+
+void Engine::prepare_for_answer() {
+  if (!m_rp || !m_request_outstanding || m_error || !m_hs_done || m_issued.empty()) {
+    return;
+  }
+  (void)peer_keys();
+  IssuedRequest& last = m_issued.back();
+  if (!last.used && last.exported.empty()) {
+    if (auto e = tls::attestation_exporter(m_ssl, last.request.context)) {
+      last.exported = std::move(*e);
+    }
+  }
 }
 
 Result<void> Engine::poll_async() {
@@ -991,12 +1034,22 @@ Result<void> Engine::advance() {
       return ok();
     }
   }
-  ATLS_TRY(flush());
+  // Queued output goes first, so that the peer can act on it (a request
+  // it answers while we work on ours) -- except a preamble alone, which
+  // gives the peer nothing to do: it waits for what reading produces in this
+  // same call (the authenticator of an attester that is not an RP), so that
+  // both leave in one record instead of waking the peer twice. Nothing
+  // below blocks, and the flush at the end sends it in any case.
+  if (!m_preamble_alone) {
+    ATLS_TRY(flush());
+  }
   ATLS_TRY(read_available());
   ATLS_TRY(poll_async());
   ATLS_TRY(timers());
   ATLS_TRY(flush());
   update_established();
+  // Our request is on its way: use the wait for its answer.
+  prepare_for_answer();
   return ok();
 }
 

@@ -84,6 +84,7 @@ class Engine {
   struct IssuedRequest {
     tls::AuthRequest request;
     bool used = false;
+    Bytes exported;  // TLS-Exporter("Attestation", context, 32); empty until computed
   };
 
   // What the I/O thread hands to the appraisal (which may run elsewhere).
@@ -114,6 +115,13 @@ class Engine {
   Result<void> poll_async();
   Result<void> timers();
   Result<void> issue_request();
+  // prepare_for_answer computes, while the peer works on our outstanding
+  // request, what validating its answer needs and what does not depend on
+  // the answer: the peer role's authenticator keys and the request's
+  // exporter value. A failure here is not reported; the validation then
+  // computes the value itself and reports it.
+  void prepare_for_answer();
+  Result<const tls::EaKeys*> peer_keys();
   Result<void> queue_frame(tls::FrameType type, ByteView body);
   Error fail(Error e, bool send_alert = true);
   Error map_handshake_failure();
@@ -137,6 +145,7 @@ class Engine {
   Stream m_stream = Stream::Undecided;
   bool m_rp = false;          // we appraise the peer on this connection
   bool m_preamble_sent = false;
+  bool m_preamble_alone = false;  // m_out holds our preamble and nothing else yet
   bool m_peer_preamble = false;
   bool m_peer_closed = false;
   bool m_closed = false;
@@ -156,6 +165,7 @@ class Engine {
   std::size_t m_app_pos = 0;
 
   std::vector<IssuedRequest> m_issued;
+  std::optional<tls::EaKeys> m_peer_keys;  // fixed for the connection (RFC 9261 §5.1)
   bool m_request_outstanding = false;
   std::optional<AttestationResult> m_result;
   std::size_t m_attestation_count = 0;
