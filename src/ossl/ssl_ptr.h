@@ -11,6 +11,7 @@ namespace atls::ossl {
 
 ATLS_OSSL_DELETER(SSL_CTX, ::SSL_CTX_free)
 ATLS_OSSL_DELETER(SSL, ::SSL_free)
+ATLS_OSSL_DELETER(SSL_SESSION, ::SSL_SESSION_free)
 
 // up_ref returns a new owning reference to |p|, or nullptr.
 inline UniquePtr<SSL_CTX> up_ref(SSL_CTX* p) {

@@ -28,10 +28,6 @@
 #include <thread>
 #include <vector>
 
-namespace atls::ossl {
-ATLS_OSSL_DELETER(SSL_SESSION, ::SSL_SESSION_free)
-}  // namespace atls::ossl
-
 namespace atls::test {
 
 // TestPki is a CA and a server certificate for "localhost" and 127.0.0.1.
