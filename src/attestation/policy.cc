@@ -1,5 +1,6 @@
 #include "src/attestation/policy.h"
 
+#include "src/attestation/policy_sections.h"
 #include "src/attestation/registry.h"
 #include "src/formats/json/json.h"
 
@@ -15,18 +16,7 @@ namespace {
 
 constexpr std::size_t kMaxPolicyFile = 16 * 1024 * 1024;
 
-Result<void> only_keys(const nlohmann::json& obj, const std::set<std::string>& allowed,
-                       const std::string& where) {
-  if (!obj.is_object()) {
-    return Error{ErrorCode::PolicyInvalid, where + " must be an object"};
-  }
-  for (const auto& [k, v] : obj.items()) {
-    if (allowed.count(k) == 0) {
-      return Error{ErrorCode::PolicyInvalid, "unknown key \"" + k + "\" in " + where};
-    }
-  }
-  return ok();
-}
+using internal::only_keys;
 
 Result<std::int64_t> non_negative(const nlohmann::json& v, const std::string& name) {
   if (!v.is_number_integer() || v.get<std::int64_t>() < 0) {

@@ -90,14 +90,11 @@ bool scheme_matches(const tls::AttestationScheme& a, const tls::AttestationSchem
 
 namespace {
 
-// ossl.h has no owner for X509_EXTENSION; this local one is the only use.
-using ExtensionPtr = std::unique_ptr<X509_EXTENSION, decltype(&::X509_EXTENSION_free)>;
-
 Result<void> add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   ::X509V3_set_ctx(&v3, issuer != nullptr ? issuer : cert, cert, nullptr, nullptr, 0);
-  ExtensionPtr ext(::X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str()), &::X509_EXTENSION_free);
+  const ossl::UniquePtr<X509_EXTENSION> ext(::X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str()));
   if (!ext || ::X509_add_ext(cert, ext.get(), -1) != 1) {
     return ossl::failure(ErrorCode::CryptoFailure, "X509 extension " + value);
   }

@@ -456,6 +456,13 @@ Result<Ear> verify_ear_jwt(std::string_view token, EVP_PKEY* key, const Clock& c
   }
   ATLS_ASSIGN_OR_RETURN(const Jws jws, parse_jws_compact(token));
   ATLS_TRY(verify_jws(jws, key));
+  return ear_from_verified_jws(jws, clock, opts);
+}
+
+Result<Ear> ear_from_verified_jws(const Jws& jws, const Clock& clock, const EarVerifyOptions& opts) {
+  if (opts.leeway_s < 0 || opts.max_age_s < 0) {
+    return Error{ErrorCode::InvalidArgument, "negative leeway or max age"};
+  }
   ATLS_ASSIGN_OR_RETURN(const nlohmann::json claims, jwt_claims(jws));
   ATLS_ASSIGN_OR_RETURN(Ear ear, ear_from_claims(claims));
 

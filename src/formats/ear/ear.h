@@ -9,6 +9,7 @@
 #include <atls/result.h>
 #include <atls/trust.h>
 
+#include "src/formats/jwt/jws.h"
 #include "src/ossl/ossl.h"
 
 #include <nlohmann/json.hpp>
@@ -94,6 +95,12 @@ struct EarVerifyOptions {
 // max_age_s), JwtNotYetValid (iat or nbf in the future beyond the leeway).
 Result<Ear> verify_ear_jwt(std::string_view token, EVP_PKEY* key, const Clock& clock,
                            const EarVerifyOptions& opts = {});
+
+// ear_from_verified_jws does verify_ear_jwt's claim and time checks on a JWS
+// whose signature the caller has already verified with a trusted key (for
+// a caller that found the signer among several keys by verifying). Fails as
+// verify_ear_jwt does after its signature check.
+Result<Ear> ear_from_verified_jws(const Jws& jws, const Clock& clock, const EarVerifyOptions& opts = {});
 
 // decode_ear_jwt_unverified parses an EAR JWT WITHOUT checking its
 // signature or times, for inspection and display only. Fails as
