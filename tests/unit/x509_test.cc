@@ -194,5 +194,53 @@ TEST(X509, RejectsMalformedInput) {
   EXPECT_EQ(both->size(), 2u);
 }
 
+TEST(X509, ParseCertificateDerIsStrict) {
+  const Bytes der = test::read_data("x509/gosevguest_vcek.der");
+  auto c = parse_certificate_der(der);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_TRUE(der_equals(c->get(), der));
+  Bytes trailing = der;
+  trailing.push_back(0);
+  EXPECT_EQ(parse_certificate_der(trailing).error().code, ErrorCode::CertMalformed);
+  EXPECT_FALSE(der_equals(c->get(), trailing));
+  EXPECT_EQ(parse_certificate_der(test::read_data("x509/ask_ark_milan.pem")).error().code,
+            ErrorCode::CertMalformed);
+  EXPECT_EQ(parse_certificate_der(ByteView(der).first(der.size() - 1)).error().code,
+            ErrorCode::CertMalformed);
+}
+
+TEST(X509, CertificateCacheKeysOnExactBytesAndNeverCachesFailures) {
+  const Bytes a = test::read_data("x509/gosevguest_vcek.der");
+  const Bytes b = test::read_data("x509/virtee_vcek_milan.der");
+  const CertificateCache cache(2);
+  auto first = cache.parse(a);
+  ASSERT_TRUE(first) << first.error().to_string();
+  auto again = cache.parse(a);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(first->get(), again->get());  // one decoding, shared
+  EXPECT_EQ(cache.size(), 1u);
+  auto other = cache.parse(b);
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->get(), first->get());
+  EXPECT_TRUE(der_equals(other->get(), b));
+  // A failed parse fails every time and takes no slot.
+  Bytes broken = a;
+  broken.resize(a.size() / 2);
+  EXPECT_EQ(cache.parse(broken).error().code, ErrorCode::CertMalformed);
+  EXPECT_EQ(cache.parse(broken).error().code, ErrorCode::CertMalformed);
+  EXPECT_EQ(cache.find(broken), nullptr);
+  EXPECT_EQ(cache.size(), 2u);
+  // Bounded: a third certificate evicts one, and lookups stay exact.
+  const Bytes c = test::read_data("x509/bad_virtee_vcek_milan_byte40_flipped.der");
+  auto third = cache.parse(c);
+  if (third) {
+    EXPECT_LE(cache.size(), 2u);
+    EXPECT_TRUE(der_equals(third->get(), c));
+  }
+  auto a_again = cache.parse(a);
+  ASSERT_TRUE(a_again);
+  EXPECT_TRUE(der_equals(a_again->get(), a));
+}
+
 }  // namespace
 }  // namespace atls::ossl
