@@ -1095,7 +1095,7 @@ Result<std::size_t> Engine::read(std::span<std::uint8_t> out) {
     ATLS_TRY(advance());
     if (m_established && may_deliver() && m_app_pos < m_app_in.size()) {
       const std::size_t n = std::min(out.size(), m_app_in.size() - m_app_pos);
-      std::memcpy(out.data(), m_app_in.data() + m_app_pos, n);
+      std::copy_n(m_app_in.begin() + static_cast<std::ptrdiff_t>(m_app_pos), n, out.begin());
       m_app_pos += n;
       if (m_app_pos == m_app_in.size()) {
         m_app_in.clear();

@@ -138,7 +138,9 @@ class Tpm2Attester final : public Attester {
     ATLS_ASSIGN_OR_RETURN(const Bytes qualifying, tpm_qualifying_data(request.nonce));
     TPM2B_DATA data{};
     data.size = static_cast<UINT16>(qualifying.size());
-    std::memcpy(data.buffer, qualifying.data(), qualifying.size());
+    if (!qualifying.empty()) {  // memcpy from an empty vector's null data() is undefined
+      std::memcpy(data.buffer, qualifying.data(), qualifying.size());
+    }
     // A TPM without SHA-384 holds at most 32 bytes of qualifying data; for
     // such a TPM a longer nonce goes in hashed (the verifier accepts both).
     ATLS_ASSIGN_OR_RETURN(const Bytes hashed, tpm_hashed_qualifying_data(request.nonce));
