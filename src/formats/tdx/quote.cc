@@ -234,20 +234,8 @@ Result<TdxQuote> parse_tdx_quote(ByteView data) {
   return q;
 }
 
-nlohmann::json tdx_quote_to_json(const TdxQuote& q) {
-  using nlohmann::json;
-  const TdxQuoteHeader& h = q.header;
-  json header = {
-      {"version", h.version},
-      {"att_key_type", h.att_key_type},
-      {"tee_type", h.tee_type},
-      {"qe_svn", h.qe_svn},
-      {"pce_svn", h.pce_svn},
-      {"qe_vendor_id", to_hex(h.qe_vendor_id)},
-      {"user_data", to_hex(h.user_data)},
-  };
-  const TdReport& b = q.body;
-  json body = {
+nlohmann::json td_report_to_json(const TdReport& b) {
+  nlohmann::json body = {
       {"tee_tcb_svn", to_hex(b.tee_tcb_svn)},
       {"mr_seam", to_hex(b.mr_seam)},
       {"mr_signer_seam", to_hex(b.mr_signer_seam)},
@@ -270,6 +258,22 @@ nlohmann::json tdx_quote_to_json(const TdxQuote& q) {
   if (b.mr_servicetd) {
     body["mr_servicetd"] = to_hex(*b.mr_servicetd);
   }
+  return body;
+}
+
+nlohmann::json tdx_quote_to_json(const TdxQuote& q) {
+  using nlohmann::json;
+  const TdxQuoteHeader& h = q.header;
+  json header = {
+      {"version", h.version},
+      {"att_key_type", h.att_key_type},
+      {"tee_type", h.tee_type},
+      {"qe_svn", h.qe_svn},
+      {"pce_svn", h.pce_svn},
+      {"qe_vendor_id", to_hex(h.qe_vendor_id)},
+      {"user_data", to_hex(h.user_data)},
+  };
+  const json body = td_report_to_json(q.body);
   const QeReport& e = q.qe_report;
   json qe = {
       {"cpu_svn", to_hex(e.cpu_svn)},

@@ -133,6 +133,10 @@ struct TdxQuote {
 // container. It does not verify anything (see verify_tdx_quote).
 Result<TdxQuote> parse_tdx_quote(ByteView data);
 
+// td_report_to_json renders every field of a TD report body (byte fields as
+// lower-case hex; the TD report 1.5 fields only when present).
+nlohmann::json td_report_to_json(const TdReport& body);
+
 // tdx_quote_to_json renders every field of |q| (byte fields as lower-case
 // hex, the PCK chain PEM as text without trailing NULs). Never throws.
 nlohmann::json tdx_quote_to_json(const TdxQuote& q);

@@ -126,28 +126,8 @@ nlohmann::json quote_claims(const TdxQuote& q, const PckExtensions& pck) {
       {"qe_svn", q.header.qe_svn},
       {"pce_svn", q.header.pce_svn},
       {"qe_vendor_id", to_hex(q.header.qe_vendor_id)},
-      {"tee_tcb_svn", to_hex(b.tee_tcb_svn)},
-      {"mr_seam", to_hex(b.mr_seam)},
-      {"mr_signer_seam", to_hex(b.mr_signer_seam)},
-      {"seam_attributes", to_hex(b.seam_attributes)},
-      {"td_attributes", to_hex(b.td_attributes)},
-      {"xfam", to_hex(b.xfam)},
-      {"mr_td", to_hex(b.mr_td)},
-      {"mr_config_id", to_hex(b.mr_config_id)},
-      {"mr_owner", to_hex(b.mr_owner)},
-      {"mr_owner_config", to_hex(b.mr_owner_config)},
-      {"rtmr0", to_hex(b.rtmr0)},
-      {"rtmr1", to_hex(b.rtmr1)},
-      {"rtmr2", to_hex(b.rtmr2)},
-      {"rtmr3", to_hex(b.rtmr3)},
-      {"report_data", to_hex(b.report_data)},
   };
-  if (b.tee_tcb_svn2) {
-    c["tee_tcb_svn2"] = to_hex(*b.tee_tcb_svn2);
-  }
-  if (b.mr_servicetd) {
-    c["mr_servicetd"] = to_hex(*b.mr_servicetd);
-  }
+  c.update(td_report_to_json(b));
   c["td_attributes_flags"] = {
       {"debug", bit_set(b.td_attributes, kTdAttrDebugBit)},
       {"sept_ve_disable", bit_set(b.td_attributes, kTdAttrSeptVeDisableBit)},
