@@ -1,11 +1,11 @@
 #pragma once
 
-// A private swtpm (TPM 2.0 simulator) for `atls demo` and the handshake
-// benchmark: started on a free loopback port pair with its own state
+// A private swtpm (TPM 2.0 simulator) for `atls demo`, the handshake
+// benchmark and the tests: started on a free loopback port pair with its own state
 // directory, TPM2_Startup(CLEAR) already done, and stopped (SIGTERM, then
 // SIGKILL after 5 s; reaped; directory removed) when the object goes away.
 // The child has PR_SET_PDEATHSIG, so a crash of the parent leaves no swtpm
-// behind. Header-only because the benchmark links only the library.
+// behind. Header-only because the benchmark and tests link only the library.
 
 #include <atls/result.h>
 

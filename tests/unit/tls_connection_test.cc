@@ -11,7 +11,7 @@
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/tpm2/tpm2.h"
 #include "src/tls/connection.h"
-#include "tests/testlib/swtpm.h"
+#include "tools/swtpm_process.h"
 #include "tests/testlib/tls_harness.h"
 
 #include <gtest/gtest.h>
@@ -557,14 +557,13 @@ TEST(TlsConnection, PassportModel) {
 }
 
 TEST(TlsConnection, Tpm2AttesterAgainstSwtpm) {
-  if (!test::Swtpm::available()) {
+  if (!tools::SwtpmProcess::available()) {
     GTEST_SKIP() << "swtpm not installed";
   }
-  std::string err;
-  auto tpm = test::Swtpm::start(&err);
-  ASSERT_TRUE(tpm) << err;
+  auto tpm = tools::SwtpmProcess::start();
+  ASSERT_TRUE(tpm) << tpm.error().to_string();
   Tpm2AttesterConfig tc;
-  tc.tcti = tpm->tcti();
+  tc.tcti = (*tpm)->tcti();
   auto attester = make_tpm2_attester(tc);
   ASSERT_TRUE(attester) << attester.error().to_string();
   const std::string ak_pem = tpm2_attester_ak_pem(**attester).value();

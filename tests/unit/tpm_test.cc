@@ -18,7 +18,7 @@
 #include "src/ossl/keys.h"
 #include "src/plugins/tpm2/tpm2.h"
 
-#include "tests/testlib/swtpm.h"
+#include "tools/swtpm_process.h"
 #include "tests/testlib/test_data.h"
 
 #include <gtest/gtest.h>
@@ -722,8 +722,13 @@ bool have_tools() {
 class Tpm2Swtpm : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (test::Swtpm::available()) {
-      s_tpm = test::Swtpm::start(&s_error);
+    if (tools::SwtpmProcess::available()) {
+      auto tpm = tools::SwtpmProcess::start();
+      if (tpm) {
+        s_tpm = std::move(*tpm);
+      } else {
+        s_error = tpm.error().detail;
+      }
     } else {
       s_error = "swtpm is not installed";
     }
@@ -731,7 +736,7 @@ class Tpm2Swtpm : public ::testing::Test {
   static void TearDownTestSuite() { s_tpm.reset(); }
 
   void SetUp() override {
-    if (!test::Swtpm::available()) {
+    if (!tools::SwtpmProcess::available()) {
       GTEST_SKIP() << s_error;
     }
     ASSERT_NE(s_tpm, nullptr) << s_error;
@@ -768,11 +773,11 @@ class Tpm2Swtpm : public ::testing::Test {
     return rc;
   }
 
-  static std::unique_ptr<test::Swtpm> s_tpm;
+  static std::unique_ptr<tools::SwtpmProcess> s_tpm;
   static std::string s_error;
 };
 
-std::unique_ptr<test::Swtpm> Tpm2Swtpm::s_tpm;
+std::unique_ptr<tools::SwtpmProcess> Tpm2Swtpm::s_tpm;
 std::string Tpm2Swtpm::s_error;
 
 // A scratch directory removed at scope exit.
