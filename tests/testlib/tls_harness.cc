@@ -611,4 +611,29 @@ std::pair<int, std::uint16_t> listen_local() {
   return {fd, ntohs(a.sin_port)};
 }
 
+Bytes pattern(std::size_t n) {
+  Bytes b(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    b[i] = static_cast<std::uint8_t>((i * 131 + 7) & 0xFF);
+  }
+  return b;
+}
+
+// round_trip writes |data| and reads the same number of bytes back.
+Bytes round_trip(Connection& conn, ByteView data) {
+  auto w = conn.write(data);
+  EXPECT_TRUE(w) << (w ? "" : w.error().to_string());
+  Bytes got;
+  std::uint8_t buf[65536];
+  while (got.size() < data.size()) {
+    auto n = conn.read(buf);
+    if (!n) {
+      ADD_FAILURE() << n.error().to_string();
+      break;
+    }
+    got.insert(got.end(), buf, buf + *n);
+  }
+  return got;
+}
+
 }  // namespace atls::test

@@ -249,4 +249,11 @@ Bytes plain_tls_client(std::uint16_t port, ByteView payload, std::size_t expect,
 // listen_local binds 127.0.0.1:0; returns fd and port.
 std::pair<int, std::uint16_t> listen_local();
 
+// pattern returns |n| bytes of a fixed, non-repeating-looking pattern.
+Bytes pattern(std::size_t n);
+
+// round_trip writes |data| to an echoing peer and reads the same number of
+// bytes back (test failures on I/O errors).
+Bytes round_trip(Connection& conn, ByteView data);
+
 }  // namespace atls::test

@@ -48,6 +48,8 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 using test::build_or_fail;
+using test::pattern;
+using test::round_trip;
 using test::client_builder;
 using test::server_builder;
 using test::ServerThread;
@@ -59,31 +61,6 @@ std::string missing(const std::string& program) {
 
 std::string data_file(const std::string& name) {
   return std::string(ATLS_TEST_DATA_DIR) + "/middlebox/" + name;
-}
-
-Bytes pattern(std::size_t n) {
-  Bytes b(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    b[i] = static_cast<std::uint8_t>((i * 131 + 7) & 0xFF);
-  }
-  return b;
-}
-
-// round_trip writes |data| and reads the same number of bytes back.
-Bytes round_trip(Connection& conn, ByteView data) {
-  auto w = conn.write(data);
-  EXPECT_TRUE(w) << (w ? "" : w.error().to_string());
-  Bytes got;
-  std::uint8_t buf[65536];
-  while (got.size() < data.size()) {
-    auto n = conn.read(buf);
-    if (!n) {
-      ADD_FAILURE() << n.error().to_string();
-      break;
-    }
-    got.insert(got.end(), buf, buf + *n);
-  }
-  return got;
 }
 
 bool contains(ByteView haystack, ByteView needle) {
