@@ -195,8 +195,22 @@ class ATLS_API Config::Builder {
   // attestation_timeout: how long an RP waits for a valid authenticator
   // (default 10 s; PROTOCOL.md §1.2).
   Builder& attestation_timeout(std::chrono::milliseconds timeout);
+  // handshake_timeout bounds the TLS handshake of Client::connect,
+  // Server::accept and Connection::handshake (default 10 s); a peer that
+  // stays silent fails with HandshakeTimeout. The first attestation then has
+  // attestation_timeout.
+  Builder& handshake_timeout(std::chrono::milliseconds timeout);
   // reattest_interval overrides the policy's reattest_interval (§1.8).
   Builder& reattest_interval(std::chrono::seconds interval);
+  // min_reattestation_interval: as an attester, answer the peer's requests
+  // after the first at most this often (default 1 s); a request that comes
+  // sooner is answered when the interval has passed. It bounds how busy one
+  // peer can keep a shared attester such as a TPM.
+  Builder& min_reattestation_interval(std::chrono::milliseconds interval);
+  // detailed_alerts: put the full error text in the ALERT frames we send
+  // (default off: the code and the error's name only, so that local file
+  // paths and library messages stay local).
+  Builder& detailed_alerts(bool on);
   Builder& frame_limits(FrameLimits limits);
   // async_attestation_policy (opt-in, PROTOCOL.md §1.8): an RP may send
   // DATA before its appraisal finishes; received DATA is held until the

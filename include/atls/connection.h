@@ -6,7 +6,9 @@
 // Blocking use (the default): Client::connect and Server::accept return once
 // the TLS handshake is done and the peer's attestation (if this endpoint
 // requires one) has been appraised; read() and write() block, and keep
-// answering and issuing attestation requests meanwhile.
+// answering and issuing attestation requests meanwhile. A silent peer
+// cannot hold them forever: the handshake has handshake_timeout and the
+// first attestation attestation_timeout (Config::Builder).
 //
 // Non-blocking use (IoMode::NonBlocking): every call returns at once;
 // an error of category ErrorCategory::WouldBlock (code WouldBlock) means
@@ -156,7 +158,8 @@ class ATLS_API Client {
                                     std::uint16_t port, IoMode mode = IoMode::Blocking);
   // connect_fd runs over an already connected socket and takes ownership
   // of |fd| (closed by the Connection, also on failure). |host| is the SNI
-  // and WebPKI name ("" for none).
+  // and WebPKI name; under PeerCertificatePolicy::WebPki it must not be
+  // empty (InvalidArgument).
   static Result<Connection> connect_fd(std::shared_ptr<const Config> config, int fd,
                                        const std::string& host, IoMode mode = IoMode::Blocking);
 };
@@ -181,7 +184,8 @@ class ATLS_API Server {
 
   // accept waits for a TCP connection and runs handshake() on it (blocking
   // mode). Fails with IoError, or with the error of handshake() on that
-  // connection (the connection is then closed; call accept again).
+  // connection, e.g. HandshakeTimeout for a client that stays silent (the
+  // connection is then closed; call accept again).
   Result<Connection> accept(IoMode mode = IoMode::Blocking);
   // accept_fd runs the server side over an accepted socket, taking
   // ownership of |fd| (closed also on failure). Blocking mode runs handshake(); non-blocking mode

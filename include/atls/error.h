@@ -158,6 +158,8 @@ enum class ErrorCategory : std::uint8_t {
   X(AttestationRequired, PolicyRejected, 40, "peer does not attest and attestation is required")\
   X(AttestationTimeout, Protocol, 40, "no valid authenticator within the attestation timeout")  \
   X(AttestationExpired, PolicyRejected, 45, "attestation expired and was not renewed in time")  \
+  X(AttestationIdentityChanged, PolicyRejected, 42, "re-attestation names another key or machine") \
+  X(HandshakeTimeout, Io, 0, "the TLS handshake did not finish within the handshake timeout")  \
   X(PeerAlert, Alert, 0, "peer sent an atls alert")                                             \
   X(ConnectionClosed, Closed, 0, "connection closed")                                           \
   X(WouldBlock, WouldBlock, 0, "operation would block")                                         \

@@ -44,9 +44,11 @@ ATLS_API Result<void> prepare_ssl_ctx(SSL_CTX* ctx, const Config& config, Role r
 
 // attach_ssl attaches attestation to |ssl| (borrowed), which must come from
 // a prepared SSL_CTX, have its BIO or fd set, and not have started its
-// handshake. |host| is the SNI and WebPKI name of a client ("" for none).
-// The returned Connection runs the handshake itself (Connection::handshake)
-// and is non-blocking or blocking as the BIO is. Fails with InvalidArgument.
+// handshake. |host| is the SNI and WebPKI name of a client; a client whose
+// certificate policy is WebPki must give one (an empty |host| fails with
+// InvalidArgument instead of skipping the host-name check). The returned
+// Connection runs the handshake itself (Connection::handshake) and is
+// non-blocking or blocking as the BIO is. Fails with InvalidArgument.
 ATLS_API Result<Connection> attach_ssl(SSL* ssl, std::shared_ptr<const Config> config, Role role,
                                        const std::string& host = {});
 

@@ -1,5 +1,8 @@
 #include "src/ossl/ossl.h"
 
+#include "src/ossl/secret.h"
+
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 namespace atls::ossl {
@@ -44,6 +47,26 @@ Error failure(ErrorCode code, std::string what) {
     what += " (" + q + ")";
   }
   return Error{code, std::move(what)};
+}
+
+}  // namespace atls::ossl
+
+namespace atls::ossl {
+
+void SecretBytes::wipe() noexcept {
+  if (!m_bytes.empty()) {
+    ::OPENSSL_cleanse(m_bytes.data(), m_bytes.size());
+  }
+  m_bytes.clear();
+  m_bytes.shrink_to_fit();
+}
+
+void cleanse(std::string& s) noexcept {
+  if (!s.empty()) {
+    ::OPENSSL_cleanse(s.data(), s.size());
+  }
+  s.clear();
+  s.shrink_to_fit();
 }
 
 }  // namespace atls::ossl

@@ -185,6 +185,9 @@ Result<void> verify_chain(X509* leaf, std::span<X509* const> intermediates,
   if (!store) {
     return failure(ErrorCode::CryptoFailure, "X509_STORE_new");
   }
+  if (options.system_roots && ::X509_STORE_set_default_paths(store.get()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "X509_STORE_set_default_paths");
+  }
   for (X509* root : roots) {
     if (::X509_STORE_add_cert(store.get(), root) != 1) {
       return failure(ErrorCode::CryptoFailure, "X509_STORE_add_cert");

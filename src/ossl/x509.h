@@ -96,6 +96,8 @@ struct ChainOptions {
   std::int64_t at = 0;
   // Accept a chain that ends at a trusted intermediate (not self-signed).
   bool allow_partial_chain = false;
+  // Also trust the system's default roots (OpenSSL's default verify paths).
+  bool system_roots = false;
 };
 
 // verify_chain verifies |leaf| up to one of |roots| through |intermediates|

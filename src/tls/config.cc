@@ -233,7 +233,10 @@ std::string Config::describe() const {
   std::snprintf(cp, sizeof cp, "0x%04X 0x%04X 0x%04X", s.codepoints.cmw_attestation, s.codepoints.atls_schemes,
                 s.codepoints.atls_negotiation);
   o << "codepoints = " << cp << "\n";
+  o << "handshake_timeout_ms = " << s.handshake_timeout.count() << "\n";
   o << "attestation_timeout_ms = " << s.attestation_timeout.count() << "\n";
+  o << "min_reattestation_interval_ms = " << s.min_reattestation_interval.count() << "\n";
+  o << "detailed_alerts = " << (s.detailed_alerts ? "on" : "off") << "\n";
   o << "reattest_interval = "
     << (s.reattest_interval ? std::to_string(s.reattest_interval->count())
                             : std::to_string(s.policy ? s.policy->reattest_interval : 3600))
@@ -302,6 +305,21 @@ ATLS_SETTER(clock(std::shared_ptr<const Clock> c), m_state->clock = std::move(c)
 ATLS_SETTER(rng(std::shared_ptr<Rng> r), m_state->rng = std::move(r))
 
 #undef ATLS_SETTER
+
+Config::Builder& Config::Builder::handshake_timeout(std::chrono::milliseconds timeout) {
+  m_state->handshake_timeout = timeout;
+  return *this;
+}
+
+Config::Builder& Config::Builder::min_reattestation_interval(std::chrono::milliseconds interval) {
+  m_state->min_reattestation_interval = interval;
+  return *this;
+}
+
+Config::Builder& Config::Builder::detailed_alerts(bool on) {
+  m_state->detailed_alerts = on;
+  return *this;
+}
 
 namespace {
 
@@ -387,6 +405,12 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
   }
   if (s->accept_models.empty() && s->peer_attestation != AttestationMode::Off) {
     return Error{ErrorCode::InvalidArgument, "accept_models is empty but peer attestation is not off"};
+  }
+  if (s->handshake_timeout.count() <= 0) {
+    return Error{ErrorCode::InvalidArgument, "handshake_timeout must be positive"};
+  }
+  if (s->min_reattestation_interval.count() < 0) {
+    return Error{ErrorCode::InvalidArgument, "min_reattestation_interval must not be negative"};
   }
   if (s->attestation_timeout.count() <= 0) {
     return Error{ErrorCode::InvalidArgument, "attestation_timeout must be positive"};

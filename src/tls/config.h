@@ -48,7 +48,10 @@ struct ConfigState {
 
   bool negotiation = true;
   Codepoints codepoints;
+  std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds attestation_timeout{10000};
+  std::chrono::milliseconds min_reattestation_interval{1000};
+  bool detailed_alerts = false;
   std::optional<std::chrono::seconds> reattest_interval;
   FrameLimits frame_limits;
   bool async_policy = false;

@@ -1,33 +1,33 @@
 #pragma once
 
-// The per-connection attestation engine (PROTOCOL.md §1): drives the TLS
-// handshake over an SSL* (owned or borrowed), the preamble exchange, the
-// authenticator requests and answers in both roles, validation in the order
-// of §1.6, DATA framing, fallback detection, re-attestation and the async
-// policy. Non-blocking at its core: advance() does all the work possible
-// without blocking; the blocking mode waits with poll() on the socket, so
-// timers (attestation_timeout, valid_until) also fire in blocking calls.
+// The per-connection attestation engine (docs/wire-profile.md §1): it drives
+// the TLS handshake over an SSL* (owned or borrowed), decides what the
+// stream is (atls, plain TLS, or still detecting), moves frames between the
+// socket and the two halves of attestation (AttesterSide answers the
+// peer's requests, RelyingPartySide asks and appraises), keeps the timers
+// and records the connection's one sticky failure. Non-blocking at its
+// core: advance() does all the work possible without blocking; the blocking
+// mode waits with poll() on the socket, so timers also fire in blocking
+// calls. The socket and buffer handling is in engine_io.cc.
 
 #include <atls/config.h>
 #include <atls/connection.h>
 #include <atls/openssl.h>
-#include <atls/verifier.h>
 
 #include "src/ossl/ssl_ptr.h"
-#include "src/tls/authenticator.h"
+#include "src/tls/attester_side.h"
 #include "src/tls/config.h"
 #include "src/tls/frame.h"
 #include "src/tls/openssl_attach.h"
+#include "src/tls/relying_party_side.h"
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
-#include <vector>
 
 namespace atls::internal {
 
@@ -38,10 +38,10 @@ Result<void> set_nonblocking(int fd);
 
 struct EngineOptions {
   Role role = Role::Client;
-  std::string host;            // client: SNI and WebPKI name
+  std::string host;             // client: SNI and WebPKI name
   SSL* borrowed_ssl = nullptr;  // when set, used and never freed
-  int fd = -1;                 // the socket (-1: the SSL has a memory BIO)
-  bool owns_fd = false;        // close fd in the destructor
+  int fd = -1;                  // the socket (-1: the SSL has a memory BIO)
+  bool owns_fd = false;         // close fd in the destructor
   IoMode mode = IoMode::Blocking;
 };
 
@@ -50,7 +50,7 @@ class Engine {
   // create makes the SSL (unless borrowed), hangs the handshake state on
   // it and sets SNI and host-name checks. The fd is made non-blocking; a
   // blocking IoMode is emulated with poll(). An owned fd is closed on
-  // failure too.
+  // failure too. A client under WebPki needs a host name (InvalidArgument).
   static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const Config> config, EngineOptions options);
   // Use create(); the constructor leaves the SSL unset.
   Engine(std::shared_ptr<const Config> config, EngineOptions options);
@@ -68,70 +68,59 @@ class Engine {
   bool is_established() const { return m_established; }
   bool is_attested() const;
   bool is_plain_tls() const { return m_stream == Stream::Plain; }
-  const AttestationResult* peer_result() const { return m_result ? &*m_result : nullptr; }
-  std::size_t attestation_count() const { return m_attestation_count; }
+  const AttestationResult* peer_result() const { return m_rp.result(); }
+  std::size_t attestation_count() const { return m_rp.attestation_count(); }
   std::optional<PeerAlertInfo> peer_alert() const { return m_peer_alert; }
   int fd() const { return m_opts.fd; }
   bool want_read() const { return m_want_read; }
   bool want_write() const { return m_want_write || m_out_pos < m_out.size(); }
   int timeout_ms() const;
-  SSL* ssl() const { return m_ssl; }
   Role role() const { return m_opts.role; }
 
  private:
   enum class Stream : std::uint8_t { Undecided, Detecting, Atls, Plain };
+  using Clock = std::chrono::steady_clock;
 
-  struct IssuedRequest {
-    tls::AuthRequest request;
-    bool used = false;
-    Bytes exported;  // TLS-Exporter("Attestation", context, 32); empty until computed
-  };
-
-  // What the I/O thread hands to the appraisal (which may run elsewhere).
-  struct AppraisalJob {
-    Evidence evidence;
-    Bytes binder;
-    Bytes leaf_spki;
-    bool passport = false;
-  };
-
-  // advance does every step possible without blocking. It returns the
-  // sticky error once the connection has failed.
+  // advance does every step possible without blocking. It records the
+  // first failure of any step (fail) and returns it from then on.
   Result<void> advance();
+  Result<void> steps();
+  // fail records the connection's sticky failure: the one place that does.
+  // An ALERT goes to the peer when the atls stream is up and the peer can
+  // still read it.
+  Error fail(Error e);
+
+  // --- stream and frames (engine.cc) ---
   Result<void> drive_handshake();
   Result<void> on_handshake_done();
   Result<void> start_atls_stream(bool rp);
-  Result<void> flush();
-  Result<void> read_available();
   Result<void> on_bytes(ByteView data);
+  Result<void> on_detect(ByteView data);
   Result<void> on_frame(tls::Frame frame);
-  Result<void> on_auth_request(ByteView body);
-  Result<void> on_authenticator(ByteView body);
-  Result<void> check_peer_chain(const tls::ValidatedAuthenticator& va);
-  Result<void> finish_appraisal(Result<AttestationResult> result);
   Result<void> on_peer_closed();
-  void update_established();
-  void drain_on_failure();
-  Result<void> poll_async();
-  Result<void> timers();
   Result<void> issue_request();
-  // prepare_for_answer computes, while the peer works on our outstanding
-  // request, what validating its answer needs and what does not depend on
-  // the answer: the peer role's authenticator keys and the request's
-  // exporter value. A failure here is not reported; the validation then
-  // computes the value itself and reports it.
-  void prepare_for_answer();
-  Result<const tls::EaKeys*> peer_keys();
-  Result<void> queue_frame(tls::FrameType type, ByteView body);
-  Error fail(Error e, bool send_alert = true);
-  Error map_handshake_failure();
-  // wait blocks on the socket for what advance() wants, up to the next
-  // timer. Fails with WouldBlock in non-blocking mode or without a socket.
-  Result<void> wait();
+  Result<void> answer_requests();
+  Result<void> timers();
+  void update_established();
   bool rp_pending() const;
+  bool expired() const;
   bool may_deliver() const;
   bool may_send() const;
   std::int64_t now_s() const;
+  void arm_attestation_deadline() { m_deadline = Clock::now() + m_cs.attestation_timeout; }
+  Error map_handshake_failure();
+
+  // --- socket and buffers (engine_io.cc) ---
+  Result<void> queue_frame(tls::FrameType type, ByteView body);
+  void queue_raw(ByteView bytes);
+  Result<void> flush();
+  Result<void> read_available();
+  bool read_paused() const;
+  void drain_on_failure();
+  // wait blocks on the socket for what advance() wants, up to the next
+  // timer. Fails with WouldBlock in non-blocking mode or without a socket.
+  Result<void> wait();
+  void shutdown_ssl();
 
   std::shared_ptr<const Config> m_config;
   const ConfigState& m_cs;
@@ -139,15 +128,19 @@ class Engine {
   ossl::UniquePtr<SSL> m_owned_ssl;
   SSL* m_ssl = nullptr;
   HandshakeState m_hs;
+  RelyingPartySide m_rp;
+  AttesterSide m_attester;
 
   bool m_hs_done = false;
   bool m_established = false;
   Stream m_stream = Stream::Undecided;
-  bool m_rp = false;          // we appraise the peer on this connection
+  bool m_is_rp = false;  // we appraise the peer on this connection
   bool m_preamble_sent = false;
   bool m_preamble_alone = false;  // m_out holds our preamble and nothing else yet
   bool m_peer_preamble = false;
+  bool m_peer_is_rp = false;  // the peer said in the handshake that it will ask us to attest
   bool m_peer_closed = false;
+  bool m_peer_alerted = false;
   bool m_closed = false;
   bool m_want_read = false;
   bool m_want_write = false;
@@ -159,21 +152,17 @@ class Engine {
 
   Bytes m_out;
   std::size_t m_out_pos = 0;
-  std::size_t m_inflight = 0;  // length of an SSL_write to retry
+  std::size_t m_inflight = 0;     // length of an SSL_write to retry
+  std::uint64_t m_queued = 0;     // bytes ever queued
+  std::uint64_t m_flushed = 0;    // bytes ever written to the SSL
+  std::uint64_t m_answer_end = 0;  // m_queued just after our last AUTHENTICATOR
 
   Bytes m_app_in;
   std::size_t m_app_pos = 0;
 
-  std::vector<IssuedRequest> m_issued;
-  std::optional<tls::EaKeys> m_peer_keys;  // fixed for the connection (RFC 9261 §5.1)
-  bool m_request_outstanding = false;
-  std::optional<AttestationResult> m_result;
-  std::size_t m_attestation_count = 0;
-  std::int64_t m_valid_until = 0;
-  std::int64_t m_renew_at = 0;
-  std::chrono::steady_clock::time_point m_deadline{};  // first attestation / detection
+  Clock::time_point m_handshake_deadline{};
+  Clock::time_point m_deadline{};  // first attestation / detection / the peer's preamble
   bool m_deadline_armed = false;
-  std::optional<std::future<Result<AttestationResult>>> m_async;
 };
 
 }  // namespace atls::internal

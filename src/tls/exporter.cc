@@ -92,4 +92,13 @@ Result<Bytes> compute_binder(ossl::HashAlg hash, ByteView spki_der, ByteView exp
   return h.finish();
 }
 
+Result<Bytes> connection_binder(SSL* ssl, ByteView context, ByteView spki_der, const Bytes* exported) {
+  ATLS_ASSIGN_OR_RETURN(const ossl::HashAlg hash, connection_hash(ssl));
+  if (exported != nullptr) {
+    return compute_binder(hash, spki_der, *exported);
+  }
+  ATLS_ASSIGN_OR_RETURN(const Bytes fresh, attestation_exporter(ssl, context));
+  return compute_binder(hash, spki_der, fresh);
+}
+
 }  // namespace atls::tls

@@ -136,7 +136,8 @@ std::shared_ptr<const Config> build_or_fail(Config::Builder& builder) {
 // ---------------------------------------------------------------------------
 // ServerThread
 
-ServerThread::ServerThread(std::shared_ptr<const Config> config, Handler handler, int connections) {
+ServerThread::ServerThread(std::shared_ptr<const Config> config, Handler handler, int connections,
+                           bool concurrent) {
   auto s = Server::listen(std::move(config), "127.0.0.1", 0);
   EXPECT_TRUE(s) << (s ? "" : s.error().to_string());
   if (!s) {
@@ -145,7 +146,19 @@ ServerThread::ServerThread(std::shared_ptr<const Config> config, Handler handler
   }
   m_server = std::make_unique<Server>(std::move(*s));
   m_port = m_server->port();
-  m_thread = std::thread([this, handler = std::move(handler), connections]() {
+  m_thread = std::thread([this, handler = std::move(handler), connections, concurrent]() {
+    auto serve = [this, &handler](Connection conn) {
+      if (handler) {
+        handler(conn);
+        return;
+      }
+      const Error e = echo_until_error(conn);
+      if (e.category() != ErrorCategory::Closed) {
+        std::lock_guard<std::mutex> lock(m_mu);
+        m_session_errors.push_back(e);
+      }
+    };
+    std::vector<std::thread> sessions;
     for (int i = 0; i < connections; ++i) {
       auto conn = m_server->accept();
       if (!conn) {
@@ -160,11 +173,14 @@ ServerThread::ServerThread(std::shared_ptr<const Config> config, Handler handler
         std::lock_guard<std::mutex> lock(m_mu);
         m_machine_ids.push_back(r->machine_id());
       }
-      if (handler) {
-        handler(*conn);
+      if (concurrent) {
+        sessions.emplace_back(serve, std::move(*conn));
       } else {
-        echo_handler(*conn);
+        serve(std::move(*conn));
       }
+    }
+    for (auto& t : sessions) {
+      t.join();
     }
     m_done = true;
   });
@@ -191,20 +207,27 @@ std::vector<Error> ServerThread::errors() {
   return m_errors;
 }
 
+std::vector<Error> ServerThread::session_errors() {
+  std::lock_guard<std::mutex> lock(m_mu);
+  return m_session_errors;
+}
+
 std::vector<std::string> ServerThread::machine_ids() {
   std::lock_guard<std::mutex> lock(m_mu);
   return m_machine_ids;
 }
 
-void echo_handler(Connection& conn) {
-  std::uint8_t buf[65536];
+void echo_handler(Connection& conn) { (void)echo_until_error(conn); }
+
+Error echo_until_error(Connection& conn) {
+  std::vector<std::uint8_t> buf(65536);
   for (;;) {
     auto n = conn.read(buf);
     if (!n) {
-      return;
+      return n.error();
     }
-    if (!conn.write(ByteView(buf, *n))) {
-      return;
+    if (auto w = conn.write(ByteView(buf.data(), *n)); !w) {
+      return w.error();
     }
   }
 }

@@ -105,13 +105,19 @@ inline std::shared_ptr<const Config> build_or_fail(Config::Builder&& builder) { 
 class ServerThread {
  public:
   using Handler = std::function<void(Connection&)>;
-  ServerThread(std::shared_ptr<const Config> config, Handler handler, int connections = 1);
+  // With |concurrent|, each connection is handled on a thread of its own
+  // (joined before the server thread ends); otherwise one after the other.
+  ServerThread(std::shared_ptr<const Config> config, Handler handler, int connections = 1,
+               bool concurrent = false);
   ~ServerThread();
   std::uint16_t port() const { return m_port; }
   // join waits for the thread (at most |timeout_ms|, then the listening
   // socket is shut down so that accept returns).
   void join(int timeout_ms = 10000);
   std::vector<Error> errors();
+  // session_errors holds what ended connections that the default echo
+  // handler served, other than the peer closing (e.g. PeerAlert).
+  std::vector<Error> session_errors();
   // results holds the peer results the server saw (for client attestation).
   std::vector<std::string> machine_ids();
 
@@ -121,12 +127,16 @@ class ServerThread {
   std::thread m_thread;
   std::mutex m_mu;
   std::vector<Error> m_errors;
+  std::vector<Error> m_session_errors;
   std::vector<std::string> m_machine_ids;
   std::atomic<bool> m_done{false};
 };
 
 // echo_handler echoes application bytes until the peer closes.
 void echo_handler(Connection& conn);
+// echo_until_error echoes like echo_handler and returns the error that
+// ended the connection (ConnectionClosed when the peer closed).
+Error echo_until_error(Connection& conn);
 
 // BioPair makes a client and a server Connection over an in-memory BIO
 // pair (non-blocking, no socket) and pumps them.
@@ -165,6 +175,7 @@ class RawPeer {
   RawPeer& operator=(const RawPeer&) = delete;
 
   SSL* ssl() const { return m_ssl.get(); }
+  int fd() const { return m_fd; }
   bool is_server() const { return m_server; }
   internal::HandshakeState& hs() { return m_hs; }
 

@@ -1,0 +1,99 @@
+#include "src/tls/attester_side.h"
+
+#include "src/attestation/evidence_cmw.h"
+#include "src/ossl/x509.h"
+#include "src/tls/exporter.h"
+
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace atls::internal {
+namespace {
+
+Result<Evidence> guarded_attest(Attester& attester, const AttestationRequest& request) noexcept {
+  try {
+    return attester.attest(request);
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::AttesterFailure, std::string(attester.name()) + ": " + e.what()};
+  } catch (...) {
+    return Error{ErrorCode::AttesterFailure, std::string(attester.name())};
+  }
+}
+
+}  // namespace
+
+Result<void> AttesterSide::on_request(ByteView body, bool answer_unsent) {
+  ATLS_ASSIGN_OR_RETURN(tls::AuthRequest req, tls::parse_auth_request(body));
+  //= RFC 9261 §4: a client asks with ClientCertificateRequest (17), a
+  //= server with CertificateRequest (13).
+  const std::uint8_t expected =
+      m_role == Role::Server ? tls::kClientCertificateRequest : tls::kCertificateRequest;
+  if (req.msg_type != expected) {
+    return Error{ErrorCode::UnexpectedFrame, "authenticator request of the wrong type for our role"};
+  }
+  if (m_held || answer_unsent) {
+    return Error{ErrorCode::UnexpectedFrame, "a second authenticator request before the first was answered"};
+  }
+  m_held = std::move(req);
+  return ok();
+}
+
+std::optional<AttesterSide::TimePoint> AttesterSide::due_at() const {
+  if (!m_held) {
+    return std::nullopt;
+  }
+  if (!m_last_answer) {
+    return TimePoint{};  // the first request is answered at once
+  }
+  return *m_last_answer + m_cs.min_reattestation_interval;
+}
+
+Result<std::optional<Bytes>> AttesterSide::answer(SSL* ssl, TimePoint now) {
+  const auto due = due_at();
+  if (!due || now < *due) {
+    return std::optional<Bytes>{};
+  }
+  const tls::AuthRequest req = std::move(*m_held);
+  m_held.reset();
+  ATLS_ASSIGN_OR_RETURN(Bytes auth, build(ssl, req));
+  m_last_answer = now;
+  ++m_answered;
+  return std::optional<Bytes>(std::move(auth));
+}
+
+Result<Bytes> AttesterSide::build(SSL* ssl, const tls::AuthRequest& req) {
+  const bool server = m_role == Role::Server;
+  ATLS_ASSIGN_OR_RETURN(const tls::EaKeys own_keys, tls::authenticator_keys(ssl, server));
+  ATLS_ASSIGN_OR_RETURN(const tls::RequestedAttestation wanted,
+                        tls::requested_attestation(req, m_cs.ext_codepoints()));
+  if (!m_cs.attester || !m_cs.has_identity()) {
+    //= RFC 9261 §5.2.3: refuse with an empty authenticator.
+    return tls::build_empty_authenticator(own_keys, req);
+  }
+  std::vector<tls::Extension> leaf_extensions;
+  if (wanted.wants_attestation) {
+    const auto own = m_cs.own_scheme();
+    if (!wanted.schemes.empty()) {
+      bool match = false;
+      for (const auto& s : wanted.schemes) {
+        match = match || (own && scheme_matches(s, *own));
+      }
+      if (!match) {
+        return Error{ErrorCode::NoCommonScheme, "the request lists no scheme our attester produces"};
+      }
+    }
+    ATLS_ASSIGN_OR_RETURN(Bytes spki, !m_cs.leaf_spki.empty() ? Result<Bytes>(m_cs.leaf_spki)
+                                                                : ossl::cert_spki_der(m_cs.chain.front().get()));
+    AttestationRequest ar;
+    ATLS_ASSIGN_OR_RETURN(ar.nonce, tls::connection_binder(ssl, req.context, spki, nullptr));
+    ar.media_types.emplace_back(m_cs.attester->media_type());
+    ar.key_spki = std::move(spki);
+    ATLS_ASSIGN_OR_RETURN(const Evidence evidence, guarded_attest(*m_cs.attester, ar));
+    ATLS_ASSIGN_OR_RETURN(tls::Extension ext, tls::cmw_extension(evidence.cmw, m_cs.ext_codepoints()));
+    leaf_extensions.push_back(std::move(ext));
+  }
+  return tls::build_authenticator(own_keys, &req, req.context, m_cs.chain_der, leaf_extensions, m_cs.key.get());
+}
+
+}  // namespace atls::internal

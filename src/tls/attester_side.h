@@ -1,0 +1,61 @@
+#pragma once
+
+// The attester half of one connection (docs/wire-profile.md §1.3-§1.5): it
+// takes the peer's authenticator requests and answers each with an
+// exported authenticator whose leaf carries Evidence for the binder, or
+// with an empty authenticator when this endpoint does not attest.
+//
+// It bounds what a peer can make it do (docs/threat-model.md, request
+// flood): the peer may have one request outstanding, so a second request
+// before the answer to the first has left is UnexpectedFrame; and answers
+// after the first are at least min_reattestation_interval apart, so one
+// peer cannot keep a shared attester (a TPM) busy. A request that comes
+// sooner is answered when the interval has passed.
+
+#include <atls/config.h>
+
+#include "src/tls/authenticator.h"
+#include "src/tls/config.h"
+
+#include <openssl/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+
+namespace atls::internal {
+
+class AttesterSide {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+
+  AttesterSide(const ConfigState& cs, Role role) : m_cs(cs), m_role(role) {}
+
+  // on_request parses an AUTH_REQUEST and holds it until answer() builds
+  // its authenticator. |answer_unsent| tells whether our answer to the
+  // previous request is still queued. Fails with EaRequestMalformed, or
+  // UnexpectedFrame (a request of the wrong type for our role, or a second
+  // outstanding request).
+  Result<void> on_request(ByteView body, bool answer_unsent);
+
+  // answer returns the AUTHENTICATOR body for the held request once it is
+  // due at |now|, nullopt when nothing is due. Fails with NoCommonScheme,
+  // AttesterFailure or the attester's and encoder's codes.
+  Result<std::optional<Bytes>> answer(SSL* ssl, TimePoint now);
+
+  // due_at is when the held request may be answered (nullopt: none held).
+  std::optional<TimePoint> due_at() const;
+  // answered counts the authenticators built on this connection.
+  std::size_t answered() const { return m_answered; }
+
+ private:
+  Result<Bytes> build(SSL* ssl, const tls::AuthRequest& request);
+
+  const ConfigState& m_cs;
+  Role m_role;
+  std::optional<tls::AuthRequest> m_held;
+  std::optional<TimePoint> m_last_answer;
+  std::size_t m_answered = 0;
+};
+
+}  // namespace atls::internal

@@ -1,0 +1,218 @@
+// The engine's socket and buffers: the output queue and its flushing, reading
+// with back-pressure, waiting on the socket, and shutting down.
+
+#include "src/tls/engine.h"
+
+#include "src/ossl/ossl.h"
+#include "src/tls/sigpipe_guard.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <fcntl.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace atls::internal {
+namespace {
+
+// One TLS record's worth of plaintext per SSL_write and SSL_read.
+constexpr std::size_t kChunk = 16384;
+// Received application bytes held for the application before reading
+// from the socket pauses.
+constexpr std::size_t kInCap = 8 * 1024 * 1024;
+// Received DATA held while the peer is not (or no longer) attested: reading
+// pauses above this, so an unattested peer cannot make us buffer more
+// (docs/threat-model.md, request flood).
+constexpr std::size_t kHeldCap = 1024 * 1024;
+// Queued output above which reading pauses: above what write() queues by
+// itself (4 MiB), so only output the peer provoked can reach it.
+constexpr std::size_t kReadPauseOut = 5 * 1024 * 1024;
+
+}  // namespace
+
+bool fd_is_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  return flags >= 0 && (flags & O_NONBLOCK) != 0;
+}
+
+Result<void> set_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    return Error{ErrorCode::IoError, std::string("fcntl(O_NONBLOCK): ") + std::strerror(errno)};
+  }
+  return ok();
+}
+
+void Engine::queue_raw(ByteView bytes) {
+  m_out.insert(m_out.end(), bytes.begin(), bytes.end());
+  m_queued += bytes.size();
+}
+
+Result<void> Engine::queue_frame(tls::FrameType type, ByteView body) {
+  ATLS_ASSIGN_OR_RETURN(const Bytes frame, tls::encode_frame(type, body));
+  queue_raw(frame);
+  m_preamble_alone = false;
+  return ok();
+}
+
+Result<void> Engine::flush() {
+  if (m_ssl == nullptr || !m_hs_done) {
+    return ok();
+  }
+  if (m_out_pos >= m_out.size()) {
+    // Nothing to write: no SIGPIPE to guard against (the guard costs four
+    // system calls, and flush() runs twice per advance()).
+    m_out.clear();
+    m_out_pos = 0;
+    return ok();
+  }
+  m_preamble_alone = false;
+  SigpipeGuard guard;
+  while (m_out_pos < m_out.size()) {
+    const std::size_t len = m_inflight != 0 ? m_inflight : std::min(kChunk, m_out.size() - m_out_pos);
+    ERR_clear_error();
+    const int n = ::SSL_write(m_ssl, m_out.data() + m_out_pos, static_cast<int>(len));
+    if (n > 0) {
+      m_out_pos += static_cast<std::size_t>(n);
+      m_flushed += static_cast<std::size_t>(n);
+      m_inflight = 0;
+      continue;
+    }
+    const int err = ::SSL_get_error(m_ssl, n);
+    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+      (err == SSL_ERROR_WANT_WRITE ? m_want_write : m_want_read) = true;
+      m_inflight = len;
+      return ok();
+    }
+    m_out.clear();
+    m_out_pos = 0;
+    m_inflight = 0;
+    if (m_error) {
+      return *m_error;
+    }
+    if (m_peer_closed) {
+      return Error{ErrorCode::ConnectionClosed, "the peer closed the connection"};
+    }
+    return Error{ErrorCode::IoError, "SSL_write: " + ossl::drain_errors()};
+  }
+  m_out.clear();
+  m_out_pos = 0;
+  return ok();
+}
+
+bool Engine::read_paused() const {
+  if (m_out.size() - m_out_pos > kReadPauseOut) {
+    return true;
+  }
+  const std::size_t held = m_app_in.size() - m_app_pos;
+  return held >= (may_deliver() ? kInCap : kHeldCap);
+}
+
+Result<void> Engine::read_available() {
+  std::uint8_t buf[kChunk];
+  while (!m_peer_closed && !m_error && !read_paused()) {
+    ERR_clear_error();
+    const int n = ::SSL_read(m_ssl, buf, sizeof buf);
+    if (n > 0) {
+      ATLS_TRY(on_bytes(ByteView(buf, static_cast<std::size_t>(n))));
+      continue;
+    }
+    const int err = ::SSL_get_error(m_ssl, n);
+    if (err == SSL_ERROR_WANT_READ) {
+      m_want_read = true;
+      return ok();
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      m_want_write = true;
+      return ok();
+    }
+    if (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL) {
+      // close_notify, or EOF without one (a truncation the framing detects).
+      ossl::drain_errors();
+      m_peer_closed = true;
+      return on_peer_closed();
+    }
+    return Error{ErrorCode::IoError, "SSL_read: " + ossl::drain_errors()};
+  }
+  return ok();
+}
+
+void Engine::shutdown_ssl() {
+  SigpipeGuard guard;
+  ERR_clear_error();
+  ::SSL_shutdown(m_ssl);
+  ERR_clear_error();
+}
+
+void Engine::drain_on_failure() {
+  if (m_ssl == nullptr || !m_hs_done) {
+    return;
+  }
+  const auto until = Clock::now() + std::chrono::milliseconds(500);
+  for (;;) {
+    (void)flush();
+    if (m_out_pos >= m_out.size() || m_opts.mode == IoMode::NonBlocking || m_opts.fd < 0 || Clock::now() >= until) {
+      break;
+    }
+    pollfd p{m_opts.fd, POLLOUT, 0};
+    if (::poll(&p, 1, 50) < 0 && errno != EINTR) {
+      break;
+    }
+  }
+  shutdown_ssl();
+}
+
+Result<void> Engine::wait() {
+  if (m_opts.mode == IoMode::NonBlocking || m_opts.fd < 0) {
+    return Error{ErrorCode::WouldBlock, m_want_write ? "wants write" : "wants read"};
+  }
+  if (::SSL_pending(m_ssl) > 0 && !read_paused()) {
+    return ok();
+  }
+  short events = 0;
+  if (m_want_read) {
+    events = static_cast<short>(events | POLLIN);
+  }
+  if (want_write()) {
+    events = static_cast<short>(events | POLLOUT);
+  }
+  if (events == 0 && !read_paused()) {
+    events = POLLIN;
+  }
+  pollfd p{m_opts.fd, events, 0};
+  if (::poll(&p, 1, timeout_ms()) < 0 && errno != EINTR) {
+    return fail(Error{ErrorCode::IoError, std::string("poll: ") + std::strerror(errno)});
+  }
+  return ok();
+}
+
+Result<void> Engine::close() {
+  if (m_closed) {
+    return ok();
+  }
+  if (m_hs_done && !m_error) {
+    if (m_opts.mode == IoMode::Blocking && m_opts.fd >= 0) {
+      const auto until = Clock::now() + std::chrono::seconds(2);
+      while (m_out_pos < m_out.size() && Clock::now() < until) {
+        if (!flush()) {
+          break;
+        }
+        if (m_out_pos < m_out.size()) {
+          pollfd p{m_opts.fd, POLLOUT, 0};
+          ::poll(&p, 1, 50);
+        }
+      }
+    } else {
+      (void)flush();
+    }
+    shutdown_ssl();
+  }
+  m_closed = true;
+  return ok();
+}
+
+}  // namespace atls::internal

@@ -1,0 +1,194 @@
+// The connection engine's own defences (docs/threat-model.md): the handshake
+// deadline, the host name WebPKI needs, the short ALERT reasons, and the cap
+// on DATA held from a peer that has not attested.
+
+#include <atls/atls.h>
+
+#include "src/core/encoding.h"
+#include "src/tls/connection.h"
+#include "src/tls/frame.h"
+#include "tests/testlib/tls_harness.h"
+
+#include <gtest/gtest.h>
+
+#include <openssl/ssl.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+namespace atls {
+namespace {
+
+using test::build_or_fail;
+using test::client_builder;
+using test::server_builder;
+using test::ServerThread;
+using namespace std::chrono_literals;
+
+// --- handshake deadline -------------------------------------------------------
+
+TEST(EngineDeadline, IsOnByDefault) {
+  auto config = build_or_fail(Config::builder().peer_attestation(AttestationMode::Off));
+  EXPECT_NE(config->describe().find("handshake_timeout_ms = 10000\n"), std::string::npos) << config->describe();
+}
+
+TEST(EngineDeadline, ServerAcceptGivesUpOnASilentClient) {
+  auto bundle = test::make_software_bundle();
+  auto sb = server_builder(bundle.attester);
+  sb.peer_attestation(AttestationMode::Off).handshake_timeout(300ms);
+  auto server = Server::listen(build_or_fail(sb), "127.0.0.1", 0);
+  ASSERT_TRUE(server) << server.error().to_string();
+  // A client that connects and never says a word.
+  auto silent = internal::tcp_connect("127.0.0.1", server->port());
+  ASSERT_TRUE(silent) << silent.error().to_string();
+  auto conn = server->accept();
+  ::close(*silent);
+  ASSERT_FALSE(conn);
+  EXPECT_EQ(conn.error().code, ErrorCode::HandshakeTimeout) << conn.error().to_string();
+}
+
+TEST(EngineDeadline, ClientConnectGivesUpOnASilentServer) {
+  // The kernel completes the TCP handshake on a listening socket that never
+  // accepts: the TLS handshake then hears nothing.
+  auto [lfd, port] = test::listen_local();
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).handshake_timeout(300ms);
+  auto conn = Client::connect(build_or_fail(cb), "localhost", port);
+  ::close(lfd);
+  ASSERT_FALSE(conn);
+  EXPECT_EQ(conn.error().code, ErrorCode::HandshakeTimeout) << conn.error().to_string();
+}
+
+TEST(EngineDeadline, OneSilentClientDoesNotStopTheAcceptLoop) {
+  auto bundle = test::make_software_bundle();
+  auto sb = server_builder(bundle.attester);
+  sb.peer_attestation(AttestationMode::Off).handshake_timeout(300ms);
+  ServerThread srv(build_or_fail(sb), nullptr, 2);
+  auto silent = internal::tcp_connect("127.0.0.1", srv.port());
+  ASSERT_TRUE(silent);
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
+  ASSERT_TRUE(conn) << conn.error().to_string();
+  EXPECT_EQ(test::round_trip(*conn, to_bytes("after the silent one")), to_bytes("after the silent one"));
+  (void)conn->close();
+  ::close(*silent);
+  srv.join();
+}
+
+// --- WebPKI needs a host name -------------------------------------------------------------
+
+TEST(EngineHostName, WebPkiClientWithoutAHostNameIsRefused) {
+  auto config = build_or_fail(client_builder().peer_attestation(AttestationMode::Required));
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  auto conn = Client::connect_fd(config, fds[0], "", IoMode::NonBlocking);
+  ::close(fds[1]);
+  ASSERT_FALSE(conn);
+  EXPECT_EQ(conn.error().code, ErrorCode::InvalidArgument) << conn.error().to_string();
+}
+
+TEST(EngineHostName, AttachSslWithoutAHostNameIsRefused) {
+  auto config = build_or_fail(client_builder().peer_attestation(AttestationMode::Required));
+  ossl::UniquePtr<SSL_CTX> ctx(::SSL_CTX_new(::TLS_client_method()));
+  ASSERT_TRUE(ctx);
+  ASSERT_TRUE(prepare_ssl_ctx(ctx.get(), *config, Role::Client));
+  ossl::UniquePtr<SSL> ssl(::SSL_new(ctx.get()));
+  auto conn = attach_ssl(ssl.get(), config, Role::Client, "");
+  ASSERT_FALSE(conn);
+  EXPECT_EQ(conn.error().code, ErrorCode::InvalidArgument) << conn.error().to_string();
+}
+
+TEST(EngineHostName, SkippingTheHostNameCheckIsExplicit) {
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).dangerous().skip_hostname_check();
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  auto conn = Client::connect_fd(build_or_fail(cb), fds[0], "", IoMode::NonBlocking);
+  ::close(fds[1]);
+  EXPECT_TRUE(conn) << conn.error().to_string();
+}
+
+// --- ALERT reasons ----------------------------------------------------------------------
+
+// The client refuses the server (its machine id is not pinned); the server
+// sees the client's ALERT.
+Error alert_seen_by_server(bool detailed) {
+  auto bundle = test::make_software_bundle();
+  ServerThread srv(build_or_fail(server_builder(bundle.attester)), nullptr);
+  test::PolicyOptions po;
+  po.machine_ids = {"ueid:0000"};
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle, po)).detailed_alerts(detailed);
+  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
+  EXPECT_FALSE(conn);
+  if (conn) {
+    return Error{ErrorCode::Ok, ""};
+  }
+  EXPECT_EQ(conn.error().code, ErrorCode::MachineIdMismatch);
+  srv.join();
+  auto errors = srv.session_errors();
+  EXPECT_EQ(errors.size(), 1u);
+  return errors.empty() ? Error{ErrorCode::Ok, ""} : errors.front();
+}
+
+TEST(EngineAlert, ReasonIsTheErrorNameByDefault) {
+  const Error e = alert_seen_by_server(false);
+  EXPECT_EQ(e.code, ErrorCode::PeerAlert) << e.to_string();
+  EXPECT_NE(e.detail.find("attestation_failed): MachineIdMismatch"), std::string::npos) << e.detail;
+  EXPECT_EQ(e.detail.find("ueid"), std::string::npos) << "local detail leaked: " << e.detail;
+}
+
+TEST(EngineAlert, DetailedReasonsAreOptIn) {
+  const Error e = alert_seen_by_server(true);
+  EXPECT_EQ(e.code, ErrorCode::PeerAlert) << e.to_string();
+  EXPECT_NE(e.detail.find("ueid"), std::string::npos) << e.detail;
+}
+
+// --- DATA held from an unattested peer ----------------------------------------------------
+
+// A client that never attests streams DATA at a server that requires client
+// attestation. The server holds at most about 1 MiB and then stops reading,
+// so the client can push little more than that plus the socket buffers
+// (both kept small here) before its writes stall.
+TEST(EngineHeldData, UnattestedDataIsCappedWellBelowTheDeliveryBuffer) {
+  auto bundle = test::make_software_bundle();
+  auto sb = server_builder(bundle.attester);
+  sb.peer_attestation(AttestationMode::Required)
+      .policy_json(test::software_policy(bundle))
+      .attestation_timeout(3000ms);
+  auto [lfd, port] = test::listen_local();
+  const int small = 32 * 1024;
+  ASSERT_EQ(::setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  auto server = Server::from_listen_fd(build_or_fail(sb), lfd);
+  ASSERT_TRUE(server) << server.error().to_string();
+  std::thread t([&server]() { (void)server->accept(); });
+
+  auto raw_config = build_or_fail(client_builder().negotiation(false).peer_attestation(AttestationMode::Off));
+  auto peer = test::RawPeer::connect_to(port, raw_config);
+  ASSERT_TRUE(peer);
+  ASSERT_EQ(::setsockopt(peer->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  const timeval tv{0, 200 * 1000};
+  ASSERT_EQ(::setsockopt(peer->fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+  ASSERT_TRUE(peer->send_preamble());
+  const Bytes chunk = test::pattern(16 * 1024);
+  std::size_t sent = 0;
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until && sent < 16 * 1024 * 1024) {
+    if (!peer->send_frame(tls::FrameType::Data, chunk)) {
+      break;
+    }
+    sent += chunk.size();
+  }
+  peer->close();
+  t.join();
+  EXPECT_LT(sent, 3u * 1024 * 1024) << "the server kept reading unattested DATA";
+  EXPECT_GE(sent, 512u * 1024) << "the server read less than it should hold";
+}
+
+}  // namespace
+}  // namespace atls
