@@ -841,11 +841,13 @@ Result<void> Engine::on_authenticator(ByteView body) {
   tls::CertificateReuse reuse;
   reuse.handshake_certificate = ::SSL_get0_peer_certificate(m_ssl);  // owned by the SSL
   reuse.cache = &m_cs.peer_certificates;
-  auto context = tls::peek_context(body);
-  if (!context) {
-    if (context.error().code != ErrorCode::EaEmptyAuthenticator) {
-      return fail(std::move(context).error());
-    }
+  // Parsed once: the context finds the request, and the same parsed value
+  // is validated against it.
+  auto parsed = tls::parse_authenticator(body);
+  if (!parsed) {
+    return fail(std::move(parsed).error());
+  }
+  if (parsed->is_empty) {
     // An empty authenticator names no context: it must verify against one
     // of our outstanding requests before it counts as a refusal.
     Error last{ErrorCode::EaBadFinished, "the empty authenticator answers none of our requests"};
@@ -853,7 +855,7 @@ Result<void> Engine::on_authenticator(ByteView body) {
       if (ir.used) {
         continue;
       }
-      auto v = tls::validate_authenticator(**keys, ir.request, body, cp, reuse);
+      auto v = tls::validate_authenticator(**keys, ir.request, *parsed, cp, reuse);
       if (!v && v.error().code == ErrorCode::EaEmptyAuthenticator) {
         return fail(std::move(v).error());
       }
@@ -863,17 +865,18 @@ Result<void> Engine::on_authenticator(ByteView body) {
     }
     return fail(std::move(last));
   }
+  const ByteView context = parsed->context;
   IssuedRequest* issued = nullptr;
   for (auto& ir : m_issued) {
-    if (ir.request.context == *context) {
+    if (std::ranges::equal(ir.request.context, context)) {
       issued = &ir;
     }
   }
   //= PROTOCOL.md §1.6: the context is one this RP issued and not yet used.
   if (issued == nullptr) {
-    return fail(Error{ErrorCode::EaUnknownContext, "context " + to_hex(*context)});
+    return fail(Error{ErrorCode::EaUnknownContext, "context " + to_hex(context)});
   }
-  auto va = tls::validate_authenticator(**keys, issued->request, body, cp, reuse);
+  auto va = tls::validate_authenticator(**keys, issued->request, *parsed, cp, reuse);
   if (!va) {
     return fail(std::move(va).error());
   }
@@ -881,7 +884,7 @@ Result<void> Engine::on_authenticator(ByteView body) {
     return fail(std::move(c).error());
   }
   if (issued->used) {
-    return fail(Error{ErrorCode::EaContextReused, "context " + to_hex(*context)});
+    return fail(Error{ErrorCode::EaContextReused, "context " + to_hex(context)});
   }
   issued->used = true;
   if (!va->cmw) {
