@@ -7,182 +7,11 @@
 
 #include <algorithm>
 #include <array>
-#include <bitset>
-#include <memory>
 #include <string>
 #include <utility>
 
 namespace atls::tls {
 namespace {
-
-// relabel turns a lower-level failure (Truncated, LengthOverflow, ...) into
-// the layer's own code, keeping what went wrong as the detail.
-Error relabel(ErrorCode code, const Error& e, std::string_view where) {
-  std::string detail(where);
-  detail += ": ";
-  detail += error_name(e.code);
-  if (!e.detail.empty()) {
-    detail += " (" + e.detail + ")";
-  }
-  return Error{code, std::move(detail)};
-}
-
-// ATLS_RELABEL(decl, expr, code, where): like ATLS_ASSIGN_OR_RETURN, but a
-// failure of |expr| is returned as |code| (through relabel), so that every
-// short read inside a structure reports the structure's own error code.
-#define ATLS_RELABEL(decl, expr, code, where)                              \
-  ATLS_ASSIGN_OR_RETURN_IMPL_(ATLS_CONCAT_(atls_relabel_, __LINE__), decl, \
-                              ([&]() -> decltype(expr) {                   \
-                                auto r_ = (expr);                          \
-                                if (!r_) {                                 \
-                                  return relabel(code, r_.error(), where); \
-                                }                                          \
-                                return r_;                                 \
-                              }()))
-
-// ---------------------------------------------------------------------------
-// Signature schemes.
-
-constexpr std::array<std::uint16_t, 5> kSupportedSchemes = {
-    kEcdsaSecp256r1Sha256, kEcdsaSecp384r1Sha384, kEd25519, kRsaPssRsaeSha256, kRsaPssRsaeSha384,
-};
-
-struct SchemeInfo {
-  ossl::SignatureAlg alg;
-  ossl::KeyType key;
-};
-
-std::optional<SchemeInfo> scheme_info(std::uint16_t scheme) {
-  switch (scheme) {
-    case kEcdsaSecp256r1Sha256:
-      return SchemeInfo{ossl::SignatureAlg::EcdsaSha256, ossl::KeyType::EcP256};
-    case kEcdsaSecp384r1Sha384:
-      return SchemeInfo{ossl::SignatureAlg::EcdsaSha384, ossl::KeyType::EcP384};
-    case kEd25519:
-      return SchemeInfo{ossl::SignatureAlg::Ed25519, ossl::KeyType::Ed25519};
-    case kRsaPssRsaeSha256:
-      return SchemeInfo{ossl::SignatureAlg::RsaPssSha256, ossl::KeyType::Rsa};
-    case kRsaPssRsaeSha384:
-      return SchemeInfo{ossl::SignatureAlg::RsaPssSha384, ossl::KeyType::Rsa};
-    default:
-      return std::nullopt;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Handshake messages: uint8 msg_type ‖ uint24 length ‖ body.
-
-Result<Bytes> handshake_message(std::uint8_t type, ByteView body) {
-  ByteWriter w;
-  w.u8(type);
-  ATLS_TRY(w.vector24(body));
-  return w.take();
-}
-
-struct HandshakeView {
-  std::uint8_t type = 0;
-  ByteView body;
-  ByteView whole;
-};
-
-Result<HandshakeView> read_handshake(ByteReader& r, ByteView input) {
-  const std::size_t start = r.position();
-  ATLS_ASSIGN_OR_RETURN(const std::uint8_t type, r.u8());
-  ATLS_ASSIGN_OR_RETURN(const ByteView body, r.vector24());
-  return HandshakeView{type, body, input.subspan(start, r.position() - start)};
-}
-
-// TypeSet is a set of 16-bit extension types, so that duplicate and
-// membership checks stay linear however many extensions a peer packs into a
-// 64 KiB frame. It lives on the heap (8 KiB).
-class TypeSet {
- public:
-  // insert returns false if |t| was already present.
-  bool insert(std::uint16_t t) {
-    if (!m_bits) {
-      m_bits = std::make_unique<std::bitset<65536>>();
-    }
-    if (m_bits->test(t)) {
-      return false;
-    }
-    m_bits->set(t);
-    return true;
-  }
-  bool contains(std::uint16_t t) const { return m_bits && m_bits->test(t); }
-  bool empty() const { return !m_bits; }
-
- private:
-  std::unique_ptr<std::bitset<65536>> m_bits;
-};
-
-// Extension blocks: Extension extensions<min..2^16-1>, with no two of one
-// type (RFC 8446 §4.2).
-Result<std::vector<Extension>> parse_extensions(ByteReader& r, std::size_t min, ErrorCode code) {
-  ATLS_RELABEL(const ByteView block, r.vector16(min), code, "extensions");
-  ByteReader er(block);
-  std::vector<Extension> out;
-  // Typical blocks hold a handful of extensions: scan those, and switch to a
-  // TypeSet only for long blocks.
-  constexpr std::size_t kScanLimit = 16;
-  TypeSet seen;
-  while (!er.empty()) {
-    ATLS_RELABEL(const std::uint16_t type, er.u16(), code, "extension type");
-    ATLS_RELABEL(const ByteView data, er.vector16(), code, "extension data");
-    bool duplicate = false;
-    if (out.size() < kScanLimit) {
-      duplicate = std::any_of(out.begin(), out.end(),
-                              [type](const Extension& e) { return e.type == type; });
-    } else {
-      if (seen.empty()) {
-        for (const Extension& e : out) {
-          (void)seen.insert(e.type);
-        }
-      }
-      duplicate = !seen.insert(type);
-    }
-    if (duplicate) {
-      return Error{code, "duplicate extension " + std::to_string(type)};
-    }
-    out.push_back(Extension{type, Bytes(data.begin(), data.end())});
-  }
-  return out;
-}
-
-Result<void> write_extensions(ByteWriter& w, std::span<const Extension> exts) {
-  const std::size_t h = w.begin_vector(2);
-  for (const Extension& e : exts) {
-    w.u16(e.type);
-    ATLS_TRY(w.vector16(e.data));
-  }
-  return w.end_vector(h);
-}
-
-bool has_duplicate_types(std::span<const Extension> exts) {
-  TypeSet seen;
-  for (const Extension& e : exts) {
-    if (!seen.insert(e.type)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// signature_algorithms extension_data (RFC 8446 §4.2.3):
-//   SignatureScheme supported_signature_algorithms<2..2^16-2>;
-Result<std::vector<std::uint16_t>> parse_signature_algorithms(ByteView data) {
-  ByteReader r(data);
-  ATLS_RELABEL(const ByteView list, r.vector16(2, 0xfffe), ErrorCode::EaRequestMalformed,
-               "signature_algorithms");
-  if (!r.empty() || list.size() % 2 != 0) {
-    return Error{ErrorCode::EaRequestMalformed, "signature_algorithms has a partial entry"};
-  }
-  std::vector<std::uint16_t> out;
-  out.reserve(list.size() / 2);
-  for (std::size_t i = 0; i < list.size(); i += 2) {
-    out.push_back(static_cast<std::uint16_t>((list[i] << 8) | list[i + 1]));
-  }
-  return out;
-}
 
 // The Certificate message (RFC 8446 §4.4.2) with X.509 entries; only the leaf
 // carries extensions.
@@ -284,272 +113,7 @@ Result<ossl::UniquePtr<X509>> decode_entry(ByteView der, const CertificateReuse&
   return cert;
 }
 
-std::optional<std::uint16_t> pick_scheme(std::span<const std::uint16_t> offered,
-                                         const EVP_PKEY* key) {
-  for (const std::uint16_t s : offered) {
-    if (signature_scheme_matches_key(s, key)) {
-      return s;
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace
-
-// ---------------------------------------------------------------------------
-
-std::span<const std::uint16_t> supported_signature_schemes() {
-  return kSupportedSchemes;
-}
-
-bool is_supported_signature_scheme(std::uint16_t scheme) {
-  return scheme_info(scheme).has_value();
-}
-
-bool signature_scheme_matches_key(std::uint16_t scheme, const EVP_PKEY* key) {
-  const auto info = scheme_info(scheme);
-  return info && key != nullptr && ossl::key_type(key) == info->key;
-}
-
-// ---------------------------------------------------------------------------
-// AttestationScheme
-
-AttestationScheme AttestationScheme::evidence_media_type(std::string_view media_type) {
-  AttestationScheme s;
-  s.mechanism = AttestationMechanism::Evidence;
-  s.type_encoding = EvidenceTypeEncoding::MediaType;
-  s.media_type = std::string(media_type);
-  return s;
-}
-
-AttestationScheme AttestationScheme::evidence_content_format(std::uint16_t content_format) {
-  AttestationScheme s;
-  s.mechanism = AttestationMechanism::Evidence;
-  s.type_encoding = EvidenceTypeEncoding::ContentFormat;
-  s.content_format = content_format;
-  return s;
-}
-
-AttestationScheme AttestationScheme::result(ByteView verifier_identity) {
-  AttestationScheme s;
-  s.mechanism = AttestationMechanism::Result;
-  s.verifier_identity.assign(verifier_identity.begin(), verifier_identity.end());
-  return s;
-}
-
-bool AttestationScheme::operator==(const AttestationScheme& other) const {
-  if (mechanism != other.mechanism) {
-    return false;
-  }
-  if (mechanism == AttestationMechanism::Result) {
-    return verifier_identity == other.verifier_identity;
-  }
-  if (type_encoding != other.type_encoding) {
-    return false;
-  }
-  return type_encoding == EvidenceTypeEncoding::ContentFormat
-             ? content_format == other.content_format
-             : media_type == other.media_type;
-}
-
-Result<void> encode_attestation_scheme(ByteWriter& w, const AttestationScheme& scheme) {
-  switch (scheme.mechanism) {
-    case AttestationMechanism::Evidence:
-      w.u8(0x00);
-      switch (scheme.type_encoding) {
-        case EvidenceTypeEncoding::ContentFormat:
-          w.u8(0x00);
-          w.u16(scheme.content_format);
-          return ok();
-        case EvidenceTypeEncoding::MediaType:
-          w.u8(0x01);
-          if (!w.vector16(to_bytes(scheme.media_type))) {
-            return Error{ErrorCode::InvalidArgument, "media type over 65535 bytes"};
-          }
-          return ok();
-      }
-      return Error{ErrorCode::InvalidArgument, "unknown EvidenceType encoding"};
-    case AttestationMechanism::Result:
-      w.u8(0x01);
-      if (!w.vector16(scheme.verifier_identity)) {
-        return Error{ErrorCode::InvalidArgument, "verifier identity over 65535 bytes"};
-      }
-      return ok();
-  }
-  return Error{ErrorCode::InvalidArgument, "unknown attestation mechanism"};
-}
-
-Result<AttestationScheme> parse_attestation_scheme(ByteReader& r, ErrorCode malformed) {
-  ATLS_RELABEL(const std::uint8_t mechanism, r.u8(), malformed, "AttestationScheme");
-  switch (mechanism) {
-    case 0x00: {
-      ATLS_RELABEL(const std::uint8_t encoding, r.u8(), malformed, "EvidenceType");
-      if (encoding == 0x00) {
-        ATLS_RELABEL(const std::uint16_t cf, r.u16(), malformed, "content_format");
-        return AttestationScheme::evidence_content_format(cf);
-      }
-      if (encoding == 0x01) {
-        ATLS_RELABEL(const ByteView mt, r.vector16(), malformed, "media_type");
-        return AttestationScheme::evidence_media_type(as_string_view(mt));
-      }
-      return Error{malformed, "unknown EvidenceType encoding " + std::to_string(encoding)};
-    }
-    case 0x01: {
-      ATLS_RELABEL(const ByteView id, r.vector16(), malformed, "verifier_identity");
-      return AttestationScheme::result(id);
-    }
-    default:
-      return Error{malformed, "unknown attestation mechanism " + std::to_string(mechanism)};
-  }
-}
-
-Result<Bytes> encode_attestation_schemes(std::span<const AttestationScheme> schemes) {
-  ByteWriter w;
-  const std::size_t h = w.begin_vector(2);
-  for (const AttestationScheme& s : schemes) {
-    ATLS_TRY(encode_attestation_scheme(w, s));
-  }
-  if (!w.end_vector(h)) {
-    return Error{ErrorCode::InvalidArgument, "attestation scheme list over 65535 bytes"};
-  }
-  return w.take();
-}
-
-Result<std::vector<AttestationScheme>> parse_attestation_schemes(ByteReader& r,
-                                                                 ErrorCode malformed) {
-  ATLS_RELABEL(const ByteView list, r.vector16(), malformed, "AttestationScheme list");
-  ByteReader lr(list);
-  std::vector<AttestationScheme> out;
-  while (!lr.empty()) {
-    ATLS_ASSIGN_OR_RETURN(AttestationScheme s, parse_attestation_scheme(lr, malformed));
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-Result<std::vector<AttestationScheme>> parse_attestation_scheme_list(ByteView data,
-                                                                     ErrorCode malformed) {
-  ByteReader r(data);
-  ATLS_ASSIGN_OR_RETURN(std::vector<AttestationScheme> out,
-                        parse_attestation_schemes(r, malformed));
-  if (!r.empty()) {
-    return Error{malformed, "trailing bytes after the scheme list"};
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
-// Requests
-
-const Extension* AuthRequest::find(std::uint16_t type) const {
-  for (const Extension& e : extensions) {
-    if (e.type == type) {
-      return &e;
-    }
-  }
-  return nullptr;
-}
-
-Result<AuthRequest> encode_auth_request(const AuthRequestOptions& options,
-                                        const ExtensionCodepoints& codepoints) {
-  if (options.msg_type != kCertificateRequest && options.msg_type != kClientCertificateRequest) {
-    return Error{ErrorCode::InvalidArgument, "request type must be 13 or 17"};
-  }
-  if (options.context.size() > 0xff) {
-    return Error{ErrorCode::InvalidArgument, "certificate_request_context over 255 bytes"};
-  }
-  AuthRequest req;
-  req.msg_type = options.msg_type;
-  req.context = options.context;
-  if (options.signature_schemes.empty()) {
-    const auto def = supported_signature_schemes();
-    req.signature_schemes.assign(def.begin(), def.end());
-  } else {
-    req.signature_schemes = options.signature_schemes;
-  }
-  if (req.signature_schemes.size() > 0x7fff) {
-    return Error{ErrorCode::InvalidArgument, "too many signature schemes"};
-  }
-
-  ByteWriter sa;
-  const std::size_t h = sa.begin_vector(2);
-  for (const std::uint16_t s : req.signature_schemes) {
-    sa.u16(s);
-  }
-  ATLS_TRY(sa.end_vector(h));
-  req.extensions.push_back(Extension{kExtSignatureAlgorithms, sa.take()});
-  if (options.request_attestation) {
-    req.extensions.push_back(Extension{codepoints.cmw_attestation, {}});
-    if (!options.schemes.empty()) {
-      ATLS_ASSIGN_OR_RETURN(Bytes list, encode_attestation_schemes(options.schemes));
-      req.extensions.push_back(Extension{codepoints.atls_schemes, std::move(list)});
-    }
-  }
-  req.extensions.insert(req.extensions.end(), options.extra_extensions.begin(),
-                        options.extra_extensions.end());
-  if (has_duplicate_types(req.extensions)) {
-    return Error{ErrorCode::InvalidArgument, "duplicate extension type in request"};
-  }
-
-  ByteWriter body;
-  ATLS_TRY(body.vector8(req.context));
-  if (!write_extensions(body, req.extensions)) {
-    return Error{ErrorCode::InvalidArgument, "request extensions over 65535 bytes"};
-  }
-  ATLS_ASSIGN_OR_RETURN(req.raw, handshake_message(req.msg_type, body.data()));
-  return req;
-}
-
-// RFC 9261 §4: struct { opaque certificate_request_context<0..2^8-1>;
-// Extension extensions<2..2^16-1>; }, for both request types.
-Result<AuthRequest> parse_auth_request(ByteView message) {
-  constexpr ErrorCode kBad = ErrorCode::EaRequestMalformed;
-  ByteReader r(message);
-  ATLS_RELABEL(const HandshakeView hs, read_handshake(r, message), kBad, "request header");
-  if (!r.empty()) {
-    return Error{kBad, "trailing bytes after the request"};
-  }
-  if (hs.type != kCertificateRequest && hs.type != kClientCertificateRequest) {
-    return Error{kBad, "handshake type " + std::to_string(hs.type) + " is not a request"};
-  }
-  ByteReader br(hs.body);
-  ATLS_RELABEL(const ByteView context, br.vector8(), kBad, "certificate_request_context");
-  ATLS_ASSIGN_OR_RETURN(std::vector<Extension> exts, parse_extensions(br, 2, kBad));
-  if (!br.empty()) {
-    return Error{kBad, "trailing bytes in the request body"};
-  }
-  AuthRequest req;
-  req.msg_type = hs.type;
-  req.context.assign(context.begin(), context.end());
-  req.extensions = std::move(exts);
-  const Extension* sa = req.find(kExtSignatureAlgorithms);
-  if (sa == nullptr) {
-    return Error{kBad, "request lacks signature_algorithms"};
-  }
-  ATLS_ASSIGN_OR_RETURN(req.signature_schemes, parse_signature_algorithms(sa->data));
-  req.raw.assign(message.begin(), message.end());
-  return req;
-}
-
-Result<RequestedAttestation> requested_attestation(const AuthRequest& request,
-                                                   const ExtensionCodepoints& codepoints) {
-  RequestedAttestation out;
-  const Extension* cmw = request.find(codepoints.cmw_attestation);
-  if (cmw == nullptr) {
-    return out;
-  }
-  // draft-fossati-seat-expat (negotiation): the requester signals support with
-  // an empty cmw_attestation extension; data there has no meaning.
-  if (!cmw->data.empty()) {
-    return Error{ErrorCode::EaRequestMalformed, "cmw_attestation in a request must be empty"};
-  }
-  out.wants_attestation = true;
-  if (const Extension* schemes = request.find(codepoints.atls_schemes)) {
-    ATLS_ASSIGN_OR_RETURN(
-        out.schemes, parse_attestation_scheme_list(schemes->data, ErrorCode::EaRequestMalformed));
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------
 // Building authenticators
@@ -580,9 +144,9 @@ Result<Bytes> build_authenticator(const EaKeys& own, const AuthRequest* request,
   }
   std::optional<std::uint16_t> scheme;
   if (request != nullptr) {
-    scheme = pick_scheme(request->signature_schemes, key);
+    scheme = select_signature_scheme(request->signature_schemes, key);
   } else {
-    scheme = pick_scheme(
+    scheme = select_signature_scheme(
         spontaneous_schemes.empty() ? supported_signature_schemes() : spontaneous_schemes, key);
   }
   if (!scheme) {
@@ -596,8 +160,9 @@ Result<Bytes> build_authenticator(const EaKeys& own, const AuthRequest* request,
                         encode_certificate(context, chain_der, leaf_extensions));
   ATLS_ASSIGN_OR_RETURN(const Bytes signed_content,
                         certificate_verify_input(own, request_raw, certificate));
+  // select_signature_scheme returns supported schemes only.
   ATLS_ASSIGN_OR_RETURN(const Bytes signature,
-                        ossl::sign(key, scheme_info(*scheme)->alg, signed_content));
+                        ossl::sign(key, *signature_scheme_alg(*scheme), signed_content));
   ByteWriter cv;
   cv.u16(*scheme);
   ATLS_TRY(cv.vector16(signature));
@@ -703,22 +268,17 @@ Result<ParsedAuthenticator> parse_authenticator(ByteView authenticator) {
   return out;
 }
 
-Result<Bytes> peek_context(ByteView authenticator) {
-  ATLS_ASSIGN_OR_RETURN(const ParsedAuthenticator p, parse_authenticator(authenticator));
-  if (p.is_empty) {
-    return Error{ErrorCode::EaEmptyAuthenticator, "a Finished-only authenticator names no context"};
-  }
-  return Bytes(p.context.begin(), p.context.end());
-}
-
 Result<ValidatedAuthenticator> validate_authenticator(const EaKeys& peer,
                                                       const AuthRequest& request,
-                                                      ByteView authenticator,
+                                                      const ParsedAuthenticator& p,
                                                       const ExtensionCodepoints& codepoints,
                                                       const CertificateReuse& reuse) {
   ATLS_TRY(check_keys(peer));
-  // 1. parse
-  ATLS_ASSIGN_OR_RETURN(const ParsedAuthenticator p, parse_authenticator(authenticator));
+  // 1. parse: done once, by the caller (parse_authenticator), which never
+  // returns a Certificate without entries; a hand-made value might.
+  if (!p.is_empty && p.entries.empty()) {
+    return Error{ErrorCode::EaMalformed, "Certificate without entries"};
+  }
   if (p.verify_data.size() != ossl::hash_size(peer.hash)) {
     return Error{ErrorCode::EaMalformed, "Finished is not Hash.length bytes"};
   }
@@ -765,8 +325,8 @@ Result<ValidatedAuthenticator> validate_authenticator(const EaKeys& peer,
     return Error{ErrorCode::EaSignatureSchemeUnsupported,
                  "scheme " + std::to_string(p.scheme) + " was not requested"};
   }
-  const auto info = scheme_info(p.scheme);
-  if (!info) {
+  const std::optional<ossl::SignatureAlg> alg = signature_scheme_alg(p.scheme);
+  if (!alg) {
     return Error{ErrorCode::EaSignatureSchemeUnsupported,
                  "scheme " + std::to_string(p.scheme) + " is not supported"};
   }
@@ -776,7 +336,7 @@ Result<ValidatedAuthenticator> validate_authenticator(const EaKeys& peer,
   }
   ATLS_ASSIGN_OR_RETURN(const Bytes signed_content,
                         certificate_verify_input(peer, request.raw, p.certificate_message));
-  if (auto v = ossl::verify(leaf_key, info->alg, signed_content, p.signature); !v) {
+  if (auto v = ossl::verify(leaf_key, *alg, signed_content, p.signature); !v) {
     if (v.error().code == ErrorCode::SignatureInvalid ||
         v.error().code == ErrorCode::KeyTypeMismatch) {
       return relabel(ErrorCode::EaBadCertificateVerify, v.error(), "CertificateVerify");

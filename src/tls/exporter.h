@@ -1,9 +1,10 @@
 #pragma once
 
 // TLS 1.3 exporter values for Exported Authenticators (RFC 9261 §5.1) and
-// the expat attestation binder (PROTOCOL.md §1.5). This is the only part of
-// the authenticator layer that touches an SSL object; everything else in
-// src/tls/authenticator.h, frame.h and negotiation.h is pure.
+// the expat attestation binder (docs/wire-profile.md §1.5). This is the only
+// part of the authenticator layer that touches an SSL object; everything else
+// in src/tls (extensions.h, signature_scheme.h, attestation_scheme.h,
+// auth_request.h, authenticator.h, frame.h and negotiation.h) is pure.
 
 #include <atls/bytes.h>
 #include <atls/result.h>

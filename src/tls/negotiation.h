@@ -19,7 +19,7 @@
 #include <atls/bytes.h>
 #include <atls/result.h>
 
-#include "src/tls/authenticator.h"
+#include "src/tls/attestation_scheme.h"
 
 #include <cstdint>
 #include <optional>

@@ -154,11 +154,9 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
   tls::CertificateReuse reuse;
   reuse.handshake_certificate = ::SSL_get0_peer_certificate(ssl);  // owned by the SSL
   reuse.cache = &m_cs.peer_certificates;
-  auto context = tls::peek_context(body);
-  if (!context) {
-    if (context.error().code != ErrorCode::EaEmptyAuthenticator) {
-      return std::move(context).error();
-    }
+  // Parsed once; the checks below run on this value.
+  ATLS_ASSIGN_OR_RETURN(const tls::ParsedAuthenticator parsed, tls::parse_authenticator(body));
+  if (parsed.is_empty) {
     // An empty authenticator names no context: it must verify against one
     // of our outstanding requests before it counts as a refusal.
     Error last{ErrorCode::EaBadFinished, "the empty authenticator answers none of our requests"};
@@ -166,7 +164,7 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
       if (ir.used) {
         continue;
       }
-      auto v = tls::validate_authenticator(*keys, ir.request, body, cp, reuse);
+      auto v = tls::validate_authenticator(*keys, ir.request, parsed, cp, reuse);
       if (!v && v.error().code == ErrorCode::EaEmptyAuthenticator) {
         return std::move(v).error();
       }
@@ -176,22 +174,23 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
     }
     return last;
   }
+  const ByteView context = parsed.context;
   IssuedRequest* issued = nullptr;
   for (auto& ir : m_issued) {
-    if (ir.request.context == *context) {
+    if (std::ranges::equal(ir.request.context, context)) {
       issued = &ir;
     }
   }
   //= docs/wire-profile.md §1.6: the context is one this RP issued and not
   //= yet used.
   if (issued == nullptr) {
-    return Error{ErrorCode::EaUnknownContext, "context " + to_hex(*context)};
+    return Error{ErrorCode::EaUnknownContext, "context " + to_hex(context)};
   }
   ATLS_ASSIGN_OR_RETURN(const tls::ValidatedAuthenticator va,
-                        tls::validate_authenticator(*keys, issued->request, body, cp, reuse));
+                        tls::validate_authenticator(*keys, issued->request, parsed, cp, reuse));
   ATLS_TRY(check_peer_chain(ssl, va, now));
   if (issued->used) {
-    return Error{ErrorCode::EaContextReused, "context " + to_hex(*context)};
+    return Error{ErrorCode::EaContextReused, "context " + to_hex(context)};
   }
   issued->used = true;
   if (!va.cmw) {

@@ -4,7 +4,7 @@
 // rebuilding it from its parts with the same extension order reproduces
 // them.
 
-#include "src/tls/authenticator.h"
+#include "src/tls/auth_request.h"
 
 #include "tests/fuzz/fuzz.h"
 

@@ -250,7 +250,9 @@ class Peer {
       if (!keys) {
         return fail("keys");
       }
-      auto v = atls::tls::validate_authenticator(*keys, *m_request, body, m_cp);
+      auto parsed = atls::tls::parse_authenticator(body);
+      auto v = parsed ? atls::tls::validate_authenticator(*keys, *m_request, *parsed, m_cp)
+                      : atls::Result<atls::tls::ValidatedAuthenticator>(parsed.error());
       if (!v) {
         report = "{\"ok\":false,\"code\":" + json_str(v.error().name()) +
                  ",\"detail\":" + json_str(v.error().detail) + "}";

@@ -4,13 +4,12 @@
 #include "src/core/encoding.h"
 #include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
-#include "src/ossl/ssl_ptr.h"
 #include "src/ossl/x509.h"
 #include "src/tls/exporter.h"
 
-#include <gtest/gtest.h>
+#include "tests/testlib/ea_fixture.h"
 
-#include <openssl/rsa.h>
+#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
@@ -18,96 +17,19 @@
 namespace atls::tls {
 namespace {
 
+using test::append;
+using test::concat;
+using test::connect_pair;
+using test::hs_msg;
+using test::Identity;
+using test::make_identity;
+using test::put16;
+using test::put24;
+using test::TlsPair;
+
 // ---------------------------------------------------------------------------
-// Fixtures: keys, certificates and an in-memory TLS connection.
-
-struct Identity {
-  ossl::UniquePtr<EVP_PKEY> key;
-  ossl::UniquePtr<X509> cert;
-  Bytes der;
-};
-
-ossl::UniquePtr<EVP_PKEY> make_key(ossl::KeyType type) {
-  if (type == ossl::KeyType::Rsa) {
-    return ossl::UniquePtr<EVP_PKEY>(::EVP_RSA_gen(2048));
-  }
-  auto k = ossl::generate_key(type);
-  EXPECT_TRUE(k) << k.error().to_string();
-  return k ? std::move(*k) : nullptr;
-}
-
-// make_identity returns a certificate for a fresh key of |type|, signed by
-// |issuer| (self-signed when null).
-Identity make_identity(ossl::KeyType type, const char* cn, const Identity* issuer = nullptr) {
-  Identity id;
-  id.key = make_key(type);
-  id.cert.reset(::X509_new());
-  X509* c = id.cert.get();
-  EXPECT_EQ(::X509_set_version(c, 2), 1);
-  ::ASN1_INTEGER_set(::X509_get_serialNumber(c), 7);
-  ::X509_gmtime_adj(::X509_getm_notBefore(c), -60);
-  ::X509_gmtime_adj(::X509_getm_notAfter(c), 86400);
-  EXPECT_EQ(::X509_set_pubkey(c, id.key.get()), 1);
-  X509_NAME* name = ::X509_get_subject_name(c);  // borrowed from c
-  ::X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                               -1, -1, 0);
-  const Identity& signer = issuer != nullptr ? *issuer : id;
-  ::X509_set_issuer_name(c, ::X509_get_subject_name(signer.cert.get()));
-  const EVP_MD* md =
-      ossl::key_type(signer.key.get()) == ossl::KeyType::Ed25519 ? nullptr : ::EVP_sha256();
-  EXPECT_GT(::X509_sign(c, signer.key.get(), md), 0);
-  auto der = ossl::cert_der(c);
-  EXPECT_TRUE(der);
-  id.der = der ? *der : Bytes{};
-  return id;
-}
-
-struct TlsPair {
-  ossl::UniquePtr<SSL_CTX> client_ctx;
-  ossl::UniquePtr<SSL_CTX> server_ctx;
-  ossl::UniquePtr<SSL> client;
-  ossl::UniquePtr<SSL> server;
-};
-
-// connect runs a handshake between two SSL objects over a BIO pair.
-TlsPair connect(const Identity& server_id, int version = TLS1_3_VERSION,
-                const char* suites = nullptr) {
-  TlsPair p;
-  p.client_ctx.reset(::SSL_CTX_new(::TLS_method()));
-  p.server_ctx.reset(::SSL_CTX_new(::TLS_method()));
-  for (SSL_CTX* ctx : {p.client_ctx.get(), p.server_ctx.get()}) {
-    ::SSL_CTX_set_min_proto_version(ctx, version);
-    ::SSL_CTX_set_max_proto_version(ctx, version);
-    if (suites != nullptr) {
-      ::SSL_CTX_set_ciphersuites(ctx, suites);
-    }
-  }
-  ::SSL_CTX_set_num_tickets(p.server_ctx.get(), 0);
-  EXPECT_EQ(::SSL_CTX_use_certificate(p.server_ctx.get(), server_id.cert.get()), 1);
-  EXPECT_EQ(::SSL_CTX_use_PrivateKey(p.server_ctx.get(), server_id.key.get()), 1);
-  p.client.reset(::SSL_new(p.client_ctx.get()));
-  p.server.reset(::SSL_new(p.server_ctx.get()));
-  BIO* raw_c = nullptr;
-  BIO* raw_s = nullptr;
-  EXPECT_EQ(::BIO_new_bio_pair(&raw_c, 0, &raw_s, 0), 1);
-  ossl::UniquePtr<BIO> bc(raw_c);
-  ossl::UniquePtr<BIO> bs(raw_s);
-  ::SSL_set_bio(p.client.get(), bc.get(), bc.get());  // takes ownership
-  bc.release();
-  ::SSL_set_bio(p.server.get(), bs.get(), bs.get());
-  bs.release();
-  ::SSL_set_connect_state(p.client.get());
-  ::SSL_set_accept_state(p.server.get());
-  for (int i = 0; i < 50; ++i) {
-    const int rc = ::SSL_do_handshake(p.client.get());
-    const int rs = ::SSL_do_handshake(p.server.get());
-    if (rc == 1 && rs == 1) {
-      return p;
-    }
-  }
-  ADD_FAILURE() << "handshake did not complete: " << ossl::drain_errors();
-  return p;
-}
+// Fixtures: a request, an independent assembly of authenticators, and one
+// TLS connection.
 
 const ExtensionCodepoints kCp{};
 
@@ -133,41 +55,6 @@ struct EntrySpec {
   Bytes der;
   std::vector<Extension> exts;
 };
-
-// Byte helpers go through ByteWriter: g++ 12 reports false -Warray-bounds on
-// vector::insert after small initializer-list vectors.
-Bytes hs_msg(std::uint8_t type, const Bytes& body) {
-  ByteWriter w;
-  w.u8(type);
-  w.u24(static_cast<std::uint32_t>(body.size()));
-  w.bytes(body);
-  return w.take();
-}
-
-void append(Bytes& b, ByteView v) {
-  ByteWriter w;
-  w.bytes(b);
-  w.bytes(v);
-  b = w.take();
-}
-void put16(Bytes& b, std::size_t v) {
-  ByteWriter w;
-  w.u16(static_cast<std::uint16_t>(v));
-  append(b, w.data());
-}
-void put24(Bytes& b, std::size_t v) {
-  ByteWriter w;
-  w.u24(static_cast<std::uint32_t>(v));
-  append(b, w.data());
-}
-
-Bytes concat(std::initializer_list<ByteView> parts) {
-  ByteWriter w;
-  for (ByteView p : parts) {
-    w.bytes(p);
-  }
-  return w.take();
-}
 
 struct Craft {
   ByteView context;
@@ -226,13 +113,19 @@ Bytes cmw_data(ByteView cmw) {
   return d;
 }
 
+// validate parses |auth| and validates the parsed value, as a receiver does.
+Result<ValidatedAuthenticator> validate(const EaKeys& keys, const AuthRequest& req, ByteView auth) {
+  ATLS_ASSIGN_OR_RETURN(const ParsedAuthenticator p, parse_authenticator(auth));
+  return validate_authenticator(keys, req, p, kCp);
+}
+
 // Shared state: one connection, the server's authenticator keys from both
 // ends, and an attestation identity.
 class AuthenticatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     m_server_id = make_identity(ossl::KeyType::EcP256, "server");
-    m_tls = connect(m_server_id, TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256");
+    m_tls = connect_pair(m_server_id, TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256");
     m_attester = make_identity(ossl::KeyType::EcP256, "attester");
     auto own = authenticator_keys(m_tls.server.get(), true);
     auto peer = authenticator_keys(m_tls.client.get(), true);
@@ -251,7 +144,7 @@ class AuthenticatorTest : public ::testing::Test {
   }
 
   ErrorCode validate_code(const AuthRequest& req, ByteView auth) {
-    auto v = validate_authenticator(m_server_keys_at_client, req, auth, kCp);
+    auto v = validate(m_server_keys_at_client, req, auth);
     return v ? ErrorCode::Ok : v.error().code;
   }
 
@@ -261,345 +154,6 @@ class AuthenticatorTest : public ::testing::Test {
   EaKeys m_server_keys;
   EaKeys m_server_keys_at_client;
 };
-
-// ---------------------------------------------------------------------------
-// Requests
-
-TEST(AuthRequest, RoundTrip) {
-  AuthRequestOptions o;
-  o.msg_type = kCertificateRequest;
-  o.context = ctx_bytes(0x5A);
-  o.signature_schemes = {kEcdsaSecp384r1Sha384, kEcdsaSecp256r1Sha256};
-  o.schemes = {AttestationScheme::evidence_content_format(10571),
-               AttestationScheme::result(to_bytes("https://verifier.example"))};
-  o.extra_extensions = {Extension{0x1234, {1, 2, 3}}};
-  auto built = encode_auth_request(o, kCp);
-  ASSERT_TRUE(built) << built.error().to_string();
-  EXPECT_EQ(built->raw[0], kCertificateRequest);
-
-  auto parsed = parse_auth_request(built->raw);
-  ASSERT_TRUE(parsed) << parsed.error().to_string();
-  EXPECT_EQ(parsed->msg_type, kCertificateRequest);
-  EXPECT_EQ(parsed->context, o.context);
-  EXPECT_EQ(parsed->extensions, built->extensions);
-  EXPECT_EQ(parsed->signature_schemes, o.signature_schemes);
-  EXPECT_EQ(parsed->raw, built->raw);
-  ASSERT_EQ(parsed->extensions.size(), 4u);
-  EXPECT_EQ(parsed->extensions[0].type, kExtSignatureAlgorithms);
-  EXPECT_EQ(parsed->extensions[1].type, kCp.cmw_attestation);
-  EXPECT_TRUE(parsed->extensions[1].data.empty());
-  EXPECT_EQ(parsed->extensions[2].type, kCp.atls_schemes);
-
-  auto asked = requested_attestation(*parsed, kCp);
-  ASSERT_TRUE(asked);
-  EXPECT_TRUE(asked->wants_attestation);
-  EXPECT_EQ(asked->schemes, o.schemes);
-}
-
-TEST(AuthRequest, ExactBytes) {
-  AuthRequestOptions o;
-  o.context = {0xAA, 0xBB};
-  o.signature_schemes = {kEcdsaSecp256r1Sha256};
-  auto built = encode_auth_request(o, kCp);
-  ASSERT_TRUE(built);
-  // 17 | len 000011 | ctx 02 AABB | exts 000c | 000d 0004 0002 0403 | ffa0 0000
-  EXPECT_EQ(to_hex(built->raw),
-            "11"
-            "000011"
-            "02aabb"
-            "000c"
-            "000d0004"
-            "0002"
-            "0403"
-            "ffa00000");
-}
-
-TEST(AuthRequest, DefaultsAndNoAttestation) {
-  AuthRequestOptions o;
-  o.request_attestation = false;
-  o.schemes = {AttestationScheme::evidence_media_type("x")};
-  auto built = encode_auth_request(o, kCp);
-  ASSERT_TRUE(built);
-  EXPECT_EQ(built->extensions.size(), 1u);  // signature_algorithms only
-  const auto def = supported_signature_schemes();
-  EXPECT_EQ(built->signature_schemes, std::vector<std::uint16_t>(def.begin(), def.end()));
-  auto asked = requested_attestation(*built, kCp);
-  ASSERT_TRUE(asked);
-  EXPECT_FALSE(asked->wants_attestation);
-}
-
-TEST(AuthRequest, EncodeRejectsBadOptions) {
-  AuthRequestOptions o;
-  o.msg_type = kCertificate;
-  EXPECT_EQ(encode_auth_request(o, kCp).error().code, ErrorCode::InvalidArgument);
-  o = {};
-  o.context = Bytes(256, 1);
-  EXPECT_EQ(encode_auth_request(o, kCp).error().code, ErrorCode::InvalidArgument);
-  o = {};
-  o.extra_extensions = {Extension{kExtSignatureAlgorithms, {}}};
-  EXPECT_EQ(encode_auth_request(o, kCp).error().code, ErrorCode::InvalidArgument);
-  o = {};
-  o.extra_extensions = {Extension{kCp.cmw_attestation, {}}};
-  EXPECT_EQ(encode_auth_request(o, kCp).error().code, ErrorCode::InvalidArgument);
-}
-
-// Builds a request message by hand from a body.
-Bytes raw_request(std::uint8_t type, const Bytes& body) {
-  return hs_msg(type, body);
-}
-
-Bytes body_with(ByteView context, const Bytes& exts) {
-  Bytes b(1, static_cast<std::uint8_t>(context.size()));
-  append(b, context);
-  put16(b, exts.size());
-  append(b, exts);
-  return b;
-}
-
-Bytes ext(std::uint16_t type, const Bytes& data) {
-  Bytes e;
-  put16(e, type);
-  put16(e, data.size());
-  append(e, data);
-  return e;
-}
-
-const Bytes kSigAlgs = ext(kExtSignatureAlgorithms, {0x00, 0x02, 0x04, 0x03});
-
-TEST(AuthRequest, ParseAcceptsMinimalAndUnknownExtensions) {
-  const Bytes ctx = {1, 2, 3};
-  auto r = parse_auth_request(raw_request(kCertificateRequest, body_with(ctx, kSigAlgs)));
-  ASSERT_TRUE(r) << r.error().to_string();
-  EXPECT_EQ(r->signature_schemes, std::vector<std::uint16_t>{kEcdsaSecp256r1Sha256});
-  auto u = parse_auth_request(
-      raw_request(kClientCertificateRequest, body_with({}, concat({ext(0x7777, {9}), kSigAlgs}))));
-  ASSERT_TRUE(u);
-  EXPECT_TRUE(u->context.empty());
-  EXPECT_TRUE(u->has_extension(0x7777));
-}
-
-TEST(AuthRequest, ParseRejectsMalformed) {
-  const Bytes ctx = {1, 2, 3};
-  const Bytes good = raw_request(kCertificateRequest, body_with(ctx, kSigAlgs));
-  ASSERT_TRUE(parse_auth_request(good));
-
-  std::vector<std::pair<std::string, Bytes>> bad;
-  bad.emplace_back("empty", Bytes{});
-  Bytes t = good;
-  t[0] = kCertificate;
-  bad.emplace_back("wrong type", t);
-  t = good;
-  t[3] += 1;
-  bad.emplace_back("length too long", t);
-  t = good;
-  t[3] -= 1;
-  bad.emplace_back("length too short", t);
-  t = good;
-  t.push_back(0);
-  bad.emplace_back("trailing byte", t);
-  bad.emplace_back("no extensions", raw_request(kCertificateRequest, body_with(ctx, Bytes{})));
-  bad.emplace_back("missing signature_algorithms",
-                   raw_request(kCertificateRequest, body_with(ctx, ext(0x7777, {}))));
-  bad.emplace_back("duplicate extension",
-                   raw_request(kCertificateRequest, body_with(ctx, concat({kSigAlgs, kSigAlgs}))));
-  bad.emplace_back("duplicate unknown extension",
-                   raw_request(kCertificateRequest,
-                               body_with(ctx, concat({kSigAlgs, ext(9, {}), ext(9, {1})}))));
-  bad.emplace_back(
-      "empty signature list",
-      raw_request(kCertificateRequest, body_with(ctx, ext(kExtSignatureAlgorithms, {0x00, 0x00}))));
-  bad.emplace_back("odd signature list",
-                   raw_request(kCertificateRequest, body_with(ctx, ext(kExtSignatureAlgorithms,
-                                                                       {0x00, 0x03, 4, 3, 5}))));
-  bad.emplace_back("signature_algorithms trailing",
-                   raw_request(kCertificateRequest, body_with(ctx, ext(kExtSignatureAlgorithms,
-                                                                       {0x00, 0x02, 4, 3, 0}))));
-  bad.emplace_back(
-      "partial extension",
-      raw_request(kCertificateRequest, body_with(ctx, concat({kSigAlgs, Bytes{0x00}}))));
-  Bytes body = body_with(ctx, kSigAlgs);
-  body.push_back(0);
-  bad.emplace_back("trailing body byte", raw_request(kCertificateRequest, body));
-  Bytes longctx = {0xff};  // context length 255, but only 3 bytes follow
-  append(longctx, Bytes{1, 2, 3});
-  bad.emplace_back("context overruns", raw_request(kCertificateRequest, longctx));
-  for (std::size_t n = 0; n < good.size(); ++n) {
-    bad.emplace_back("truncated to " + std::to_string(n),
-                     Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)));
-  }
-  for (const auto& [what, bytes] : bad) {
-    auto r = parse_auth_request(bytes);
-    ASSERT_FALSE(r) << what;
-    EXPECT_EQ(r.error().code, ErrorCode::EaRequestMalformed) << what;
-  }
-}
-
-TEST(AuthRequest, ManyExtensions) {
-  // Past the short linear scan, duplicates are still found (and parsing
-  // stays linear: 16000 extensions fill a 64 KiB frame).
-  Bytes exts = kSigAlgs;
-  for (std::uint16_t t = 0x100; t < 0x100 + 40; ++t) {
-    append(exts, ext(t, {}));
-  }
-  EXPECT_TRUE(parse_auth_request(raw_request(kCertificateRequest, body_with({}, exts))));
-  Bytes dup = exts;
-  append(dup, ext(0x100 + 3, {}));
-  EXPECT_EQ(parse_auth_request(raw_request(kCertificateRequest, body_with({}, dup))).error().code,
-            ErrorCode::EaRequestMalformed);
-  Bytes many = kSigAlgs;
-  ByteWriter w;
-  for (std::uint32_t t = 0x1000; t < 0x1000 + 16000; ++t) {
-    w.u16(static_cast<std::uint16_t>(t));
-    w.u16(0);
-  }
-  append(many, w.data());
-  auto r = parse_auth_request(raw_request(kCertificateRequest, body_with({}, many)));
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->extensions.size(), 16001u);
-}
-
-TEST(AuthRequest, RequestedAttestationRejectsBadExtensions) {
-  AuthRequestOptions o;
-  o.request_attestation = false;
-  o.extra_extensions = {Extension{kCp.cmw_attestation, {0x00}}};
-  auto r = encode_auth_request(o, kCp);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(requested_attestation(*r, kCp).error().code, ErrorCode::EaRequestMalformed);
-
-  o.extra_extensions = {Extension{kCp.cmw_attestation, {}}, Extension{kCp.atls_schemes, {0, 1}}};
-  r = encode_auth_request(o, kCp);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(requested_attestation(*r, kCp).error().code, ErrorCode::EaRequestMalformed);
-}
-
-// ---------------------------------------------------------------------------
-// AttestationScheme
-
-TEST(AttestationScheme, EncodingAndRoundTrip) {
-  const std::vector<AttestationScheme> list = {
-      AttestationScheme::evidence_content_format(0x1234),
-      AttestationScheme::evidence_media_type("ab"),
-      AttestationScheme::result(Bytes{0xEE}),
-  };
-  auto enc = encode_attestation_schemes(list);
-  ASSERT_TRUE(enc);
-  EXPECT_EQ(to_hex(*enc),
-            "000e"
-            "00001234"
-            "0001"
-            "00026162"
-            "01"
-            "0001ee");
-  auto dec = parse_attestation_scheme_list(*enc, ErrorCode::NegotiationMalformed);
-  ASSERT_TRUE(dec);
-  EXPECT_EQ(*dec, list);
-  EXPECT_FALSE(list[0] == list[1]);
-}
-
-TEST(AttestationScheme, Malformed) {
-  const std::vector<std::string> bad = {
-      "",
-      "00",
-      "0001",
-      "000102",        // truncated
-      "00020200",      // unknown mechanism
-      "00020002",      // unknown type_encoding
-      "0003000012",    // short content_format
-      "000400010005",  // media type overruns
-      "0003010001",    // verifier identity overruns
-      "000400001234"
-      "00",  // trailing byte
-  };
-  for (const std::string& h : bad) {
-    auto b = from_hex(h);
-    ASSERT_TRUE(b);
-    auto r = parse_attestation_scheme_list(*b, ErrorCode::EaRequestMalformed);
-    ASSERT_FALSE(r) << h;
-    EXPECT_EQ(r.error().code, ErrorCode::EaRequestMalformed) << h;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Exporter values
-
-TEST(Exporter, KeysAgreeAcrossTheConnectionAndDifferByRole) {
-  const Identity id = make_identity(ossl::KeyType::EcP256, "server");
-  TlsPair p = connect(id, TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256");
-  auto h = connection_hash(p.client.get());
-  ASSERT_TRUE(h);
-  EXPECT_EQ(*h, ossl::HashAlg::Sha256);
-  auto s_own = authenticator_keys(p.server.get(), true);
-  auto s_at_c = authenticator_keys(p.client.get(), true);
-  auto c_own = authenticator_keys(p.client.get(), false);
-  auto c_at_s = authenticator_keys(p.server.get(), false);
-  ASSERT_TRUE(s_own && s_at_c && c_own && c_at_s);
-  EXPECT_EQ(s_own->handshake_context, s_at_c->handshake_context);
-  EXPECT_EQ(s_own->finished_key, s_at_c->finished_key);
-  EXPECT_EQ(c_own->handshake_context, c_at_s->handshake_context);
-  EXPECT_EQ(c_own->finished_key, c_at_s->finished_key);
-  EXPECT_NE(s_own->handshake_context, c_own->handshake_context);
-  EXPECT_NE(s_own->finished_key, c_own->finished_key);
-  EXPECT_NE(s_own->handshake_context, s_own->finished_key);
-  EXPECT_EQ(s_own->handshake_context.size(), 32u);
-
-  // The same values straight from the exporter, with the RFC 9261 labels.
-  Bytes direct(32);
-  const std::string label = "EXPORTER-server authenticator finished key";
-  ASSERT_EQ(::SSL_export_keying_material(p.client.get(), direct.data(), direct.size(), label.data(),
-                                         label.size(), nullptr, 0, 0),
-            1);
-  EXPECT_EQ(direct, s_own->finished_key);
-}
-
-TEST(Exporter, Sha384Suite) {
-  const Identity id = make_identity(ossl::KeyType::EcP256, "server");
-  TlsPair p = connect(id, TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384");
-  auto h = connection_hash(p.server.get());
-  ASSERT_TRUE(h);
-  EXPECT_EQ(*h, ossl::HashAlg::Sha384);
-  auto k = authenticator_keys(p.server.get(), true);
-  ASSERT_TRUE(k);
-  EXPECT_EQ(k->handshake_context.size(), 48u);
-  EXPECT_EQ(k->finished_key.size(), 48u);
-}
-
-TEST(Exporter, Tls12IsRefused) {
-  const Identity id = make_identity(ossl::KeyType::EcP256, "server");
-  TlsPair p = connect(id, TLS1_2_VERSION);
-  ASSERT_EQ(::SSL_version(p.client.get()), TLS1_2_VERSION);
-  EXPECT_EQ(authenticator_keys(p.client.get(), true).error().code,
-            ErrorCode::TlsVersionUnsupported);
-  EXPECT_EQ(connection_hash(p.client.get()).error().code, ErrorCode::TlsVersionUnsupported);
-  EXPECT_EQ(attestation_exporter(p.server.get(), Bytes{1}).error().code,
-            ErrorCode::TlsVersionUnsupported);
-}
-
-TEST(Exporter, AttestationExporterAndBinder) {
-  const Identity id = make_identity(ossl::KeyType::EcP256, "server");
-  TlsPair p = connect(id);
-  const Bytes ctx1 = ctx_bytes(1);
-  const Bytes ctx2 = ctx_bytes(2);
-  auto a = attestation_exporter(p.client.get(), ctx1);
-  auto b = attestation_exporter(p.server.get(), ctx1);
-  auto c = attestation_exporter(p.server.get(), ctx2);
-  ASSERT_TRUE(a && b && c);
-  EXPECT_EQ(a->size(), 32u);
-  EXPECT_EQ(*a, *b);
-  EXPECT_NE(*a, *c);
-
-  Bytes direct(32);
-  ASSERT_EQ(::SSL_export_keying_material(p.client.get(), direct.data(), 32, "Attestation", 11,
-                                         ctx1.data(), ctx1.size(), 1),
-            1);
-  EXPECT_EQ(direct, *a);
-
-  auto spki = ossl::cert_spki_der(id.cert.get());
-  ASSERT_TRUE(spki);
-  auto binder = compute_binder(ossl::HashAlg::Sha256, *spki, *a);
-  ASSERT_TRUE(binder);
-  EXPECT_EQ(*binder, *ossl::digest(ossl::HashAlg::Sha256, concat({*spki, *a})));
-  EXPECT_EQ(compute_binder(ossl::HashAlg::Sha256, {}, *a).error().code, ErrorCode::InvalidArgument);
-}
 
 // ---------------------------------------------------------------------------
 // Authenticators
@@ -612,11 +166,12 @@ TEST_F(AuthenticatorTest, BuildThenValidate) {
   const Bytes auth = build(req, {*ext_cmw});
   ASSERT_FALSE(auth.empty());
 
-  auto peek = peek_context(auth);
-  ASSERT_TRUE(peek);
-  EXPECT_EQ(*peek, req.context);
+  auto parsed = parse_authenticator(auth);
+  ASSERT_TRUE(parsed);
+  EXPECT_FALSE(parsed->is_empty);
+  EXPECT_EQ(Bytes(parsed->context.begin(), parsed->context.end()), req.context);
 
-  auto v = validate_authenticator(m_server_keys_at_client, req, auth, kCp);
+  auto v = validate_authenticator(m_server_keys_at_client, req, *parsed, kCp);
   ASSERT_TRUE(v) << v.error().to_string();
   EXPECT_EQ(v->context, req.context);
   ASSERT_EQ(v->chain_der.size(), 1u);
@@ -629,7 +184,7 @@ TEST_F(AuthenticatorTest, BuildThenValidate) {
 }
 
 TEST_F(AuthenticatorTest, Sha384Connection) {
-  TlsPair p = connect(m_server_id, TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384");
+  TlsPair p = connect_pair(m_server_id, TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384");
   auto own = authenticator_keys(p.server.get(), true);
   auto peer = authenticator_keys(p.client.get(), true);
   ASSERT_TRUE(own && peer);
@@ -641,10 +196,9 @@ TEST_F(AuthenticatorTest, Sha384Connection) {
   auto p_a = parse_authenticator(*a);
   ASSERT_TRUE(p_a);
   EXPECT_EQ(p_a->verify_data.size(), 48u);
-  EXPECT_TRUE(validate_authenticator(*peer, req, *a, kCp));
+  EXPECT_TRUE(validate(*peer, req, *a));
   // SHA-256 keys of another connection are the wrong size.
-  EXPECT_EQ(validate_authenticator(m_server_keys_at_client, req, *a, kCp).error().code,
-            ErrorCode::EaMalformed);
+  EXPECT_EQ(validate(m_server_keys_at_client, req, *a).error().code, ErrorCode::EaMalformed);
 }
 
 TEST_F(AuthenticatorTest, ClientAuthenticatorForCertificateRequest) {
@@ -655,7 +209,7 @@ TEST_F(AuthenticatorTest, ClientAuthenticatorForCertificateRequest) {
   const std::vector<Bytes> chain{m_attester.der};
   auto a = build_authenticator(*own, &req, req.context, chain, {}, m_attester.key.get());
   ASSERT_TRUE(a);
-  auto v = validate_authenticator(*peer, req, *a, kCp);
+  auto v = validate(*peer, req, *a);
   ASSERT_TRUE(v) << v.error().to_string();
   EXPECT_FALSE(v->cmw);
 }
@@ -673,7 +227,7 @@ TEST_F(AuthenticatorTest, SchemesForEachKeyType) {
     const std::vector<Bytes> chain{id.der};
     auto a = build_authenticator(m_server_keys, &req, req.context, chain, {}, id.key.get());
     ASSERT_TRUE(a) << a.error().to_string();
-    auto v = validate_authenticator(m_server_keys_at_client, req, *a, kCp);
+    auto v = validate(m_server_keys_at_client, req, *a);
     ASSERT_TRUE(v) << v.error().to_string();
     EXPECT_EQ(v->scheme, c.scheme);
   }
@@ -742,7 +296,7 @@ TEST_F(AuthenticatorTest, BuildRejects) {
 
 TEST_F(AuthenticatorTest, AuthenticatorFromAnotherConnection) {
   const AuthRequest req = make_request();
-  TlsPair other = connect(m_server_id, TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256");
+  TlsPair other = connect_pair(m_server_id, TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256");
   auto other_keys = authenticator_keys(other.server.get(), true);
   ASSERT_TRUE(other_keys);
   const std::vector<Bytes> chain{m_attester.der};
@@ -762,9 +316,9 @@ TEST_F(AuthenticatorTest, ReflectionIsRejected) {
   ASSERT_TRUE(a);
   // The server validates the client's authenticator with the client labels: ok.
   auto at_server = authenticator_keys(m_tls.server.get(), false);
-  ASSERT_TRUE(validate_authenticator(*at_server, req, *a, kCp));
+  ASSERT_TRUE(validate(*at_server, req, *a));
   // Reflected to the client, which expects a server-sent authenticator.
-  auto v = validate_authenticator(m_server_keys_at_client, req, *a, kCp);
+  auto v = validate(m_server_keys_at_client, req, *a);
   ASSERT_FALSE(v);
   EXPECT_EQ(v.error().code, ErrorCode::EaBadFinished);
 }
@@ -834,9 +388,9 @@ TEST_F(AuthenticatorTest, ContextMismatch) {
   auto a = build_authenticator(m_server_keys, &req, wrong, chain, {}, m_attester.key.get());
   ASSERT_TRUE(a);
   EXPECT_EQ(validate_code(req, *a), ErrorCode::EaUnknownContext);
-  auto peek = peek_context(*a);
-  ASSERT_TRUE(peek);
-  EXPECT_EQ(*peek, wrong);
+  auto parsed = parse_authenticator(*a);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Bytes(parsed->context.begin(), parsed->context.end()), wrong);
 }
 
 TEST_F(AuthenticatorTest, UnrequestedExtension) {
@@ -911,7 +465,10 @@ TEST_F(AuthenticatorTest, EmptyAuthenticator) {
   EXPECT_EQ((*empty)[0], kFinished);
   EXPECT_EQ(empty->size(), 4u + 32u);
   EXPECT_EQ(validate_code(req, *empty), ErrorCode::EaEmptyAuthenticator);
-  EXPECT_EQ(peek_context(*empty).error().code, ErrorCode::EaEmptyAuthenticator);
+  auto parsed = parse_authenticator(*empty);
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(parsed->is_empty);
+  EXPECT_TRUE(parsed->context.empty());  // an empty authenticator names no context
   // The Finished covers a Certificate with the request's context, no entries.
   const Bytes cert = hs_msg(kCertificate, concat({Bytes{32}, req.context, Bytes{0, 0, 0}}));
   auto mac = ossl::hmac(ossl::HashAlg::Sha256, m_server_keys.finished_key,
@@ -990,16 +547,68 @@ TEST_F(AuthenticatorTest, ParseRejectsStructure) {
   EXPECT_EQ(validate_code(req, shortfin), ErrorCode::EaMalformed);
 }
 
-TEST(SignatureSchemes, MatchKeys) {
-  auto p256 = make_key(ossl::KeyType::EcP256);
-  auto ed = make_key(ossl::KeyType::Ed25519);
-  EXPECT_TRUE(signature_scheme_matches_key(kEcdsaSecp256r1Sha256, p256.get()));
-  EXPECT_FALSE(signature_scheme_matches_key(kEcdsaSecp384r1Sha384, p256.get()));
-  EXPECT_FALSE(signature_scheme_matches_key(kRsaPssRsaeSha256, p256.get()));
-  EXPECT_TRUE(signature_scheme_matches_key(kEd25519, ed.get()));
-  EXPECT_FALSE(signature_scheme_matches_key(0x0401, p256.get()));
-  EXPECT_FALSE(is_supported_signature_scheme(0x0401));
-  EXPECT_TRUE(is_supported_signature_scheme(kRsaPssRsaeSha384));
+// ---------------------------------------------------------------------------
+// Parsed once: the receiver parses an authenticator, finds the request by
+// the parsed context, and validates that same value.
+
+TEST_F(AuthenticatorTest, ParsedValueIsValidatedAsItIs) {
+  const AuthRequest req = make_request();
+  const Bytes auth = build(req, {*cmw_extension(Bytes{1, 2, 3}, kCp)});
+  auto parsed = parse_authenticator(auth);
+  ASSERT_TRUE(parsed);
+  // The parsed value keeps the input's byte ranges for the transcript hashes.
+  EXPECT_EQ(parsed->certificate_message.data(), auth.data());
+  EXPECT_EQ(parsed->finished_message.data() + parsed->finished_message.size(),
+            auth.data() + auth.size());
+  // Validated against a request of another context: the Finished, which
+  // covers the request, fails first, as when the bytes are parsed afresh.
+  AuthRequestOptions o;
+  o.context = ctx_bytes(0xC2);
+  auto other = encode_auth_request(o, kCp);
+  ASSERT_TRUE(other);
+  auto wrong = validate_authenticator(m_server_keys_at_client, *other, *parsed, kCp);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::EaBadFinished);
+  EXPECT_EQ(validate_code(*other, auth), ErrorCode::EaBadFinished);
+  // The same value, against the request it answers, validates (and again).
+  for (int i = 0; i < 2; ++i) {
+    auto v = validate_authenticator(m_server_keys_at_client, req, *parsed, kCp);
+    ASSERT_TRUE(v) << v.error().to_string();
+    EXPECT_EQ(v->context, req.context);
+    ASSERT_TRUE(v->cmw);
+    EXPECT_EQ(*v->cmw, (Bytes{1, 2, 3}));
+  }
+  // A value parse_authenticator would not make: a Certificate without entries.
+  ParsedAuthenticator no_entries = *parsed;
+  no_entries.entries.clear();
+  EXPECT_EQ(validate_authenticator(m_server_keys_at_client, req, no_entries, kCp).error().code,
+            ErrorCode::EaMalformed);
+  // Keys that are not Hash.length bytes are refused before anything else.
+  EaKeys short_keys = m_server_keys_at_client;
+  short_keys.finished_key.pop_back();
+  EXPECT_EQ(validate_authenticator(short_keys, req, *parsed, kCp).error().code,
+            ErrorCode::InvalidArgument);
+}
+
+TEST_F(AuthenticatorTest, EmptyAuthenticatorIsParsedOnceAndTriedPerRequest) {
+  // An empty authenticator names no context: its one parsed value has its
+  // Finished checked against each outstanding request in turn.
+  const AuthRequest first = make_request();
+  AuthRequestOptions o;
+  o.context = ctx_bytes(0xC2);
+  auto second = encode_auth_request(o, kCp);
+  ASSERT_TRUE(second);
+  auto empty = build_empty_authenticator(m_server_keys, *second);
+  ASSERT_TRUE(empty);
+  auto parsed = parse_authenticator(*empty);
+  ASSERT_TRUE(parsed);
+  ASSERT_TRUE(parsed->is_empty);
+  EXPECT_EQ(validate_authenticator(m_server_keys_at_client, first, *parsed, kCp).error().code,
+            ErrorCode::EaBadFinished);
+  EXPECT_EQ(validate_authenticator(m_server_keys_at_client, *second, *parsed, kCp).error().code,
+            ErrorCode::EaEmptyAuthenticator);
+  EXPECT_EQ(validate_authenticator(m_server_keys_at_client, first, *parsed, kCp).error().code,
+            ErrorCode::EaBadFinished);
 }
 
 }  // namespace
