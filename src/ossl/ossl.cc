@@ -66,7 +66,13 @@ void cleanse(std::string& s) noexcept {
     ::OPENSSL_cleanse(s.data(), s.size());
   }
   s.clear();
-  s.shrink_to_fit();
+}
+
+void cleanse(Bytes& b) noexcept {
+  if (!b.empty()) {
+    ::OPENSSL_cleanse(b.data(), b.size());
+  }
+  b.clear();
 }
 
 }  // namespace atls::ossl

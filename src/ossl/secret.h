@@ -54,7 +54,10 @@ class SecretBytes {
   std::pmr::vector<std::uint8_t> m_bytes;
 };
 
-// cleanse overwrites |s| (e.g. a PEM private key) and clears it.
+// cleanse overwrites |s| (e.g. a PEM private key) and clears it; the
+// zeroed storage stays with |s| until it is freed.
 void cleanse(std::string& s) noexcept;
+// cleanse overwrites |b| and clears it, like the string form.
+void cleanse(Bytes& b) noexcept;
 
 }  // namespace atls::ossl

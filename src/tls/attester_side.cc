@@ -86,7 +86,7 @@ Result<Bytes> AttesterSide::build(SSL* ssl, const tls::AuthRequest& req) {
     ATLS_ASSIGN_OR_RETURN(Bytes spki, !m_cs.leaf_spki.empty() ? Result<Bytes>(m_cs.leaf_spki)
                                                                 : ossl::cert_spki_der(m_cs.chain.front().get()));
     AttestationRequest ar;
-    ATLS_ASSIGN_OR_RETURN(ar.nonce, tls::connection_binder(ssl, req.context, spki, nullptr));
+    ATLS_ASSIGN_OR_RETURN(ar.nonce, tls::connection_binder(ssl, req.context, spki));
     ar.media_types.emplace_back(m_cs.attester->media_type());
     ar.key_spki = std::move(spki);
     ATLS_ASSIGN_OR_RETURN(const Evidence evidence, guarded_attest(*m_cs.attester, ar));

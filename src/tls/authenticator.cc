@@ -1,5 +1,7 @@
 #include "src/tls/authenticator.h"
 
+#include "src/ossl/secret.h"
+
 #include "src/core/byte_reader.h"
 #include "src/core/encoding.h"
 #include "src/ossl/keys.h"
@@ -11,6 +13,34 @@
 #include <utility>
 
 namespace atls::tls {
+
+EaKeys& EaKeys::operator=(const EaKeys& other) {
+  if (this != &other) {
+    ossl::cleanse(handshake_context);
+    ossl::cleanse(finished_key);
+    hash = other.hash;
+    handshake_context = other.handshake_context;
+    finished_key = other.finished_key;
+  }
+  return *this;
+}
+
+EaKeys& EaKeys::operator=(EaKeys&& other) noexcept {
+  if (this != &other) {
+    ossl::cleanse(handshake_context);
+    ossl::cleanse(finished_key);
+    hash = other.hash;
+    handshake_context = std::move(other.handshake_context);
+    finished_key = std::move(other.finished_key);
+  }
+  return *this;
+}
+
+EaKeys::~EaKeys() {
+  ossl::cleanse(handshake_context);
+  ossl::cleanse(finished_key);
+}
+
 namespace {
 
 // The Certificate message (RFC 8446 §4.4.2) with X.509 entries; only the leaf

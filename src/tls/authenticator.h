@@ -47,10 +47,19 @@ namespace atls::tls {
 // its own role's keys; a receiver validates with the peer role's keys.
 // Obtain them with authenticator_keys() in src/tls/exporter.h. The finished
 // key is secret: do not log it.
+// Both values are secret: they are wiped (OPENSSL_cleanse) when the keys
+// are destroyed or overwritten.
 struct EaKeys {
   ossl::HashAlg hash = ossl::HashAlg::Sha256;  // the cipher suite's hash
   Bytes handshake_context;
   Bytes finished_key;
+
+  EaKeys() = default;
+  EaKeys(const EaKeys&) = default;
+  EaKeys(EaKeys&&) noexcept = default;
+  EaKeys& operator=(const EaKeys& other);
+  EaKeys& operator=(EaKeys&& other) noexcept;
+  ~EaKeys();
 };
 
 // build_authenticator returns Certificate ‖ CertificateVerify ‖ Finished:

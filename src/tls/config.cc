@@ -1,5 +1,7 @@
 #include "src/tls/config.h"
 
+#include "src/ossl/secret.h"
+
 #include <atls/config.h>
 #include <atls/openssl.h>
 
@@ -321,6 +323,8 @@ Config::Builder& Config::Builder::detailed_alerts(bool on) {
   return *this;
 }
 
+internal::ConfigState::~ConfigState() { ossl::cleanse(key_pem); }
+
 namespace {
 
 Result<void> load_identity(internal::ConfigState& s) {
@@ -343,7 +347,13 @@ Result<void> load_identity(internal::ConfigState& s) {
       ATLS_ASSIGN_OR_RETURN(key_text, internal::read_text_file(s.key_file));
     }
     ATLS_ASSIGN_OR_RETURN(s.chain, ossl::parse_certificates(to_bytes(chain_text)));
-    ATLS_ASSIGN_OR_RETURN(s.key, ossl::parse_private_key(to_bytes(key_text)));
+    // The private key's text is wiped as soon as OpenSSL holds the key.
+    Bytes key_bytes = to_bytes(key_text);
+    ossl::cleanse(key_text);
+    ossl::cleanse(s.key_pem);
+    auto key = ossl::parse_private_key(key_bytes);
+    ossl::cleanse(key_bytes);
+    ATLS_ASSIGN_OR_RETURN(s.key, std::move(key));
     if (::X509_check_private_key(s.chain.front().get(), s.key.get()) != 1) {
       ossl::drain_errors();
       return Error{ErrorCode::KeyInvalid, "the private key does not match the leaf certificate"};

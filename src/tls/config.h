@@ -27,6 +27,12 @@
 namespace atls::internal {
 
 struct ConfigState {
+  ConfigState() = default;
+  ConfigState(const ConfigState&) = delete;
+  ConfigState& operator=(const ConfigState&) = delete;
+  // A private key given as PEM that build() did not consume is wiped.
+  ~ConfigState();
+
   // --- as given ---------------------------------------------------------------
   std::string chain_file, key_file, chain_pem, key_pem;
   bool generate_identity = false;

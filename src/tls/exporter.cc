@@ -1,5 +1,7 @@
 #include "src/tls/exporter.h"
 
+#include "src/ossl/secret.h"
+
 #include "src/ossl/ssl_ptr.h"
 
 #include <string_view>
@@ -92,13 +94,15 @@ Result<Bytes> compute_binder(ossl::HashAlg hash, ByteView spki_der, ByteView exp
   return h.finish();
 }
 
-Result<Bytes> connection_binder(SSL* ssl, ByteView context, ByteView spki_der, const Bytes* exported) {
+Result<Bytes> connection_binder(SSL* ssl, ByteView context, ByteView spki_der, ByteView exported) {
   ATLS_ASSIGN_OR_RETURN(const ossl::HashAlg hash, connection_hash(ssl));
-  if (exported != nullptr) {
-    return compute_binder(hash, spki_der, *exported);
+  if (!exported.empty()) {
+    return compute_binder(hash, spki_der, exported);
   }
-  ATLS_ASSIGN_OR_RETURN(const Bytes fresh, attestation_exporter(ssl, context));
-  return compute_binder(hash, spki_der, fresh);
+  ATLS_ASSIGN_OR_RETURN(Bytes fresh, attestation_exporter(ssl, context));
+  auto binder = compute_binder(hash, spki_der, fresh);
+  ossl::cleanse(fresh);
+  return binder;
 }
 
 }  // namespace atls::tls

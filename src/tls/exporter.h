@@ -51,8 +51,9 @@ Result<Bytes> compute_binder(ossl::HashAlg hash, ByteView spki_der, ByteView exp
 // connection_binder is the binder of docs/wire-profile.md §1.5 on |ssl|
 // (borrowed) for the request |context| and the leaf key |spki_der|: the one
 // computation both the attester and the relying party make. |exported|,
-// when given, is attestation_exporter(ssl, context) computed earlier. Fails
-// like connection_hash, attestation_exporter and compute_binder.
-Result<Bytes> connection_binder(SSL* ssl, ByteView context, ByteView spki_der, const Bytes* exported);
+// when not empty, is attestation_exporter(ssl, context) computed earlier;
+// an exporter value computed here is wiped after use. Fails like
+// connection_hash, attestation_exporter and compute_binder.
+Result<Bytes> connection_binder(SSL* ssl, ByteView context, ByteView spki_der, ByteView exported = {});
 
 }  // namespace atls::tls

@@ -3,6 +3,7 @@
 #include "src/attestation/evidence_cmw.h"
 #include "src/attestation/pipeline.h"
 #include "src/core/encoding.h"
+#include "src/ossl/secret.h"
 #include "src/ossl/x509.h"
 #include "src/tls/exporter.h"
 #include "src/tls/host_name.h"
@@ -205,7 +206,7 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
   // va.context is issued->request.context (validate_authenticator checked).
   ATLS_ASSIGN_OR_RETURN(
       Bytes binder,
-      tls::connection_binder(ssl, va.context, va.leaf_spki, issued->exported.empty() ? nullptr : &issued->exported));
+      tls::connection_binder(ssl, va.context, va.leaf_spki, issued->exported.view()));
   if (m_async) {
     // One appraisal at a time: finish the previous one first.
     Pending previous = std::move(*m_async);
@@ -240,7 +241,8 @@ void RelyingPartySide::prepare(SSL* ssl) {
   IssuedRequest& last = m_issued.back();
   if (!last.used && last.exported.empty()) {
     if (auto e = tls::attestation_exporter(ssl, last.request.context)) {
-      last.exported = std::move(*e);
+      last.exported = ossl::SecretBytes(*e);
+      ossl::cleanse(*e);
     }
   }
 }

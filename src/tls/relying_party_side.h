@@ -10,6 +10,7 @@
 #include <atls/config.h>
 #include <atls/verifier.h>
 
+#include "src/ossl/secret.h"
 #include "src/tls/authenticator.h"
 #include "src/tls/config.h"
 
@@ -68,7 +69,7 @@ class RelyingPartySide {
   struct IssuedRequest {
     tls::AuthRequest request;
     bool used = false;
-    Bytes exported;  // TLS-Exporter("Attestation", context, 32); empty until computed
+    ossl::SecretBytes exported;  // TLS-Exporter("Attestation", context, 32); empty until computed
   };
   // The identity the first appraisal established; later ones must match
   // it (re-attestation may not switch the peer's key or machine).

@@ -50,10 +50,20 @@ TEST(SecretBytes, WipeEmpties) {
   EXPECT_EQ(arena.marks(), 0u);
 }
 
-TEST(Cleanse, EmptiesAString) {
+TEST(Cleanse, OverwritesAString) {
   std::string pem(200, static_cast<char>(kMark));
+  const char* storage = pem.data();  // stays valid: cleanse keeps the capacity
   cleanse(pem);
   EXPECT_TRUE(pem.empty());
+  EXPECT_EQ(std::count(storage, storage + 200, static_cast<char>(kMark)), 0);
+}
+
+TEST(Cleanse, OverwritesBytes) {
+  Bytes key(64, kMark);
+  const std::uint8_t* storage = key.data();
+  cleanse(key);
+  EXPECT_TRUE(key.empty());
+  EXPECT_EQ(std::count(storage, storage + 64, kMark), 0);
 }
 
 }  // namespace
