@@ -697,6 +697,21 @@ TEST(TlsAttack, DataBeforeAttestationIsNotDelivered) {
   expect_code(r, ErrorCode::AttestationTimeout);
 }
 
+// Under the async policy the RP's connect() returns before the peer is
+// attested, so only the delivery gate keeps these bytes from the
+// application: the read that follows must not return them. It fails when
+// the attestation times out instead. Deterministic: the DATA is on the wire
+// before the read starts, and without the gate the read returns it.
+TEST(TlsAttack, DataBeforeAttestationIsHeldUnderTheAsyncPolicy) {
+  AttackFixture f([](Config::Builder& b) {
+    b.async_attestation_policy(true).attestation_timeout(std::chrono::milliseconds(500));
+  });
+  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest&) {
+    peer.send_frame(tls::FrameType::Data, to_bytes("unattested bytes"));
+  });
+  expect_code(r, ErrorCode::AttestationTimeout);
+}
+
 TEST(TlsAttack, PeerAlertIsReported) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest&) {
