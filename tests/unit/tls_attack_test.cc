@@ -10,6 +10,7 @@
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
 #include "src/plugins/ear/ear_plugin.h"
+#include "src/plugins/software/software.h"
 #include "src/tls/authenticator.h"
 #include "src/tls/config.h"
 #include "src/tls/connection.h"
@@ -25,6 +26,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <ctime>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -710,6 +713,107 @@ TEST(TlsAttack, DataBeforeAttestationIsHeldUnderTheAsyncPolicy) {
     peer.send_frame(tls::FrameType::Data, to_bytes("unattested bytes"));
   });
   expect_code(r, ErrorCode::AttestationTimeout);
+}
+
+// --- re-attestation may not switch identity ---------------------------------------
+
+// After a genuine first attestation, the peer answers the renewal with
+// genuine Evidence bound to another key (its authenticator is signed with
+// that key and binds it correctly): it is refused all the same.
+TEST(TlsAttack, ReattestationWithAnotherKeyIsRejected) {
+  auto clock = std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)));
+  AttackFixture f;
+  auto vb = client_builder();
+  vb.peer_attestation(AttestationMode::Required)
+      .peer_certificate_policy(PeerCertificatePolicy::AttestationOnly)
+      .policy_json(test::software_policy(f.genuine, test::PolicyOptions{{}, "", 300, 60}))
+      .clock(clock);
+  f.victim = build_or_fail(vb);
+  auto r = f.run(
+      [&](RawPeer& peer, const tls::AuthRequest& req) {
+        peer.send_frame(tls::FrameType::Authenticator, f.genuine_answer(peer, req));
+        auto next = peer.read_frame(8000);
+        if (!next || next->type != tls::FrameType::AuthRequest) {
+          ADD_FAILURE() << "no renewal request";
+          return;
+        }
+        const tls::AuthRequest renewal = tls::parse_auth_request(next->body).value();
+        const test::Identity b = test::make_identity("key B");
+        const Bytes cmw = test::attest_cmw(*f.genuine.attester, peer.binder(b.spki, renewal.context), b.spki);
+        peer.send_frame(tls::FrameType::Authenticator, peer.answer(renewal, {b.cert_der}, b.key.get(), cmw, *f.attacker));
+      },
+      nullptr,
+      [&](Connection& conn) -> Result<void> {
+        clock->advance(55);  // into the renewal window
+        std::uint8_t buf[16];
+        auto n = conn.read(buf);
+        if (n) {
+          return ok();
+        }
+        return n.error();
+      });
+  expect_code(r, ErrorCode::AttestationIdentityChanged);
+}
+
+// SwitchingAttester answers the first request with one attester and every
+// later one with another.
+class SwitchingAttester final : public Attester {
+ public:
+  SwitchingAttester(std::shared_ptr<Attester> first, std::shared_ptr<Attester> later)
+      : m_first(std::move(first)), m_later(std::move(later)) {}
+  std::string_view name() const override { return "switching"; }
+  std::string_view media_type() const override { return m_first->media_type(); }
+  Result<Evidence> attest(const AttestationRequest& request) override {
+    return (m_calls++ == 0 ? m_first : m_later)->attest(request);
+  }
+
+ private:
+  std::shared_ptr<Attester> m_first;
+  std::shared_ptr<Attester> m_later;
+  std::atomic<int> m_calls{0};
+};
+
+// The same attestation key and a trusted signing key, but the renewal's
+// Evidence comes from another machine.
+TEST(TlsAttack, ReattestationFromAnotherMachineIsRejected) {
+  auto signing = ossl::generate_key(ossl::KeyType::EcP256).value();
+  const std::string signing_pem = ossl::private_key_pem(signing.get()).value();
+  char path[] = "/tmp/atls-machine-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "another machine\n", 16), 16);
+  ::close(fd);
+  SoftwareAttesterConfig a;
+  a.signing_key_pem = to_bytes(signing_pem);
+  SoftwareAttesterConfig b = a;
+  b.machine_id_file = path;
+  std::shared_ptr<Attester> first = make_software_attester(a).value();
+  std::shared_ptr<Attester> later = make_software_attester(b).value();
+  ::unlink(path);
+  auto bundle = test::make_software_bundle();
+  bundle.public_key_pem = software_attester_public_key(*first).value();
+
+  auto clock = std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)));
+  ServerThread srv(build_or_fail(server_builder(std::make_shared<SwitchingAttester>(first, later))), nullptr);
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required)
+      .policy_json(test::software_policy(bundle, test::PolicyOptions{{}, "", 300, 60}))
+      .clock(clock);
+  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
+  ASSERT_TRUE(conn) << conn.error().to_string();
+  clock->advance(55);
+  Result<void> failed = ok();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (failed && std::chrono::steady_clock::now() < until) {
+    std::uint8_t buf[4];
+    auto w = conn->write(to_bytes("ping"));
+    auto n = w ? conn->read(buf) : Result<std::size_t>(w.error());
+    if (!n) {
+      failed = n.error();
+    }
+  }
+  ASSERT_FALSE(failed) << "the switched machine was accepted";
+  EXPECT_EQ(failed.error().code, ErrorCode::AttestationIdentityChanged) << failed.error().to_string();
 }
 
 TEST(TlsAttack, PeerAlertIsReported) {
