@@ -1,7 +1,7 @@
 #include "src/tls/engine.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/pipeline.h"
+#include "src/attestation/relying_party.h"
 #include "src/core/encoding.h"
 #include "src/ossl/x509.h"
 #include "src/tls/exporter.h"
@@ -83,36 +83,10 @@ class SigpipeGuard {
 Result<AttestationResult> appraise_job(const ConfigState& cs, const Evidence& evidence, const Bytes& binder,
                                        const Bytes& leaf_spki, bool passport) noexcept {
   try {
-    Pipeline pipeline(cs.registry, *cs.clock);
-    VerifyContext vc;
-    if (passport) {
-      //= PROTOCOL.md §1.5: the EAR must name the leaf key; the authenticator's
-      //= CertificateVerify binds it to this connection.
-      vc.attested_key_spki = leaf_spki;
-    } else {
-      vc.expected_nonce = binder;
-    }
-    const Policy* policy = cs.policy ? &*cs.policy : nullptr;
-    ATLS_ASSIGN_OR_RETURN(VerifiedEvidence verified, pipeline.verify(evidence, vc, policy));
-    if (!passport && !verified.nonce_bound()) {
-      return Error{ErrorCode::NonceMismatch, "the verifier did not bind the evidence to the binder"};
-    }
-    if (passport) {
-      const auto& c = verified.claims();
-      if (c.issued_at && cs.clock->now() - *c.issued_at > cs.max_result_age) {
-        return Error{ErrorCode::EvidenceStale, "the attestation result is " +
-                                                   std::to_string(cs.clock->now() - *c.issued_at) +
-                                                   " s old; max_result_age is " + std::to_string(cs.max_result_age)};
-      }
-    }
-    ATLS_ASSIGN_OR_RETURN(AttestationResult result, pipeline.appraise(verified, policy, nullptr));
-    const Policy fallback;
-    ATLS_TRY(Pipeline::check(result, policy != nullptr ? *policy : fallback));
-    return result;
-  } catch (const std::exception& e) {
+    const RelyingParty rp(cs.registry, *cs.clock, cs.policy);
+    return rp.accept(evidence, passport ? Expectation::passport(leaf_spki) : Expectation::background_check(binder));
+  } catch (const std::exception& e) {  // copying the expectation may throw bad_alloc
     return Error{ErrorCode::Internal, std::string("appraisal: ") + e.what()};
-  } catch (...) {
-    return Error{ErrorCode::Internal, "appraisal failed"};
   }
 }
 
@@ -152,7 +126,7 @@ Result<void> set_nonblocking(int fd) {
 
 Engine::Engine(std::shared_ptr<const Config> config, EngineOptions options)
     : m_config(std::move(config)),
-      m_cs(m_config->state()),
+      m_cs(config_state(*m_config)),
       m_opts(std::move(options)),
       m_decoder(m_cs.tls_frame_limits(), true) {}
 
@@ -917,7 +891,7 @@ Result<void> Engine::on_authenticator(ByteView body) {
     m_async = std::async(std::launch::async,
                          [config = m_config, ev = std::move(*evidence), b = std::move(*binder),
                           spki = va->leaf_spki, passport]() {
-                           return appraise_job(config->state(), ev, b, spki, passport);
+                           return appraise_job(config_state(*config), ev, b, spki, passport);
                          });
     return ok();
   }
