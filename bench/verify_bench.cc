@@ -25,6 +25,7 @@
 
 #include "src/attestation/evidence_cmw.h"
 #include "src/attestation/pipeline.h"
+#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
 #include "src/core/encoding.h"
@@ -39,6 +40,7 @@
 #include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
+#include "src/plugins/builtin_plugins.h"
 #include "src/plugins/sevsnp/sevsnp.h"
 #include "src/plugins/software/software.h"
 #include "src/plugins/tpm2/tpm2.h"
@@ -330,8 +332,14 @@ Result<VerifiedEvidence> verify_once(const EvidenceCase& c, const Clock& clock) 
   ctx.expected_nonce = c.nonce;
   ctx.trust_anchors = c.trust_anchors;
   ctx.certificates = c.certificates;
+  // Integrity only, as `atls verify` without a policy: no evidence age limit.
+  static const Policy integrity_only = [] {
+    Policy p;
+    p.max_evidence_age = 0;
+    return p;
+  }();
   const internal::Pipeline pipeline(registry(), clock);
-  return pipeline.verify(e, std::move(ctx), nullptr);
+  return pipeline.verify(e, std::move(ctx), integrity_only);
 }
 
 void bm_pipeline(benchmark::State& state, const EvidenceCase* c) {
@@ -366,13 +374,12 @@ PolicyCase make_policy_case(const EvidenceCase& ev, std::string_view media_type,
   return c;
 }
 
-Result<AttestationResult> verify_appraise_once(const PolicyCase& c, const Clock& clock) {
+Result<internal::Appraisal> verify_appraise_once(const PolicyCase& c, const Clock& clock) {
   ATLS_ASSIGN_OR_RETURN(const Evidence e, evidence_from_cmw(c.ev->cmw));
-  VerifyContext ctx;
-  ctx.expected_nonce = c.ev->nonce;
-  const internal::Pipeline pipeline(registry(), clock);
-  ATLS_ASSIGN_OR_RETURN(const VerifiedEvidence v, pipeline.verify(e, std::move(ctx), &c.policy));
-  return pipeline.appraise(v, &c.policy, nullptr);
+  internal::Expectation expect;
+  expect.context.expected_nonce = c.ev->nonce;
+  const internal::RelyingParty rp(registry(), clock, c.policy);
+  return rp.appraise(e, std::move(expect));
 }
 
 void bm_pipeline_policy(benchmark::State& state, const PolicyCase* c) {

@@ -2,14 +2,17 @@
 
 #include "tools/commands.h"
 
+#include "src/core/defaults.h"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <string>
 
 int main(int argc, char** argv) {
   CLI::App app{"atls: attested TLS 1.3 (remote attestation bound to TLS)", "atls"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "atls 0.1.0");
+  app.set_version_flag("--version", std::string(atls::internal::kBuildString));
   atls::tools::register_commands(app);
   try {
     app.parse(argc, argv);

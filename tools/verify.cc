@@ -5,14 +5,15 @@
 #include "tools/common.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/pipeline.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/attestation/relying_party.h"
 #include "src/core/encoding.h"
 #include "src/formats/json/json.h"
 #include "src/formats/tpm/tpm.h"
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
+#include "src/plugins/builtin_plugins.h"
 #include "src/plugins/tpm2/tpm2.h"
 
 #include <cctype>
@@ -368,12 +369,6 @@ void run_verify(const VerifyArgs& a) {
     }
     ctx.certificates.push_back(std::move(*b));
   }
-  const internal::Pipeline pipeline(registry, *clock);
-  auto verified = pipeline.verify(*evidence, std::move(ctx), policy.get());
-  if (!verified) {
-    bail(verified.error(), a.evidence);
-    return;
-  }
   ossl::UniquePtr<EVP_PKEY> ear_key;
   if (policy && !policy->ear.signing_key.empty()) {
     auto pem = load_reference(policy->base_dir, policy->ear.signing_key);
@@ -388,12 +383,21 @@ void run_verify(const VerifyArgs& a) {
     }
     ear_key = std::move(*k);
   }
-  auto result = pipeline.appraise(*verified, policy.get(), ear_key.get());
-  if (!result) {
-    bail(result.error(), a.evidence);
+  // Without --policy only integrity is checked: no age limit on the
+  // Evidence, and the verdict is not applied.
+  Policy integrity_only;
+  integrity_only.max_evidence_age = 0;
+  const internal::RelyingParty rp(registry, *clock, policy ? *policy : integrity_only);
+  internal::Expectation expect;
+  expect.context = std::move(ctx);
+  auto appraisal = rp.appraise(*evidence, std::move(expect), ear_key.get());
+  if (!appraisal) {
+    bail(appraisal.error(), a.evidence);
     return;
   }
-  Result<void> verdict = policy ? internal::Pipeline::check(*result, *policy) : ok();
+  const VerifiedEvidence* verified = &appraisal->evidence;
+  const AttestationResult* result = &appraisal->result;
+  const Result<void> verdict = policy ? appraisal->verdict : ok();
   if (a.json) {
     nlohmann::json j = result->to_json();
     j["verified"] = true;

@@ -66,6 +66,33 @@ struct TeeAttesterOptions {
 ATLS_API Result<std::shared_ptr<Attester>> sev_snp_attester(const TeeAttesterOptions& options);
 ATLS_API Result<std::shared_ptr<Attester>> tdx_attester(const TeeAttesterOptions& options);
 
+// PassportAttesterOptions configure the passport attester
+// (AttestationModel::Passport): it runs the Evidence of |evidence_attester|
+// through an in-process Verifier and sends the signed Attestation Result
+// (an EAR, application/eat+jwt) instead. The relying party then trusts the
+// EAR signing key, not the Evidence's.
+struct PassportAttesterOptions {
+  // The attester whose Evidence the in-process Verifier appraises (shared).
+  std::shared_ptr<Attester> evidence_attester;
+  // The in-process Verifier's policy (JSON, docs/policy.md): trust anchors
+  // and reference values for the Evidence, and the "ear" section (lifetime,
+  // developer, build; signing_key when signing_key_pem is empty). Empty:
+  // the default policy. File references are relative to policy_base_dir.
+  std::string policy_json;
+  std::string policy_base_dir = ".";
+  // PEM private key (P-256) that signs the EARs; empty: the policy's
+  // ear.signing_key.
+  std::string signing_key_pem;
+};
+
+// passport_attester builds the passport attester. Its attest() needs the
+// request's key_spki (the connection's leaf key, which the EAR names) and
+// reuses an EAR for the same key until shortly before it expires. Fails
+// with InvalidArgument (no evidence attester, no signing key),
+// PolicyInvalid (the policy), KeyInvalid (the key does not parse) or
+// FileNotFound / IoError (the policy's signing key file).
+ATLS_API Result<std::shared_ptr<Attester>> passport_attester(const PassportAttesterOptions& options);
+
 // attester_public_key_pem returns the PEM public key a relying party pins
 // for |attester|: the software attester's signing key or the TPM
 // attestation key. Fails with InvalidArgument for other attesters (their

@@ -19,8 +19,12 @@
 
 namespace atls {
 
+class Verifier;   // <atls/verifier.h>
+class Appraiser;  // <atls/verifier.h>
+
 namespace internal {
 struct ConfigState;
+struct ConfigAccess;
 }
 
 // AttestationMode says what an endpoint requires of its peer's attestation.
@@ -59,12 +63,12 @@ enum class PeerCertificatePolicy : std::uint8_t {
 };
 
 // Codepoints are the TLS extension types of PROTOCOL.md (none is assigned by
-// IANA; the defaults are private-use values).
+// IANA; the defaults are private-use values). 0xFFA3 is reserved for the
+// intra-handshake remoteAttestation extension (docs/protocol-choices.md).
 struct Codepoints {
   std::uint16_t cmw_attestation = 0xFFA0;
   std::uint16_t atls_schemes = 0xFFA1;
   std::uint16_t atls_negotiation = 0xFFA2;
-  std::uint16_t remote_attestation = 0xFFA3;
 };
 
 // FrameLimits bound the frames accepted from the peer (PROTOCOL.md §1.2):
@@ -99,12 +103,9 @@ class ATLS_API Config {
   // line), so that a changed default shows in a review.
   std::string describe() const;
 
-  // state is the library's internal view (not part of the stable API).
-  const internal::ConfigState& state() const { return *m_state; }
-  // Library-internal: use Config::builder().
-  explicit Config(std::unique_ptr<internal::ConfigState> state);
-
  private:
+  friend struct internal::ConfigAccess;
+  Config();
   std::unique_ptr<internal::ConfigState> m_state;
 };
 
@@ -167,14 +168,26 @@ class ATLS_API Config::Builder {
   // peer_attestation: Off, Optional or Required (default Required).
   Builder& peer_attestation(AttestationMode mode);
   // policy_file / policy_json: the appraisal policy (docs/policy.md),
-  // parsed with the built-in plug-ins. Without one, the built-in verifiers
-  // run with no trust anchors and most Evidence fails with KeyUntrusted.
+  // parsed with the built-in plug-ins and those given to add_verifier().
+  // Without one, the default policy applies (docs/policy.md: its defaults,
+  // no trust anchors, no reference values), so most Evidence fails with
+  // KeyUntrusted.
   Builder& policy_file(std::string path);
   Builder& policy_json(std::string json_text, std::string base_dir = ".");
   // accept_models lists the models we accept from the peer (default both).
   Builder& accept_models(std::vector<AttestationModel> models);
-  // max_result_age bounds the age of a passport EAR (seconds; default 300).
+  // max_result_age bounds the age of a passport EAR (seconds, > 0); it
+  // overrides the policy's max_result_age (default 300).
   Builder& max_result_age(std::chrono::seconds age);
+  // add_verifier registers a Verifier and its Appraiser (both required,
+  // shared, and thread-safe: connections verify concurrently) for the
+  // media types they accept. They are registered after the built-in
+  // plug-ins, so they replace a built-in plug-in for the same media type;
+  // among several calls the last one wins. The policy's "schemes" section
+  // may name their media types, and they are offered to the peer in the
+  // atls_schemes list. build() fails with InvalidArgument when either is
+  // null.
+  Builder& add_verifier(std::shared_ptr<const Verifier> verifier, std::shared_ptr<const Appraiser> appraiser);
 
   // --- certificate policy for the peer -----------------------------------
   // peer_certificate_policy: default WebPki when this Config is used by a
@@ -200,7 +213,7 @@ class ATLS_API Config::Builder {
   // stays silent fails with HandshakeTimeout. The first attestation then has
   // attestation_timeout.
   Builder& handshake_timeout(std::chrono::milliseconds timeout);
-  // reattest_interval overrides the policy's reattest_interval (§1.8).
+  // reattest_interval overrides the policy's reattest_interval (§1.8; > 0).
   Builder& reattest_interval(std::chrono::seconds interval);
   // min_reattestation_interval: as an attester, answer the peer's requests
   // after the first at most this often (default 1 s); a request that comes

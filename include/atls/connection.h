@@ -51,6 +51,7 @@ namespace atls {
 
 namespace internal {
 class Engine;
+struct ConnectionAccess;
 }
 
 // IoMode selects blocking or non-blocking operation of a Connection.
@@ -136,12 +137,8 @@ class ATLS_API Connection {
   // they have nothing to read or write.
   Result<void> process();
 
-  // engine is the library's internal view (not part of the stable API).
-  internal::Engine& engine() { return *m_engine; }
-  // adopt wraps an engine (library-internal; not part of the stable API).
-  static Connection adopt(std::unique_ptr<internal::Engine> engine);
-
  private:
+  friend struct internal::ConnectionAccess;
   explicit Connection(std::unique_ptr<internal::Engine> engine);
   std::unique_ptr<internal::Engine> m_engine;
 };

@@ -73,7 +73,9 @@ struct EvidenceClaims {
 };
 
 // Verifier checks the integrity of one kind of Evidence. It makes no policy
-// decision. Implementations must be thread-safe (verify is const).
+// decision. Implementations must be thread-safe (verify is const). An
+// application registers its own, with the Appraiser for the same media
+// types, through Config::Builder::add_verifier.
 class ATLS_API Verifier {
  public:
   virtual ~Verifier() = default;
@@ -124,7 +126,8 @@ struct SubmodAppraisal {
   std::vector<Finding> findings;
 };
 
-// Appraiser compares verified claims with reference values.
+// Appraiser compares verified claims with reference values. Registered with
+// its Verifier (Config::Builder::add_verifier); thread-safe like it.
 class ATLS_API Appraiser {
  public:
   virtual ~Appraiser() = default;

@@ -8,10 +8,6 @@
 
 namespace atls {
 
-bool tier_meets(TrustTier tier, TrustTier required) {
-  return internal::tier_rank(tier) <= internal::tier_rank(required);
-}
-
 nlohmann::json AttestationResult::to_json() const {
   nlohmann::json j;
   j["status"] = std::string(tier_name(m_status));
@@ -53,39 +49,24 @@ nlohmann::json AttestationResult::to_json() const {
 
 namespace internal {
 
-int tier_rank(TrustTier t) {
-  switch (t) {
-    case TrustTier::Affirming: return 0;
-    case TrustTier::Warning: return 1;
-    case TrustTier::None: return 2;
-    case TrustTier::Contraindicated: return 3;
-  }
-  return 3;
-}
-
 Result<VerifiedEvidence> Pipeline::verify(const Evidence& evidence, VerifyContext ctx,
-                                          const Policy* policy) const {
+                                          const Policy& policy) const {
   const std::string media_type(evidence.media_type());
   const Verifier* v = m_registry.verifier_for(media_type);
   if (v == nullptr) {
     return Error{ErrorCode::UnsupportedMediaType, "\"" + media_type + "\""};
   }
   ctx.clock = &m_clock;
-  if (policy != nullptr) {
-    if (const SchemePolicy* sp = policy->scheme(media_type)) {
-      ctx.trust = sp->trust;
-    }
+  if (const SchemePolicy* sp = policy.scheme(media_type)) {
+    ctx.trust = sp->trust;
   }
   if (!ctx.load) {
-    if (policy != nullptr && policy->files) {
+    if (policy.files) {
       // |ctx| and so the loader live only for this call, inside the
       // policy's lifetime.
-      ctx.load = [policy](const std::string& ref) {
-        return policy->files->load(policy->base_dir, ref);
-      };
+      ctx.load = [&policy](const std::string& ref) { return policy.files->load(policy.base_dir, ref); };
     } else {
-      std::string base_dir = policy != nullptr ? policy->base_dir : std::string();
-      ctx.load = [base_dir = std::move(base_dir)](const std::string& ref) {
+      ctx.load = [base_dir = policy.base_dir](const std::string& ref) {
         return load_reference(base_dir, ref);
       };
     }
@@ -99,15 +80,12 @@ Result<VerifiedEvidence> Pipeline::verify(const Evidence& evidence, VerifyContex
   if (!claims) {
     return std::move(claims).error();
   }
-  if (ctx.expected_nonce && !claims->nonce_verified) {
-    return Error{ErrorCode::Internal, std::string(v->name()) + " verifier did not check the nonce"};
-  }
   const std::int64_t now = m_clock.now();
-  if (policy != nullptr && policy->max_evidence_age > 0 && claims->issued_at) {
-    if (now - *claims->issued_at > policy->max_evidence_age) {
+  if (policy.max_evidence_age > 0 && claims->issued_at) {
+    if (now - *claims->issued_at > policy.max_evidence_age) {
       return Error{ErrorCode::EvidenceStale, "evidence is " + std::to_string(now - *claims->issued_at) +
                                                  " s old; the policy allows " +
-                                                 std::to_string(policy->max_evidence_age) + " s"};
+                                                 std::to_string(policy.max_evidence_age) + " s"};
     }
   }
   if (claims->expires_at && now > *claims->expires_at) {
@@ -121,7 +99,7 @@ Result<VerifiedEvidence> Pipeline::verify(const Evidence& evidence, VerifyContex
   return out;
 }
 
-Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, const Policy* policy,
+Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, const Policy& policy,
                                              EVP_PKEY* ear_key, const Bytes* attested_key_spki) const {
   const Appraiser* a = m_registry.appraiser_for(evidence.media_type());
   if (a == nullptr) {
@@ -131,10 +109,8 @@ Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, c
   // once per connection.
   static const nlohmann::json kNoReference = nlohmann::json::object();
   const nlohmann::json* reference = &kNoReference;
-  if (policy != nullptr) {
-    if (const SchemePolicy* sp = policy->scheme(evidence.media_type())) {
-      reference = &sp->reference;
-    }
+  if (const SchemePolicy* sp = policy.scheme(evidence.media_type())) {
+    reference = &sp->reference;
   }
   Result<std::vector<SubmodAppraisal>> subs = Error{ErrorCode::Internal, "appraiser did not run"};
   try {
@@ -167,25 +143,24 @@ Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, c
     }
     r.m_submods.push_back(std::move(sr));
   }
-  const std::int64_t interval = policy != nullptr ? policy->reattest_interval : 3600;
-  std::int64_t valid_until = r.m_verified_at + interval;
+  std::int64_t valid_until = r.m_verified_at + policy.reattest_interval;
   const auto& c = evidence.claims();
-  if (policy != nullptr && policy->max_evidence_age > 0 && c.issued_at) {
-    valid_until = std::min(valid_until, *c.issued_at + policy->max_evidence_age);
+  if (policy.max_evidence_age > 0 && c.issued_at) {
+    valid_until = std::min(valid_until, *c.issued_at + policy.max_evidence_age);
   }
   if (c.expires_at) {
     valid_until = std::min(valid_until, *c.expires_at);
   }
   if (ear_key != nullptr) {
-    const std::int64_t lifetime = policy != nullptr ? policy->ear.lifetime : 300;
+    const std::int64_t lifetime = policy.ear.lifetime;
     Ear ear;
     ear.profile = std::string(kEarProfileIetf03);
     ear.iat = r.m_verified_at;
     ear.exp = std::min(r.m_verified_at + lifetime, valid_until);
     valid_until = *ear.exp;
     ear.status = r.m_status;
-    ear.verifier_id.developer = policy != nullptr ? policy->ear.developer : "atls";
-    ear.verifier_id.build = policy != nullptr ? policy->ear.build : "atls 0.1.0";
+    ear.verifier_id.developer = policy.ear.developer;
+    ear.verifier_id.build = policy.ear.build;
     if (c.nonce.size() >= 8 && c.nonce.size() <= 64) {
       ear.nonce = c.nonce;
     }

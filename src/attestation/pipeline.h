@@ -1,8 +1,10 @@
 #pragma once
 
-// The verification pipeline: Evidence → Verifier (integrity, nonce) →
-// VerifiedEvidence → Appraiser (reference values) → AttestationResult (+ a
-// signed EAR) → relying-party checks. The only constructor of the proof types.
+// The verification pipeline's steps: Evidence → Verifier (integrity, nonce)
+// → VerifiedEvidence → Appraiser (reference values) → AttestationResult (+ a
+// signed EAR) → relying-party checks. The only constructor of the proof
+// types. The steps run in order, with the relying party's own checks
+// between them, in one place: src/attestation/relying_party.h.
 
 #include <atls/clock.h>
 #include <atls/evidence.h>
@@ -10,6 +12,7 @@
 
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/core/trust.h"
 
 #include <openssl/evp.h>
 
@@ -20,21 +23,21 @@ class Pipeline {
   Pipeline(const Registry& registry, const Clock& clock) : m_registry(registry), m_clock(clock) {}
 
   // verify dispatches |evidence| by media type and checks its integrity.
-  // With a policy, the scheme's trust section is handed to the Verifier (its
-  // file references read through policy->files when set, unless |ctx| has
-  // its own loader) and evidence older than max_evidence_age fails with
-  // EvidenceStale. Fails
-  // with UnsupportedMediaType, the Verifier's codes, or Internal when a
-  // Verifier did not check an expected nonce.
+  // The scheme's trust section of |policy| is handed to the Verifier (its
+  // file references read through policy.files when set, unless |ctx| has
+  // its own loader) and evidence older than policy.max_evidence_age (when
+  // > 0) or past its own expiry fails with EvidenceStale. Fails with
+  // UnsupportedMediaType or the Verifier's codes. Whether the Verifier
+  // bound the expected nonce is for the caller to check (nonce_bound()).
   Result<VerifiedEvidence> verify(const Evidence& evidence, VerifyContext ctx,
-                                  const Policy* policy) const;
+                                  const Policy& policy) const;
 
   // appraise compares verified claims with the policy's reference values
   // and builds the result; with |ear_key| (borrowed) it also signs an EAR.
   // |attested_key_spki|, when given, is named in the EAR as the attested key
   // (ear.veraison.key-attestation). Fails with UnsupportedMediaType (no
   // appraiser) or the Appraiser's codes.
-  Result<AttestationResult> appraise(const VerifiedEvidence& evidence, const Policy* policy,
+  Result<AttestationResult> appraise(const VerifiedEvidence& evidence, const Policy& policy,
                                      EVP_PKEY* ear_key, const Bytes* attested_key_spki = nullptr) const;
 
   // check applies the relying party's policy to a result: pinned machine
@@ -47,8 +50,5 @@ class Pipeline {
   const Registry& m_registry;
   const Clock& m_clock;
 };
-
-// tier_rank orders tiers from best (0, affirming) to worst (3, contraindicated).
-int tier_rank(TrustTier t);
 
 }  // namespace atls::internal

@@ -52,8 +52,8 @@ const SchemePolicy* Policy::scheme(const std::string& media_type) const {
 Result<Policy> parse_policy(std::string_view json_text, const Registry& registry,
                             std::string base_dir) {
   ATLS_ASSIGN_OR_RETURN(const nlohmann::json doc, parse_json(json_text));
-  ATLS_TRY(only_keys(doc, {"required_tier", "max_evidence_age", "reattest_interval", "machine_ids",
-                           "schemes", "ear", "comment"},
+  ATLS_TRY(only_keys(doc, {"required_tier", "max_evidence_age", "max_result_age", "reattest_interval",
+                           "machine_ids", "schemes", "ear", "comment"},
                      "the policy"));
   Policy p;
   p.base_dir = std::move(base_dir);
@@ -63,6 +63,12 @@ Result<Policy> parse_policy(std::string_view json_text, const Registry& registry
   }
   if (doc.contains("max_evidence_age")) {
     ATLS_ASSIGN_OR_RETURN(p.max_evidence_age, non_negative(doc["max_evidence_age"], "max_evidence_age"));
+  }
+  if (doc.contains("max_result_age")) {
+    ATLS_ASSIGN_OR_RETURN(p.max_result_age, non_negative(doc["max_result_age"], "max_result_age"));
+    if (p.max_result_age == 0) {
+      return Error{ErrorCode::PolicyInvalid, "max_result_age must be positive"};
+    }
   }
   if (doc.contains("reattest_interval")) {
     ATLS_ASSIGN_OR_RETURN(p.reattest_interval, non_negative(doc["reattest_interval"], "reattest_interval"));

@@ -8,6 +8,8 @@
 #include <atls/result.h>
 #include <atls/trust.h>
 
+#include "src/core/defaults.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -29,9 +31,9 @@ struct SchemePolicy {
 
 struct EarIssuerPolicy {
   std::string signing_key;  // file reference (PEM private key), "" = no EAR
-  std::string developer = "atls";
-  std::string build = "atls 0.1.0";
-  std::int64_t lifetime = 300;  // seconds until the EAR's exp
+  std::string developer = std::string(internal::kDefaultEarDeveloper);
+  std::string build = std::string(internal::kBuildString);
+  std::int64_t lifetime = internal::kDefaultEarLifetime;  // seconds until the EAR's exp
 };
 
 // FileCache keeps the contents of a policy's file references, so that a
@@ -69,13 +71,20 @@ class FileCache {
   mutable std::map<std::string, Entry> m_entries;  // by path
 };
 
+// Policy is what a relying party (or a passport attester's in-process
+// Verifier) appraises with. A default-constructed Policy is the policy of a
+// configuration that names none: the defaults below, no trust anchors, no
+// reference values.
 struct Policy {
   // The tier a result must reach to be accepted.
   TrustTier required_tier = TrustTier::Affirming;
   // Maximum age of evidence that carries its own time (seconds; 0 = none).
-  std::int64_t max_evidence_age = 300;
+  std::int64_t max_evidence_age = internal::kDefaultMaxEvidenceAge;
+  // Maximum age of a passport's attestation result (seconds, > 0): an EAR
+  // issued longer ago is EvidenceStale.
+  std::int64_t max_result_age = internal::kDefaultMaxResultAge;
   // How long an appraisal stays valid before re-attestation (seconds).
-  std::int64_t reattest_interval = 3600;
+  std::int64_t reattest_interval = internal::kDefaultReattestInterval;
   // Pinned machine identifiers; empty = any machine.
   std::vector<std::string> machine_ids;
   // Per media type.

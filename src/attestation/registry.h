@@ -1,9 +1,9 @@
 #pragma once
 
-// Registry of attester, verifier and appraiser plug-ins, keyed by name and
-// media type. Owned by a configuration object; there is no global registry.
+// Registry of verifier and appraiser plug-ins, keyed by media type. Owned by
+// a configuration object; there is no global registry. The built-in
+// plug-ins' registry is builtin_registry() (src/plugins/builtin_plugins.h).
 
-#include <atls/attester.h>
 #include <atls/verifier.h>
 
 #include <memory>
@@ -19,9 +19,11 @@ class Registry {
   Registry(Registry&&) = default;
   Registry& operator=(Registry&&) = default;
 
-  // add_* take ownership. A later plug-in for the same media type wins.
-  void add_verifier(std::unique_ptr<Verifier> v) { m_verifiers.push_back(std::move(v)); }
-  void add_appraiser(std::unique_ptr<Appraiser> a) { m_appraisers.push_back(std::move(a)); }
+  // add_* share ownership of a plug-in. A later plug-in for the same media
+  // type wins (so a user's plug-in, added after the built-in ones, replaces
+  // the built-in one).
+  void add_verifier(std::shared_ptr<const Verifier> v) { m_verifiers.push_back(std::move(v)); }
+  void add_appraiser(std::shared_ptr<const Appraiser> a) { m_appraisers.push_back(std::move(a)); }
 
   // verifier_for / appraiser_for return the plug-in for |media_type|, or
   // nullptr.
@@ -32,12 +34,8 @@ class Registry {
   std::vector<std::string> media_types() const;
 
  private:
-  std::vector<std::unique_ptr<Verifier>> m_verifiers;
-  std::vector<std::unique_ptr<Appraiser>> m_appraisers;
+  std::vector<std::shared_ptr<const Verifier>> m_verifiers;
+  std::vector<std::shared_ptr<const Appraiser>> m_appraisers;
 };
-
-// builtin_registry returns a registry with every built-in verifier and
-// appraiser (software EAT, TPM 2.0 quote, SEV-SNP, TDX, EAR).
-Registry builtin_registry();
 
 }  // namespace atls

@@ -1,7 +1,8 @@
 // The built-in plug-ins, registered explicitly (no self-registration). Adding
 // a plug-in touches only this file and its own folder.
 
-#include "src/attestation/registry.h"
+#include "src/plugins/builtin_plugins.h"
+
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/sevsnp/sevsnp.h"
 #include "src/plugins/software/software.h"

@@ -3,6 +3,10 @@
 
 #include <atls/attesters.h>
 
+#include "src/attestation/policy.h"
+#include "src/core/encoding.h"
+#include "src/plugins/builtin_plugins.h"
+#include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/sevsnp/sevsnp.h"
 #include "src/plugins/software/software.h"
 #include "src/plugins/tdx/tdx.h"
@@ -59,6 +63,21 @@ Result<std::shared_ptr<Attester>> tdx_attester(const TeeAttesterOptions& options
   TdxAttesterConfig config;
   config.tsm = tsm_config(options);
   return shared(make_tdx_attester(std::move(config)));
+}
+
+Result<std::shared_ptr<Attester>> passport_attester(const PassportAttesterOptions& options) {
+  if (!options.evidence_attester) {
+    return Error{ErrorCode::InvalidArgument, "the passport attester needs an evidence attester"};
+  }
+  auto registry = std::make_shared<const Registry>(builtin_registry());
+  PassportAttesterConfig config;
+  config.evidence_attester = options.evidence_attester;
+  config.registry = registry;
+  ATLS_ASSIGN_OR_RETURN(config.policy,
+                        parse_policy(options.policy_json.empty() ? "{}" : options.policy_json, *registry,
+                                     options.policy_base_dir));
+  config.signing_key_pem = to_bytes(options.signing_key_pem);
+  return shared(make_passport_attester(std::move(config)));
 }
 
 Result<std::string> attester_public_key_pem(const Attester& attester) {

@@ -9,6 +9,7 @@
 #include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
+#include "src/plugins/builtin_plugins.h"
 #include "src/tls/openssl_attach.h"
 
 #include <openssl/pem.h>
@@ -33,7 +34,6 @@ tls::ExtensionCodepoints ConfigState::ext_codepoints() const {
   cp.cmw_attestation = codepoints.cmw_attestation;
   cp.atls_schemes = codepoints.atls_schemes;
   cp.atls_negotiation = codepoints.atls_negotiation;
-  cp.remote_attestation = codepoints.remote_attestation;
   return cp;
 }
 
@@ -45,7 +45,8 @@ tls::FrameLimits ConfigState::tls_frame_limits() const {
 }
 
 bool ConfigState::is_passport() const {
-  return attester && (model == AttestationModel::Passport || attester->media_type() == kMediaTypeEar);
+  return attester &&
+         (model == AttestationModel::Passport || attester->media_type() == kMediaTypeEar);
 }
 
 std::optional<tls::AttestationScheme> ConfigState::own_scheme() const {
@@ -62,8 +63,8 @@ std::vector<tls::AttestationScheme> ConfigState::accepted_schemes() const {
   std::vector<tls::AttestationScheme> out;
   if (accepts(AttestationModel::BackgroundCheck)) {
     std::vector<std::string> types;
-    if (policy && !policy->schemes.empty()) {
-      for (const auto& [media_type, section] : policy->schemes) {
+    if (!policy.schemes.empty()) {
+      for (const auto& [media_type, section] : policy.schemes) {
         types.push_back(media_type);
       }
     } else {
@@ -83,7 +84,8 @@ std::vector<tls::AttestationScheme> ConfigState::accepted_schemes() const {
 }
 
 bool scheme_matches(const tls::AttestationScheme& a, const tls::AttestationScheme& b) {
-  if (a.mechanism == tls::AttestationMechanism::Result && b.mechanism == tls::AttestationMechanism::Result &&
+  if (a.mechanism == tls::AttestationMechanism::Result &&
+      b.mechanism == tls::AttestationMechanism::Result &&
       (a.verifier_identity.empty() || b.verifier_identity.empty())) {
     return true;
   }
@@ -96,7 +98,8 @@ Result<void> add_ext(X509* cert, X509* issuer, int nid, const std::string& value
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   ::X509V3_set_ctx(&v3, issuer != nullptr ? issuer : cert, cert, nullptr, nullptr, 0);
-  const ossl::UniquePtr<X509_EXTENSION> ext(::X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str()));
+  const ossl::UniquePtr<X509_EXTENSION> ext(
+      ::X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str()));
   if (!ext || ::X509_add_ext(cert, ext.get(), -1) != 1) {
     return ossl::failure(ErrorCode::CryptoFailure, "X509 extension " + value);
   }
@@ -126,14 +129,16 @@ Result<ossl::UniquePtr<X509>> make_certificate(const CertificateSpec& spec, EVP_
     s = (s << 8) | b;
   }
   if (::ASN1_INTEGER_set_uint64(::X509_get_serialNumber(cert.get()), s) != 1 ||
-      ::ASN1_TIME_set(::X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) == nullptr ||
-      ::ASN1_TIME_set(::X509_getm_notAfter(cert.get()), static_cast<time_t>(spec.not_after)) == nullptr) {
+      ::ASN1_TIME_set(::X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) ==
+          nullptr ||
+      ::ASN1_TIME_set(::X509_getm_notAfter(cert.get()), static_cast<time_t>(spec.not_after)) ==
+          nullptr) {
     return ossl::failure(ErrorCode::CryptoFailure, "certificate serial/validity");
   }
   X509_NAME* name = ::X509_get_subject_name(cert.get());  // owned by cert
   if (::X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1,
-                                   -1, 0) != 1) {
+                                   reinterpret_cast<const unsigned char*>(spec.common_name.c_str()),
+                                   -1, -1, 0) != 1) {
     return ossl::failure(ErrorCode::CryptoFailure, "certificate subject");
   }
   const X509_NAME* issuer_name = issuer != nullptr ? ::X509_get_subject_name(issuer) : name;
@@ -141,7 +146,8 @@ Result<ossl::UniquePtr<X509>> make_certificate(const CertificateSpec& spec, EVP_
       ::X509_set_pubkey(cert.get(), subject_key) != 1) {
     return ossl::failure(ErrorCode::CryptoFailure, "certificate issuer/key");
   }
-  ATLS_TRY(add_ext(cert.get(), issuer, NID_basic_constraints, spec.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE"));
+  ATLS_TRY(add_ext(cert.get(), issuer, NID_basic_constraints,
+                   spec.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE"));
   ATLS_TRY(add_ext(cert.get(), issuer, NID_key_usage,
                    spec.is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"));
   ATLS_TRY(add_ext(cert.get(), issuer, NID_subject_key_identifier, "hash"));
@@ -189,64 +195,88 @@ Result<Bytes> spki_sha256(const X509* cert) {
 // ---------------------------------------------------------------------------
 // Config
 
-Config::Config(std::unique_ptr<internal::ConfigState> state) : m_state(std::move(state)) {}
+Config::Config() = default;
 Config::~Config() = default;
 
-Config::Builder Config::builder() { return Builder(); }
+std::shared_ptr<const Config> internal::ConfigAccess::make(std::unique_ptr<ConfigState> state) {
+  // Config's constructor is private; a local subclass reaches it through
+  // this friend, so that make_shared can build it.
+  struct Built final : Config {};
+  auto config = std::make_shared<Built>();
+  config->m_state = std::move(state);
+  return config;
+}
 
-AttestationMode Config::peer_attestation() const { return m_state->peer_attestation; }
-bool Config::has_attester() const { return m_state->attester != nullptr; }
+Config::Builder Config::builder() {
+  return Builder();
+}
+
+AttestationMode Config::peer_attestation() const {
+  return m_state->peer_attestation;
+}
+bool Config::has_attester() const {
+  return m_state->attester != nullptr;
+}
 
 std::string Config::describe() const {
   const auto& s = *m_state;
   auto mode = [](AttestationMode m) {
     switch (m) {
-      case AttestationMode::Off: return "off";
-      case AttestationMode::Optional: return "optional";
-      case AttestationMode::Required: return "required";
+      case AttestationMode::Off:
+        return "off";
+      case AttestationMode::Optional:
+        return "optional";
+      case AttestationMode::Required:
+        return "required";
     }
     return "?";
   };
   auto cert = [](PeerCertificatePolicy p) {
     switch (p) {
-      case PeerCertificatePolicy::WebPki: return "webpki";
-      case PeerCertificatePolicy::PinnedKey: return "pinned-key";
-      case PeerCertificatePolicy::AttestationOnly: return "attestation-only";
+      case PeerCertificatePolicy::WebPki:
+        return "webpki";
+      case PeerCertificatePolicy::PinnedKey:
+        return "pinned-key";
+      case PeerCertificatePolicy::AttestationOnly:
+        return "attestation-only";
     }
     return "?";
   };
   std::ostringstream o;
   o << "tls_versions = 1.3\n";
   o << "session_tickets = off\nearly_data = off\n";
-  o << "identity = " << (s.generate_identity ? "attestation-only" : (s.has_identity() ? "certificate" : "none"))
+  o << "identity = "
+    << (s.generate_identity ? "attestation-only" : (s.has_identity() ? "certificate" : "none"))
     << "\n";
-  o << "attester = " << (s.attester ? std::string(s.attester->name()) : std::string("none")) << "\n";
+  o << "attester = " << (s.attester ? std::string(s.attester->name()) : std::string("none"))
+    << "\n";
   o << "model = " << (s.is_passport() ? "passport" : "background-check") << "\n";
   o << "peer_attestation = " << mode(s.peer_attestation) << "\n";
-  o << "accept_background_check = " << (s.accepts(AttestationModel::BackgroundCheck) ? "yes" : "no") << "\n";
+  o << "accept_background_check = " << (s.accepts(AttestationModel::BackgroundCheck) ? "yes" : "no")
+    << "\n";
   o << "accept_passport = " << (s.accepts(AttestationModel::Passport) ? "yes" : "no") << "\n";
-  o << "max_result_age = " << s.max_result_age << "\n";
+  o << "max_result_age = " << s.policy.max_result_age << "\n";
   o << "peer_certificate_policy = "
-    << (s.cert_policy ? cert(*s.cert_policy) : "webpki (client), attestation-only (server)") << "\n";
-  o << "trust_anchors = " << (s.ca_certs.empty() ? "system" : std::to_string(s.ca_certs.size())) << "\n";
+    << (s.cert_policy ? cert(*s.cert_policy) : "webpki (client), attestation-only (server)")
+    << "\n";
+  o << "trust_anchors = " << (s.ca_certs.empty() ? "system" : std::to_string(s.ca_certs.size()))
+    << "\n";
   o << "pinned_keys = " << s.pins.size() << "\n";
   o << "negotiation = " << (s.negotiation ? "on" : "off") << "\n";
   char cp[64];
-  std::snprintf(cp, sizeof cp, "0x%04X 0x%04X 0x%04X", s.codepoints.cmw_attestation, s.codepoints.atls_schemes,
-                s.codepoints.atls_negotiation);
+  std::snprintf(cp, sizeof cp, "0x%04X 0x%04X 0x%04X", s.codepoints.cmw_attestation,
+                s.codepoints.atls_schemes, s.codepoints.atls_negotiation);
   o << "codepoints = " << cp << "\n";
   o << "handshake_timeout_ms = " << s.handshake_timeout.count() << "\n";
   o << "attestation_timeout_ms = " << s.attestation_timeout.count() << "\n";
   o << "min_reattestation_interval_ms = " << s.min_reattestation_interval.count() << "\n";
   o << "detailed_alerts = " << (s.detailed_alerts ? "on" : "off") << "\n";
-  o << "reattest_interval = "
-    << (s.reattest_interval ? std::to_string(s.reattest_interval->count())
-                            : std::to_string(s.policy ? s.policy->reattest_interval : 3600))
-    << "\n";
+  o << "reattest_interval = " << s.policy.reattest_interval << "\n";
   o << "max_control_frame = " << s.frame_limits.max_control << "\n";
   o << "max_data_frame = " << s.frame_limits.max_data << "\n";
   o << "async_attestation_policy = " << (s.async_policy ? "on" : "off") << "\n";
-  o << "dangerous_skip_peer_certificate_check = " << (s.dangerous_skip_cert_check ? "yes" : "no") << "\n";
+  o << "dangerous_skip_peer_certificate_check = " << (s.dangerous_skip_cert_check ? "yes" : "no")
+    << "\n";
   o << "dangerous_skip_hostname_check = " << (s.dangerous_skip_hostname ? "yes" : "no") << "\n";
   return o.str();
 }
@@ -254,9 +284,11 @@ std::string Config::describe() const {
 // ---------------------------------------------------------------------------
 // Builder
 
-Config::Builder::Builder() : m_state(std::make_unique<internal::ConfigState>()), m_dangerous(*this) {}
+Config::Builder::Builder()
+    : m_state(std::make_unique<internal::ConfigState>()), m_dangerous(*this) {}
 Config::Builder::~Builder() = default;
-Config::Builder::Builder(Builder&& o) noexcept : m_state(std::move(o.m_state)), m_dangerous(*this) {}
+Config::Builder::Builder(Builder&& o) noexcept
+    : m_state(std::move(o.m_state)), m_dangerous(*this) {}
 Config::Builder& Config::Builder::operator=(Builder&& o) noexcept {
   m_state = std::move(o.m_state);
   return *this;
@@ -271,42 +303,139 @@ Config::DangerousBuilder& Config::DangerousBuilder::skip_hostname_check() {
   return *this;
 }
 
-#define ATLS_SETTER(sig, body) \
-  Config::Builder& Config::Builder::sig { \
-    body;                                 \
-    return *this;                         \
+Config::Builder& Config::Builder::certificate_chain_file(std::string path) {
+  m_state->chain_file = std::move(path);
+  return *this;
+}
+
+Config::Builder& Config::Builder::private_key_file(std::string path) {
+  m_state->key_file = std::move(path);
+  return *this;
+}
+
+Config::Builder& Config::Builder::certificate_chain_pem(std::string pem) {
+  m_state->chain_pem = std::move(pem);
+  return *this;
+}
+
+Config::Builder& Config::Builder::private_key_pem(std::string pem) {
+  m_state->key_pem = std::move(pem);
+  return *this;
+}
+
+Config::Builder& Config::Builder::attestation_only_identity(std::string cn) {
+  m_state->generate_identity = true;
+  m_state->identity_cn = std::move(cn);
+  return *this;
+}
+
+Config::Builder& Config::Builder::attester(std::shared_ptr<Attester> a, AttestationModel model) {
+  m_state->attester = std::move(a);
+  m_state->model = model;
+  return *this;
+}
+
+Config::Builder& Config::Builder::passport_verifier_id(std::string id) {
+  m_state->passport_verifier_id = std::move(id);
+  return *this;
+}
+
+Config::Builder& Config::Builder::peer_attestation(AttestationMode mode) {
+  m_state->peer_attestation = mode;
+  return *this;
+}
+
+Config::Builder& Config::Builder::policy_file(std::string path) {
+  m_state->policy_file = std::move(path);
+  m_state->policy_text.clear();
+  return *this;
+}
+
+Config::Builder& Config::Builder::policy_json(std::string text, std::string base_dir) {
+  m_state->policy_text = std::move(text);
+  m_state->policy_base_dir = std::move(base_dir);
+  m_state->policy_file.clear();
+  return *this;
+}
+
+Config::Builder& Config::Builder::accept_models(std::vector<AttestationModel> models) {
+  m_state->accept_models = std::move(models);
+  return *this;
+}
+
+Config::Builder& Config::Builder::max_result_age(std::chrono::seconds age) {
+  m_state->max_result_age = age;
+  return *this;
+}
+
+Config::Builder& Config::Builder::add_verifier(std::shared_ptr<const Verifier> verifier,
+                                               std::shared_ptr<const Appraiser> appraiser) {
+  m_state->plugins.emplace_back(std::move(verifier), std::move(appraiser));
+  return *this;
+}
+
+Config::Builder& Config::Builder::peer_certificate_policy(PeerCertificatePolicy p) {
+  m_state->cert_policy = p;
+  return *this;
+}
+
+Config::Builder& Config::Builder::ca_file(std::string path) {
+  m_state->ca_file = std::move(path);
+  return *this;
+}
+
+Config::Builder& Config::Builder::ca_pem(std::string pem) {
+  m_state->ca_pem = std::move(pem);
+  return *this;
+}
+
+Config::Builder& Config::Builder::pin_spki_sha256(Bytes digest) {
+  m_state->pins.push_back(std::move(digest));
+  if (!m_state->cert_policy) {
+    m_state->cert_policy = PeerCertificatePolicy::PinnedKey;
   }
+  return *this;
+}
 
-ATLS_SETTER(certificate_chain_file(std::string path), m_state->chain_file = std::move(path))
-ATLS_SETTER(private_key_file(std::string path), m_state->key_file = std::move(path))
-ATLS_SETTER(certificate_chain_pem(std::string pem), m_state->chain_pem = std::move(pem))
-ATLS_SETTER(private_key_pem(std::string pem), m_state->key_pem = std::move(pem))
-ATLS_SETTER(attestation_only_identity(std::string cn), m_state->generate_identity = true;
-            m_state->identity_cn = std::move(cn))
-ATLS_SETTER(attester(std::shared_ptr<Attester> a, AttestationModel model), m_state->attester = std::move(a);
-            m_state->model = model)
-ATLS_SETTER(passport_verifier_id(std::string id), m_state->passport_verifier_id = std::move(id))
-ATLS_SETTER(peer_attestation(AttestationMode mode), m_state->peer_attestation = mode)
-ATLS_SETTER(policy_file(std::string path), m_state->policy_file = std::move(path); m_state->policy_text.clear())
-ATLS_SETTER(policy_json(std::string text, std::string base_dir), m_state->policy_text = std::move(text);
-            m_state->policy_base_dir = std::move(base_dir); m_state->policy_file.clear())
-ATLS_SETTER(accept_models(std::vector<AttestationModel> models), m_state->accept_models = std::move(models))
-ATLS_SETTER(max_result_age(std::chrono::seconds age), m_state->max_result_age = age.count())
-ATLS_SETTER(peer_certificate_policy(PeerCertificatePolicy p), m_state->cert_policy = p)
-ATLS_SETTER(ca_file(std::string path), m_state->ca_file = std::move(path))
-ATLS_SETTER(ca_pem(std::string pem), m_state->ca_pem = std::move(pem))
-ATLS_SETTER(pin_spki_sha256(Bytes digest), m_state->pins.push_back(std::move(digest));
-            if (!m_state->cert_policy) { m_state->cert_policy = PeerCertificatePolicy::PinnedKey; })
-ATLS_SETTER(negotiation(bool on), m_state->negotiation = on)
-ATLS_SETTER(codepoints(Codepoints cp), m_state->codepoints = cp)
-ATLS_SETTER(attestation_timeout(std::chrono::milliseconds t), m_state->attestation_timeout = t)
-ATLS_SETTER(reattest_interval(std::chrono::seconds i), m_state->reattest_interval = i)
-ATLS_SETTER(frame_limits(FrameLimits limits), m_state->frame_limits = limits)
-ATLS_SETTER(async_attestation_policy(bool on), m_state->async_policy = on)
-ATLS_SETTER(clock(std::shared_ptr<const Clock> c), m_state->clock = std::move(c))
-ATLS_SETTER(rng(std::shared_ptr<Rng> r), m_state->rng = std::move(r))
+Config::Builder& Config::Builder::negotiation(bool on) {
+  m_state->negotiation = on;
+  return *this;
+}
 
-#undef ATLS_SETTER
+Config::Builder& Config::Builder::codepoints(Codepoints cp) {
+  m_state->codepoints = cp;
+  return *this;
+}
+
+Config::Builder& Config::Builder::attestation_timeout(std::chrono::milliseconds t) {
+  m_state->attestation_timeout = t;
+  return *this;
+}
+
+Config::Builder& Config::Builder::reattest_interval(std::chrono::seconds i) {
+  m_state->reattest_interval = i;
+  return *this;
+}
+
+Config::Builder& Config::Builder::frame_limits(FrameLimits limits) {
+  m_state->frame_limits = limits;
+  return *this;
+}
+
+Config::Builder& Config::Builder::async_attestation_policy(bool on) {
+  m_state->async_policy = on;
+  return *this;
+}
+
+Config::Builder& Config::Builder::clock(std::shared_ptr<const Clock> c) {
+  m_state->clock = std::move(c);
+  return *this;
+}
+
+Config::Builder& Config::Builder::rng(std::shared_ptr<Rng> r) {
+  m_state->rng = std::move(r);
+  return *this;
+}
 
 Config::Builder& Config::Builder::handshake_timeout(std::chrono::milliseconds timeout) {
   m_state->handshake_timeout = timeout;
@@ -331,7 +460,8 @@ Result<void> load_identity(internal::ConfigState& s) {
   const bool have_chain = !s.chain_file.empty() || !s.chain_pem.empty();
   const bool have_key = !s.key_file.empty() || !s.key_pem.empty();
   if (have_chain != have_key) {
-    return Error{ErrorCode::InvalidArgument, "a certificate chain needs its private key and vice versa"};
+    return Error{ErrorCode::InvalidArgument,
+                 "a certificate chain needs its private key and vice versa"};
   }
   if (have_chain && s.generate_identity) {
     return Error{ErrorCode::InvalidArgument,
@@ -367,7 +497,8 @@ Result<void> load_identity(internal::ConfigState& s) {
     const std::int64_t now = s.clock->now();
     spec.not_before = now - 3600;
     spec.not_after = now + 365 * 86400;
-    ATLS_ASSIGN_OR_RETURN(auto cert, internal::make_certificate(spec, s.key.get(), nullptr, nullptr));
+    ATLS_ASSIGN_OR_RETURN(auto cert,
+                          internal::make_certificate(spec, s.key.get(), nullptr, nullptr));
     s.chain.push_back(std::move(cert));
     s.generate_identity = true;
   }
@@ -414,7 +545,8 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
     s->rng = std::make_shared<SystemRng>();
   }
   if (s->accept_models.empty() && s->peer_attestation != AttestationMode::Off) {
-    return Error{ErrorCode::InvalidArgument, "accept_models is empty but peer attestation is not off"};
+    return Error{ErrorCode::InvalidArgument,
+                 "accept_models is empty but peer attestation is not off"};
   }
   if (s->handshake_timeout.count() <= 0) {
     return Error{ErrorCode::InvalidArgument, "handshake_timeout must be positive"};
@@ -428,9 +560,14 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
   if (s->reattest_interval && s->reattest_interval->count() <= 0) {
     return Error{ErrorCode::InvalidArgument, "reattest_interval must be positive"};
   }
+  if (s->max_result_age && s->max_result_age->count() <= 0) {
+    return Error{ErrorCode::InvalidArgument, "max_result_age must be positive"};
+  }
   if (s->frame_limits.max_control < 1024 || s->frame_limits.max_data < 1 ||
-      s->frame_limits.max_control > tls::kMaxFrameBody || s->frame_limits.max_data > tls::kMaxFrameBody) {
-    return Error{ErrorCode::InvalidArgument, "frame limits must be within 1 KiB (control) .. 2^24-1"};
+      s->frame_limits.max_control > tls::kMaxFrameBody ||
+      s->frame_limits.max_data > tls::kMaxFrameBody) {
+    return Error{ErrorCode::InvalidArgument,
+                 "frame limits must be within 1 KiB (control) .. 2^24-1"};
   }
   for (const auto& pin : s->pins) {
     if (pin.size() != 32) {
@@ -441,20 +578,29 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
   if (cp == PeerCertificatePolicy::PinnedKey && s->pins.empty()) {
     return Error{ErrorCode::InvalidArgument, "the pinned-key policy needs pin_spki_sha256()"};
   }
-  if (s->cert_policy == PeerCertificatePolicy::AttestationOnly && s->peer_attestation != AttestationMode::Required) {
+  if (s->cert_policy == PeerCertificatePolicy::AttestationOnly &&
+      s->peer_attestation != AttestationMode::Required) {
     return Error{ErrorCode::InvalidArgument,
                  "the attestation-only certificate policy needs peer_attestation(Required)"};
   }
   s->registry = builtin_registry();
-  if (!s->policy_file.empty()) {
-    ATLS_ASSIGN_OR_RETURN(Policy p, load_policy_file(s->policy_file, s->registry));
-    s->policy = std::move(p);
-  } else if (!s->policy_text.empty()) {
-    ATLS_ASSIGN_OR_RETURN(Policy p, parse_policy(s->policy_text, s->registry, s->policy_base_dir));
-    s->policy = std::move(p);
+  for (auto& [verifier, appraiser] : s->plugins) {
+    if (!verifier || !appraiser) {
+      return Error{ErrorCode::InvalidArgument, "add_verifier needs a Verifier and its Appraiser"};
+    }
+    s->registry.add_verifier(verifier);
+    s->registry.add_appraiser(appraiser);
   }
-  if (s->policy && s->reattest_interval) {
-    s->policy->reattest_interval = s->reattest_interval->count();
+  if (!s->policy_file.empty()) {
+    ATLS_ASSIGN_OR_RETURN(s->policy, load_policy_file(s->policy_file, s->registry));
+  } else if (!s->policy_text.empty()) {
+    ATLS_ASSIGN_OR_RETURN(s->policy, parse_policy(s->policy_text, s->registry, s->policy_base_dir));
+  }
+  if (s->reattest_interval) {
+    s->policy.reattest_interval = s->reattest_interval->count();
+  }
+  if (s->max_result_age) {
+    s->policy.max_result_age = s->max_result_age->count();
   }
   if (cp == PeerCertificatePolicy::WebPki && (!s->ca_file.empty() || !s->ca_pem.empty())) {
     std::string text = s->ca_pem;
@@ -478,7 +624,7 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
     }
     ATLS_TRY(internal::prepare_ctx(s->server_ctx.get(), *s, Role::Server, true));
   }
-  return std::shared_ptr<const Config>(std::make_shared<Config>(std::move(s)));
+  return internal::ConfigAccess::make(std::move(s));
 }
 
 }  // namespace

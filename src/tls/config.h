@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace atls::internal {
@@ -46,7 +47,9 @@ struct ConfigState {
   std::string policy_file, policy_text, policy_base_dir = ".";
   std::vector<AttestationModel> accept_models = {AttestationModel::BackgroundCheck,
                                                  AttestationModel::Passport};
-  std::int64_t max_result_age = 300;
+  // Plug-ins added with Config::Builder::add_verifier, in call order; they
+  // are registered after the built-in ones, so they win for their types.
+  std::vector<std::pair<std::shared_ptr<const Verifier>, std::shared_ptr<const Appraiser>>> plugins;
 
   std::optional<PeerCertificatePolicy> cert_policy;
   std::string ca_file, ca_pem;
@@ -58,7 +61,10 @@ struct ConfigState {
   std::chrono::milliseconds attestation_timeout{10000};
   std::chrono::milliseconds min_reattestation_interval{1000};
   bool detailed_alerts = false;
+  // Overrides of the policy's settings (Config::Builder::reattest_interval,
+  // max_result_age); build() applies them to |policy|.
   std::optional<std::chrono::seconds> reattest_interval;
+  std::optional<std::chrono::seconds> max_result_age;
   FrameLimits frame_limits;
   bool async_policy = false;
 
@@ -76,7 +82,9 @@ struct ConfigState {
   std::vector<ossl::UniquePtr<X509>> chain;
   Bytes leaf_spki;  // DER SubjectPublicKeyInfo of chain[0] (the binder's key)
   std::vector<ossl::UniquePtr<X509>> ca_certs;  // empty with WebPki: system roots
-  std::optional<Policy> policy;
+  // The appraisal policy: the configured one with the overrides above
+  // applied, or a default Policy when none is configured.
+  Policy policy;
   Registry registry;
   ossl::UniquePtr<SSL_CTX> client_ctx;
   ossl::UniquePtr<SSL_CTX> server_ctx;  // null without an identity
@@ -105,6 +113,18 @@ struct ConfigState {
   // every verifier's when the policy names none), then a passport result.
   std::vector<tls::AttestationScheme> accepted_schemes() const;
 };
+
+// ConfigAccess is the library's way into a Config (a friend of it):
+// <atls/config.h> shows no internal state.
+struct ConfigAccess {
+  // state returns the Config's internal state (valid while |config| lives).
+  static const ConfigState& state(const Config& config) { return *config.m_state; }
+  // make wraps built state into a Config.
+  static std::shared_ptr<const Config> make(std::unique_ptr<ConfigState> state);
+};
+
+// config_state is ConfigAccess::state, for brevity at call sites.
+inline const ConfigState& config_state(const Config& config) { return ConfigAccess::state(config); }
 
 // scheme_matches compares two schemes; a passport scheme with an empty
 // verifier identity stands for "any Verifier the relying party trusts".

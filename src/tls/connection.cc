@@ -128,7 +128,7 @@ Result<Connection> start(std::shared_ptr<const Config> config, int fd, Role role
   if (!engine) {
     return std::move(engine).error();
   }
-  Connection conn = Connection::adopt(std::move(*engine));
+  Connection conn = internal::ConnectionAccess::adopt(std::move(*engine));
   if (mode == IoMode::Blocking) {
     ATLS_TRY(conn.handshake());
   }
@@ -145,7 +145,9 @@ Connection::Connection(Connection&&) noexcept = default;
 Connection& Connection::operator=(Connection&&) noexcept = default;
 Connection::~Connection() = default;
 
-Connection Connection::adopt(std::unique_ptr<internal::Engine> engine) { return Connection(std::move(engine)); }
+Connection internal::ConnectionAccess::adopt(std::unique_ptr<Engine> engine) {
+  return Connection(std::move(engine));
+}
 
 Result<void> Connection::handshake() {
   return guard([&]() { return m_engine->handshake(); });
@@ -235,7 +237,7 @@ Result<Server> Server::listen(std::shared_ptr<const Config> config, const std::s
     if (!config) {
       return Error{ErrorCode::InvalidArgument, "null config"};
     }
-    if (!config->state().server_ctx) {
+    if (!internal::config_state(*config).server_ctx) {
       return Error{ErrorCode::InvalidArgument,
                    "a server needs a certificate chain and key, or attestation_only_identity()"};
     }

@@ -1,14 +1,25 @@
 #pragma once
 
-// Sockets for Client and Server: TCP connect and listen (blocking calls
-// that return an fd the caller owns).
+// The library's way into a Connection, and sockets for Client and Server:
+// TCP connect and listen (blocking calls that return an fd the caller owns).
 
+#include <atls/connection.h>
 #include <atls/result.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace atls::internal {
+
+class Engine;
+
+// ConnectionAccess is a friend of Connection: <atls/connection.h> shows no
+// engine.
+struct ConnectionAccess {
+  // adopt wraps an engine (which the Connection then owns).
+  static Connection adopt(std::unique_ptr<Engine> engine);
+};
 
 // tcp_connect resolves |host| and connects to |port|; returns the socket.
 // Fails with IoError (the detail names the address and errno).

@@ -34,7 +34,7 @@ std::string alert_text(const tls::Alert& a) {
 
 Engine::Engine(std::shared_ptr<const Config> config, EngineOptions options)
     : m_config(std::move(config)),
-      m_cs(m_config->state()),
+      m_cs(config_state(*m_config)),
       m_opts(std::move(options)),
       m_rp(m_config, m_cs, m_opts.role, m_opts.host),
       m_attester(m_cs, m_opts.role),

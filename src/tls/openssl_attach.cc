@@ -2,6 +2,7 @@
 
 #include <atls/openssl.h>
 
+#include "src/tls/connection.h"
 #include "src/tls/engine.h"
 
 #include <openssl/ssl.h>
@@ -290,7 +291,7 @@ Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& c, Role role, bool ins
 
 Result<void> prepare_ssl_ctx(SSL_CTX* ctx, const Config& config, Role role) {
   try {
-    return internal::prepare_ctx(ctx, config.state(), role, true);
+    return internal::prepare_ctx(ctx, internal::config_state(config), role, true);
   } catch (const std::exception& e) {
     return Error{ErrorCode::Internal, e.what()};
   }
@@ -315,7 +316,7 @@ Result<Connection> attach_ssl(SSL* ssl, std::shared_ptr<const Config> config, Ro
       opts.mode = IoMode::NonBlocking;
     }
     ATLS_ASSIGN_OR_RETURN(auto engine, internal::Engine::create(std::move(config), std::move(opts)));
-    return Connection::adopt(std::move(engine));
+    return internal::ConnectionAccess::adopt(std::move(engine));
   } catch (const std::exception& e) {
     return Error{ErrorCode::Internal, e.what()};
   }

@@ -1,7 +1,7 @@
 #include "src/tls/relying_party_side.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/pipeline.h"
+#include "src/attestation/relying_party.h"
 #include "src/core/encoding.h"
 #include "src/ossl/secret.h"
 #include "src/ossl/x509.h"
@@ -29,36 +29,13 @@ constexpr std::size_t kContextSize = 32;
 Result<AttestationResult> appraise_job(const ConfigState& cs, const Evidence& evidence, const Bytes& binder,
                                        const Bytes& leaf_spki, bool passport) noexcept {
   try {
-    Pipeline pipeline(cs.registry, *cs.clock);
-    VerifyContext vc;
-    if (passport) {
-      //= docs/wire-profile.md §1.5: the EAR must name the leaf key; the
-      //= authenticator's CertificateVerify binds it to this connection.
-      vc.attested_key_spki = leaf_spki;
-    } else {
-      vc.expected_nonce = binder;
-    }
-    const Policy* policy = cs.policy ? &*cs.policy : nullptr;
-    ATLS_ASSIGN_OR_RETURN(VerifiedEvidence verified, pipeline.verify(evidence, vc, policy));
-    if (!passport && !verified.nonce_bound()) {
-      return Error{ErrorCode::NonceMismatch, "the verifier did not bind the evidence to the binder"};
-    }
-    if (passport) {
-      const auto& c = verified.claims();
-      if (c.issued_at && cs.clock->now() - *c.issued_at > cs.max_result_age) {
-        return Error{ErrorCode::EvidenceStale, "the attestation result is " +
-                                                   std::to_string(cs.clock->now() - *c.issued_at) +
-                                                   " s old; max_result_age is " + std::to_string(cs.max_result_age)};
-      }
-    }
-    ATLS_ASSIGN_OR_RETURN(AttestationResult result, pipeline.appraise(verified, policy, nullptr));
-    const Policy fallback;
-    ATLS_TRY(Pipeline::check(result, policy != nullptr ? *policy : fallback));
-    return result;
-  } catch (const std::exception& e) {
+    const RelyingParty rp(cs.registry, *cs.clock, cs.policy);
+    //= docs/wire-profile.md §1.5: a passport EAR must name the leaf key (the
+    //= authenticator's CertificateVerify binds it to this connection);
+    //= Evidence must carry the binder.
+    return rp.accept(evidence, passport ? Expectation::passport(leaf_spki) : Expectation::background_check(binder));
+  } catch (const std::exception& e) {  // copying the expectation may throw bad_alloc
     return Error{ErrorCode::Internal, std::string("appraisal: ") + e.what()};
-  } catch (...) {
-    return Error{ErrorCode::Internal, "appraisal failed"};
   }
 }
 
@@ -216,7 +193,7 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
   if (m_cs.async_policy) {
     auto job = std::async(std::launch::async, [config = m_config, ev = std::move(evidence), b = std::move(binder),
                                                spki = va.leaf_spki, passport]() {
-      return appraise_job(config->state(), ev, b, spki, passport);
+      return appraise_job(config_state(*config), ev, b, spki, passport);
     });
     m_async = Pending{std::move(job), va.leaf_spki};
     return ok();

@@ -239,8 +239,9 @@ std::unique_ptr<BioPair> BioPair::make(std::shared_ptr<const Config> client_conf
                                        std::shared_ptr<const Config> server_config, const std::string& host,
                                        SSL_CTX* server_ctx) {
   auto p = std::make_unique<BioPair>();
-  p->client_ssl.reset(::SSL_new(client_config->state().client_ctx.get()));
-  p->server_ssl.reset(::SSL_new(server_ctx != nullptr ? server_ctx : server_config->state().server_ctx.get()));
+  p->client_ssl.reset(::SSL_new(internal::config_state(*client_config).client_ctx.get()));
+  p->server_ssl.reset(
+      ::SSL_new(server_ctx != nullptr ? server_ctx : internal::config_state(*server_config).server_ctx.get()));
   BIO* a = nullptr;
   BIO* b = nullptr;
   if (!p->client_ssl || !p->server_ssl || ::BIO_new_bio_pair(&a, 0, &b, 0) != 1) {
@@ -301,7 +302,7 @@ std::unique_ptr<RawPeer> RawPeer::accept_on(int listen_fd, std::shared_ptr<const
   p->m_fd = fd;
   p->m_server = true;
   p->m_config = std::move(config);
-  p->m_ssl.reset(::SSL_new(p->m_config->state().server_ctx.get()));
+  p->m_ssl.reset(::SSL_new(internal::config_state(*p->m_config).server_ctx.get()));
   ::SSL_set_fd(p->m_ssl.get(), fd);
   ::SSL_set_accept_state(p->m_ssl.get());
   if (!p->finish_handshake()) {
@@ -325,7 +326,7 @@ std::unique_ptr<RawPeer> RawPeer::connect_to(std::uint16_t port, std::shared_ptr
   p->m_fd = fd;
   p->m_server = false;
   p->m_config = std::move(config);
-  p->m_ssl.reset(::SSL_new(p->m_config->state().client_ctx.get()));
+  p->m_ssl.reset(::SSL_new(internal::config_state(*p->m_config).client_ctx.get()));
   ::SSL_set_fd(p->m_ssl.get(), fd);
   ::SSL_set_connect_state(p->m_ssl.get());
   if (!p->finish_handshake()) {
@@ -335,7 +336,7 @@ std::unique_ptr<RawPeer> RawPeer::connect_to(std::uint16_t port, std::shared_ptr
 }
 
 bool RawPeer::finish_handshake() {
-  m_hs.config = &m_config->state();
+  m_hs.config = &internal::config_state(*m_config);
   m_hs.role = m_server ? Role::Server : Role::Client;
   (void)internal::set_handshake_state(m_ssl.get(), &m_hs);
   timeval tv{10, 0};
@@ -442,15 +443,15 @@ tls::AuthRequest RawPeer::request(ByteView context, const Config& config) {
   tls::AuthRequestOptions o;
   o.msg_type = m_server ? tls::kCertificateRequest : tls::kClientCertificateRequest;
   o.context.assign(context.begin(), context.end());
-  o.schemes = config.state().accepted_schemes();
-  return tls::encode_auth_request(o, config.state().ext_codepoints()).value();
+  o.schemes = internal::config_state(config).accepted_schemes();
+  return tls::encode_auth_request(o, internal::config_state(config).ext_codepoints()).value();
 }
 
 Bytes RawPeer::answer(const tls::AuthRequest& req, const std::vector<Bytes>& chain_der, EVP_PKEY* leaf_key,
                       std::optional<Bytes> cmw, const Config& config, std::vector<tls::Extension> extra) {
   std::vector<tls::Extension> exts;
   if (cmw) {
-    exts.push_back(tls::cmw_extension(*cmw, config.state().ext_codepoints()).value());
+    exts.push_back(tls::cmw_extension(*cmw, internal::config_state(config).ext_codepoints()).value());
   }
   for (auto& e : extra) {
     exts.push_back(std::move(e));

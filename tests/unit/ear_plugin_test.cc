@@ -1,7 +1,7 @@
 #include "src/plugins/ear/ear_plugin.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/pipeline.h"
+#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
 #include "src/core/encoding.h"
@@ -15,6 +15,7 @@
 #include "src/plugins/tdx/tdx.h"
 #include "src/plugins/tpm2/tpm2.h"
 
+#include "tests/testlib/rp_outcome.h"
 #include "tests/testlib/test_data.h"
 
 #include <gtest/gtest.h>
@@ -65,32 +66,14 @@ Policy rp_policy(const Registry& reg, const nlohmann::json& trust,
   return p ? std::move(*p) : Policy{};
 }
 
-struct Outcome {
-  Result<VerifiedEvidence> verified = Error{ErrorCode::Internal, "not run"};
-  Result<AttestationResult> result = Error{ErrorCode::Internal, "not run"};
-  Result<void> check = Error{ErrorCode::Internal, "not run"};
-};
+using Outcome = test::RpOutcome;
+using test::verify_error;
 
 // The relying party: verify -> appraise -> check at |at|.
 Outcome rp_run(const Evidence& e, const Policy& policy, VerifyContext ctx, std::int64_t at) {
   const Registry reg = ear_registry();
   FixedClock clock(at);
-  internal::Pipeline pipeline(reg, clock);
-  Outcome o;
-  o.verified = pipeline.verify(e, std::move(ctx), &policy);
-  if (!o.verified) {
-    return o;
-  }
-  o.result = pipeline.appraise(*o.verified, &policy, nullptr);
-  if (!o.result) {
-    return o;
-  }
-  o.check = internal::Pipeline::check(*o.result, policy);
-  return o;
-}
-
-ErrorCode verify_error(const Outcome& o) {
-  return o.verified ? ErrorCode::Ok : o.verified.error().code;
+  return test::rp_outcome(internal::RelyingParty(reg, clock, policy).appraise(e, {std::move(ctx)}));
 }
 
 const nlohmann::json kVeraisonTrust = {{"verifier_keys", {"vectors/veraison_ear_pkey.jwk.json"}}};
@@ -145,7 +128,7 @@ TEST(EarPluginVectors, VeraisonKeyAttestation) {
   EXPECT_EQ(o.result->submods()[0].policy_id, "policy://test/01234");
   EXPECT_FALSE(o.verified->claims().hardware_rooted);
   EXPECT_TRUE(o.check);
-  EXPECT_EQ(internal::Pipeline::check(*o.result, rp_policy(reg, kVeraisonTrust)).error().code,
+  EXPECT_EQ(rp_run(e, rp_policy(reg, kVeraisonTrust), ctx, kVeraisonIat + 10).check.error().code,
             ErrorCode::TierInsufficient);
 
   ctx.attested_key_spki = as_bytes("akpub");
@@ -287,7 +270,8 @@ TEST(EarPlugin, StatusWorseThanVectorIsKept) {
         {"c", {{"ear_status", "warning"}, {"ear_trustworthiness_vector", {{"configuration", 32}}}}}}}};
   const Registry reg = ear_registry();
   const Policy policy = rp_policy(reg, {{"verifier_keys", {*pem}}}, "contraindicated");
-  const Outcome o = rp_run(ear_evidence(signed_ear(claims, key->get())), policy, {}, kNow);
+  const Evidence e = ear_evidence(signed_ear(claims, key->get()));
+  const Outcome o = rp_run(e, policy, {}, kNow);
   ASSERT_TRUE(o.result) << error_name(verify_error(o));
   ASSERT_EQ(o.result->submods().size(), 3u);
   EXPECT_EQ(o.result->status(), TrustTier::Contraindicated);
@@ -299,9 +283,7 @@ TEST(EarPlugin, StatusWorseThanVectorIsKept) {
   }
   EXPECT_EQ(o.result->submods()[0].trust_vector.claims[TrustVector::kHardware], 96);
   EXPECT_FALSE(o.verified->claims().hardware_rooted);
-  EXPECT_EQ(internal::Pipeline::check(*o.result, rp_policy(reg, {{"verifier_keys", {*pem}}}, "warning"))
-                .error()
-                .code,
+  EXPECT_EQ(rp_run(e, rp_policy(reg, {{"verifier_keys", {*pem}}}, "warning"), {}, kNow).check.error().code,
             ErrorCode::TierInsufficient);
 }
 

@@ -1,12 +1,13 @@
 #include "src/plugins/sevsnp/sevsnp.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/pipeline.h"
+#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
 #include "src/core/encoding.h"
 #include "src/formats/snp/report.h"
 
+#include "tests/testlib/rp_outcome.h"
 #include "tests/testlib/fake_configfs.h"
 #include "tests/testlib/test_data.h"
 
@@ -86,11 +87,8 @@ VerifyContext ctx_with_nonce(Bytes nonce = vector_nonce()) {
   return ctx;
 }
 
-struct Outcome {
-  Result<VerifiedEvidence> verified = Error{ErrorCode::Internal, "not run"};
-  Result<AttestationResult> result = Error{ErrorCode::Internal, "not run"};
-  Result<void> check = Error{ErrorCode::Internal, "not run"};
-};
+using Outcome = test::RpOutcome;
+using test::verify_error;
 
 // Runs verify -> appraise -> check at |at|.
 Outcome run(const Evidence& e, const nlohmann::json& reference,
@@ -99,28 +97,13 @@ Outcome run(const Evidence& e, const nlohmann::json& reference,
   const Registry reg = snp_registry();
   const Policy policy = policy_with(reg, reference, ask_ark);
   FixedClock clock(at);
-  internal::Pipeline pipeline(reg, clock);
-  Outcome o;
-  o.verified = pipeline.verify(e, std::move(ctx), &policy);
-  if (!o.verified) {
-    return o;
-  }
-  o.result = pipeline.appraise(*o.verified, &policy, nullptr);
-  if (!o.result) {
-    return o;
-  }
-  o.check = internal::Pipeline::check(*o.result, policy);
-  return o;
+  return test::rp_outcome(internal::RelyingParty(reg, clock, policy).appraise(e, {std::move(ctx)}));
 }
 
 const nlohmann::json kGoodReference = {{"measurements", {kMeasurement}}, {"allow_debug", true}};
 
 std::optional<std::int8_t> claim(const AttestationResult& r, TrustVector::Claim c) {
   return r.submods().at(0).trust_vector.claims[c];
-}
-
-ErrorCode verify_error(const Outcome& o) {
-  return o.verified ? ErrorCode::Ok : o.verified.error().code;
 }
 
 // --- the real vector through the whole pipeline --------------------------------
@@ -412,18 +395,17 @@ TEST(SevSnpPlugin, VcekAndAnchorsWithoutPolicy) {
   ASSERT_TRUE(e);
   const Registry reg = snp_registry();
   FixedClock clock(k20220924);
-  internal::Pipeline pipeline(reg, clock);
+  const Policy no_policy;
+  const internal::RelyingParty rp(reg, clock, no_policy);
   VerifyContext ctx = ctx_with_nonce();
   ctx.certificates = {gsg_vcek()};
-  auto no_anchor = pipeline.verify(*e, ctx, nullptr);
+  auto no_anchor = rp.appraise(*e, {ctx});
   ASSERT_FALSE(no_anchor);
   EXPECT_EQ(no_anchor.error().code, ErrorCode::CertUntrusted);
   ctx.trust_anchors = {read_data("snp/ask_ark_turin.pem"), read_data("snp/ask_ark_milan.pem")};
-  auto v = pipeline.verify(*e, ctx, nullptr);
-  ASSERT_TRUE(v) << v.error().to_string();
-  auto r = pipeline.appraise(*v, nullptr, nullptr);
-  ASSERT_TRUE(r) << r.error().to_string();
-  EXPECT_EQ(claim(*r, TrustVector::kConfiguration), 96) << "debug is rejected without a policy";
+  auto a = rp.appraise(*e, {ctx});
+  ASSERT_TRUE(a) << a.error().to_string();
+  EXPECT_EQ(claim(a->result, TrustVector::kConfiguration), 96) << "debug is rejected without a policy";
 }
 
 TEST(SevSnpPlugin, VcekFromPolicyTrustSection) {
@@ -438,9 +420,8 @@ TEST(SevSnpPlugin, VcekFromPolicyTrustSection) {
   auto policy = parse_policy(doc.dump(), reg, test::data_path("snp"));
   ASSERT_TRUE(policy) << policy.error().to_string();
   FixedClock clock(k20220924);
-  internal::Pipeline pipeline(reg, clock);
-  auto v = pipeline.verify(*e, ctx_with_nonce(), &*policy);
-  ASSERT_TRUE(v) << v.error().to_string();
+  auto a = internal::RelyingParty(reg, clock, *policy).appraise(*e, {ctx_with_nonce()});
+  ASSERT_TRUE(a) << a.error().to_string();
 }
 
 TEST(SevSnpPlugin, OtherVectorNeedsItsOwnVcek) {

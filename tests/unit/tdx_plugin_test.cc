@@ -1,7 +1,7 @@
 #include "src/plugins/tdx/tdx.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/pipeline.h"
+#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
 #include "src/core/encoding.h"
@@ -9,6 +9,7 @@
 #include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
 
+#include "tests/testlib/rp_outcome.h"
 #include "tests/testlib/fake_configfs.h"
 #include "tests/testlib/test_data.h"
 
@@ -93,11 +94,8 @@ VerifyContext ctx_with_nonce(Bytes nonce) {
   return ctx;
 }
 
-struct Outcome {
-  Result<VerifiedEvidence> verified = Error{ErrorCode::Internal, "not run"};
-  Result<AttestationResult> result = Error{ErrorCode::Internal, "not run"};
-  Result<void> check = Error{ErrorCode::Internal, "not run"};
-};
+using Outcome = test::RpOutcome;
+using test::verify_error;
 
 // Runs verify -> appraise -> check at |at|.
 Outcome run(const Evidence& e, const nlohmann::json& reference, VerifyContext ctx,
@@ -106,22 +104,7 @@ Outcome run(const Evidence& e, const nlohmann::json& reference, VerifyContext ct
   const Registry reg = tdx_registry();
   const Policy policy = policy_with(reg, reference, trust);
   FixedClock clock(at);
-  internal::Pipeline pipeline(reg, clock);
-  Outcome o;
-  o.verified = pipeline.verify(e, std::move(ctx), &policy);
-  if (!o.verified) {
-    return o;
-  }
-  o.result = pipeline.appraise(*o.verified, &policy, nullptr);
-  if (!o.result) {
-    return o;
-  }
-  o.check = internal::Pipeline::check(*o.result, policy);
-  return o;
-}
-
-ErrorCode verify_error(const Outcome& o) {
-  return o.verified ? ErrorCode::Ok : o.verified.error().code;
+  return test::rp_outcome(internal::RelyingParty(reg, clock, policy).appraise(e, {std::move(ctx)}));
 }
 
 std::optional<std::int8_t> claim(const AttestationResult& r, TrustVector::Claim c) {
@@ -393,14 +376,12 @@ TEST(TdxPlugin, MachineIdPinning) {
   auto p = parse_policy(doc.dump(), reg, test::data_path("tdx"));
   ASSERT_TRUE(p);
   FixedClock clock(kSprTime);
-  internal::Pipeline pipeline(reg, clock);
-  auto v = pipeline.verify(evidence_of(quote_file(kSpr)), ctx_with_nonce(hex(kSprReportData)), &*p);
-  ASSERT_TRUE(v);
-  auto r = pipeline.appraise(*v, &*p, nullptr);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(internal::Pipeline::check(*r, *p).error().code, ErrorCode::MachineIdMismatch);
+  const internal::RelyingParty rp(reg, clock, *p);
+  auto a = rp.appraise(evidence_of(quote_file(kSpr)), {ctx_with_nonce(hex(kSprReportData))});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->verdict.error().code, ErrorCode::MachineIdMismatch);
   p->machine_ids = {"tdx-ppid:089ddfdb9c0359c82a3bc7719239574e"};
-  EXPECT_TRUE(internal::Pipeline::check(*r, *p));
+  EXPECT_TRUE(rp.accept(evidence_of(quote_file(kSpr)), {ctx_with_nonce(hex(kSprReportData))}));
 }
 
 TEST(TdxPlugin, SectionValidation) {

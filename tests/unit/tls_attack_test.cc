@@ -9,6 +9,7 @@
 #include "src/core/encoding.h"
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
+#include "src/plugins/builtin_plugins.h"
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/software/software.h"
 #include "src/tls/authenticator.h"
@@ -114,7 +115,7 @@ struct AttackFixture {
 
   // genuine_answer builds what an honest attested server would send.
   Bytes genuine_answer(RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = attacker->state();
+    const auto& cs = internal::config_state(*attacker);
     const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
     const Bytes cmw = test::attest_cmw(*genuine.attester, peer.binder(spki, req.context), spki);
     return peer.answer(req, cs.chain_der, cs.key.get(), cmw, *attacker);
@@ -246,7 +247,7 @@ TEST(TlsAttack, ReuseOfAContextIsRejected) {
 TEST(TlsAttack, UnsolicitedContextIsRejected) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = f.attacker->state();
+    const auto& cs = internal::config_state(*f.attacker);
     const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
     // A well-formed, attested authenticator for a context the victim never
     // issued (built over the victim's request bytes, with another context).
@@ -263,7 +264,7 @@ TEST(TlsAttack, UnsolicitedContextIsRejected) {
 TEST(TlsAttack, EvidenceMadeForAnotherBinderIsRejected) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = f.attacker->state();
+    const auto& cs = internal::config_state(*f.attacker);
     const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
     // Evidence for the binder of another context (e.g. obtained earlier).
     const Bytes cmw = test::attest_cmw(*f.genuine.attester, peer.binder(spki, Bytes(32, 0x01)), spki);
@@ -275,7 +276,7 @@ TEST(TlsAttack, EvidenceMadeForAnotherBinderIsRejected) {
 TEST(TlsAttack, EvidenceForKeyAWithAnAuthenticatorForKeyBIsRejected) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = f.attacker->state();
+    const auto& cs = internal::config_state(*f.attacker);
     const test::Identity a = test::make_identity("key A");  // the attested key
     // Evidence binds key A on this very connection and context...
     const Bytes cmw = test::attest_cmw(*f.genuine.attester, peer.binder(a.spki, req.context), a.spki);
@@ -563,7 +564,7 @@ TEST(TlsAttack, ResumptionAttemptIsRefused) {
 TEST(TlsAttack, CertificateWithAnUnrequestedExtensionIsRejected) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = f.attacker->state();
+    const auto& cs = internal::config_state(*f.attacker);
     const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
     const Bytes cmw = test::attest_cmw(*f.genuine.attester, peer.binder(spki, req.context), spki);
     // Same request bytes in the transcript, but pretend it offered 0x0005.
@@ -602,7 +603,7 @@ TEST(TlsAttack, HostnameMismatchIsRejected) {
 TEST(TlsAttack, PinnedKeyMismatchIsRejectedAndMatchIsAccepted) {
   auto bundle = test::make_software_bundle();
   auto server = build_or_fail(server_builder(bundle.attester));
-  const Bytes pin = internal::spki_sha256(server->state().chain.front().get()).value();
+  const Bytes pin = internal::spki_sha256(internal::config_state(*server).chain.front().get()).value();
   {
     ServerThread srv(server, nullptr);
     auto cb = Config::builder();
@@ -672,7 +673,7 @@ TEST(TlsAttack, EmptyAuthenticatorIsARefusal) {
 TEST(TlsAttack, UnknownEvidenceMediaTypeIsRejected) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = f.attacker->state();
+    const auto& cs = internal::config_state(*f.attacker);
     auto ev = evidence_from_records({EvidenceRecord{"", "application/vnd.example.unknown", Bytes(16, 0x5A),
                                                     kIndEvidence}});
     ASSERT_TRUE(ev);
@@ -684,7 +685,7 @@ TEST(TlsAttack, UnknownEvidenceMediaTypeIsRejected) {
 TEST(TlsAttack, AuthenticatorWithoutAttestationIsRejected) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = f.attacker->state();
+    const auto& cs = internal::config_state(*f.attacker);
     peer.send_frame(tls::FrameType::Authenticator,
                     peer.answer(req, cs.chain_der, cs.key.get(), std::nullopt, *f.attacker));
   });

@@ -8,6 +8,7 @@
 
 #include "src/core/encoding.h"
 #include "src/ossl/keys.h"
+#include "src/plugins/builtin_plugins.h"
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/tpm2/tpm2.h"
 #include "src/tls/connection.h"
@@ -576,85 +577,6 @@ TEST(TlsConnection, AttestationOnlyIdentityOnboarding) {
   auto conn = Client::connect(build_or_fail(cb), "127.0.0.1", srv.port());
   ASSERT_TRUE(conn) << conn.error().to_string();
   EXPECT_TRUE(conn->is_attested());
-}
-
-TEST(TlsConnection, ConfigValidation) {
-  {
-    auto b = Config::builder();
-    b.peer_certificate_policy(PeerCertificatePolicy::AttestationOnly).peer_attestation(AttestationMode::Optional);
-    auto c = b.build();
-    ASSERT_FALSE(c);
-    EXPECT_EQ(c.error().code, ErrorCode::InvalidArgument);
-  }
-  {
-    auto b = Config::builder();
-    b.peer_certificate_policy(PeerCertificatePolicy::PinnedKey);
-    auto c = b.build();
-    ASSERT_FALSE(c);
-    EXPECT_EQ(c.error().code, ErrorCode::InvalidArgument);
-  }
-  {
-    auto b = Config::builder();
-    b.policy_json("{\"bogus\": 1}");
-    auto c = b.build();
-    ASSERT_FALSE(c);
-    EXPECT_EQ(c.error().code, ErrorCode::PolicyInvalid);
-  }
-  {
-    auto b = Config::builder();
-    b.certificate_chain_pem(test::TestPki::get().server_chain_pem).private_key_pem(test::TestPki::get().other_key_pem);
-    auto c = b.build();
-    ASSERT_FALSE(c);
-    EXPECT_EQ(c.error().code, ErrorCode::KeyInvalid);
-  }
-  {
-    auto b = Config::builder();
-    b.private_key_file("/nonexistent/key.pem").certificate_chain_file("/nonexistent/chain.pem");
-    auto c = b.build();
-    ASSERT_FALSE(c);
-    EXPECT_EQ(c.error().code, ErrorCode::FileNotFound);
-  }
-  {
-    auto b = Config::builder();
-    auto c = b.build();
-    ASSERT_TRUE(c);
-    auto s = Server::listen(*c, "127.0.0.1", 0);
-    ASSERT_FALSE(s);
-    EXPECT_EQ(s.error().code, ErrorCode::InvalidArgument);
-  }
-}
-
-// A snapshot of the defaults: a changed default must show up in review.
-TEST(TlsConnection, DefaultConfigSnapshot) {
-  auto b = Config::builder();
-  auto c = b.build();
-  ASSERT_TRUE(c);
-  EXPECT_EQ((*c)->describe(),
-            "tls_versions = 1.3\n"
-            "session_tickets = off\n"
-            "early_data = off\n"
-            "identity = none\n"
-            "attester = none\n"
-            "model = background-check\n"
-            "peer_attestation = required\n"
-            "accept_background_check = yes\n"
-            "accept_passport = yes\n"
-            "max_result_age = 300\n"
-            "peer_certificate_policy = webpki (client), attestation-only (server)\n"
-            "trust_anchors = system\n"
-            "pinned_keys = 0\n"
-            "negotiation = on\n"
-            "codepoints = 0xFFA0 0xFFA1 0xFFA2\n"
-            "handshake_timeout_ms = 10000\n"
-            "attestation_timeout_ms = 10000\n"
-            "min_reattestation_interval_ms = 1000\n"
-            "detailed_alerts = off\n"
-            "reattest_interval = 3600\n"
-            "max_control_frame = 65536\n"
-            "max_data_frame = 1048576\n"
-            "async_attestation_policy = off\n"
-            "dangerous_skip_peer_certificate_check = no\n"
-            "dangerous_skip_hostname_check = no\n");
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 
 #include "src/formats/tpm/tpm.h"
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/pipeline.h"
+#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
 #include "src/core/encoding.h"
@@ -19,6 +19,7 @@
 #include "src/plugins/tpm2/tpm2.h"
 
 #include "tools/swtpm_process.h"
+#include "tests/testlib/rp_outcome.h"
 #include "tests/testlib/test_data.h"
 
 #include <gtest/gtest.h>
@@ -142,11 +143,7 @@ Bytes field_bytes(const Evidence& e, const char* key) {
 }
 
 // Runs the pipeline (verify -> appraise -> check) with a tpm2 policy.
-struct Outcome {
-  Result<VerifiedEvidence> verified = Error{ErrorCode::Internal, "not run"};
-  Result<AttestationResult> result = Error{ErrorCode::Internal, "not run"};
-  Result<void> check = Error{ErrorCode::Internal, "not run"};
-};
+using Outcome = test::RpOutcome;
 
 Outcome run_pipeline(const Evidence& e, const nlohmann::json& trust,
                      const nlohmann::json& reference, std::optional<Bytes> nonce,
@@ -159,24 +156,14 @@ Outcome run_pipeline(const Evidence& e, const nlohmann::json& trust,
        {{std::string(kMediaTypeTpmQuote), {{"trust", trust}, {"reference", reference}}}}}};
   auto policy = parse_policy(doc.dump(), reg, test::data_path("tpm"));
   EXPECT_TRUE(policy) << policy.error().to_string();
-  Outcome o;
   if (!policy) {
-    return o;
+    return Outcome{};
   }
   FixedClock clock(at);
-  internal::Pipeline pipeline(reg, clock);
-  VerifyContext ctx;
-  ctx.expected_nonce = std::move(nonce);
-  ctx.trust_anchors = std::move(anchors);
-  o.verified = pipeline.verify(e, std::move(ctx), &*policy);
-  if (!o.verified) {
-    return o;
-  }
-  o.result = pipeline.appraise(*o.verified, &*policy, nullptr);
-  if (o.result) {
-    o.check = internal::Pipeline::check(*o.result, *policy);
-  }
-  return o;
+  internal::Expectation expect;
+  expect.context.expected_nonce = std::move(nonce);
+  expect.context.trust_anchors = std::move(anchors);
+  return test::rp_outcome(internal::RelyingParty(reg, clock, *policy).appraise(e, std::move(expect)));
 }
 
 std::optional<std::int8_t> claim(const AttestationResult& r, TrustVector::Claim c) {

@@ -10,12 +10,6 @@
 namespace atls {
 namespace {
 
-// The AR4SI trustworthiness claims, in the order of their CBOR keys 0..7
-// (draft-ietf-rats-ar4si, "Trustworthiness Vector").
-constexpr std::array<std::string_view, TrustVector::kSize> kClaimNames{
-    "instance-identity", "configuration",  "executables",    "file-system",
-    "hardware",          "runtime-opaque", "storage-opaque", "sourced-data"};
-
 // A claim with its two JSON spellings: draft-fv-rats-ear / ietf-rats-ear
 // -00..-02 (also veraison/ear) and draft-ietf-rats-ear-03.
 struct Spelling {
@@ -128,8 +122,11 @@ Result<TrustVector> trust_vector_claim(const nlohmann::json& v, const std::strin
   }
   TrustVector tv;
   for (auto it = v.begin(); it != v.end(); ++it) {
-    const auto pos = std::find(kClaimNames.begin(), kClaimNames.end(), it.key());
-    if (pos == kClaimNames.end()) {
+    std::size_t slot = 0;
+    while (slot < TrustVector::kSize && TrustVector::claim_name(slot) != it.key()) {
+      ++slot;
+    }
+    if (slot == TrustVector::kSize) {
       return Error{ErrorCode::EarBadTrustVector, name + ": unknown claim '" + it.key() + "'"};
     }
     // draft-ietf-rats-ar4si: a trustworthiness claim is a signed 8-bit integer.
@@ -146,8 +143,7 @@ Result<TrustVector> trust_vector_claim(const nlohmann::json& v, const std::strin
     if (value < -128 || value > 127) {
       return Error{ErrorCode::EarBadTrustVector, name + "." + it.key() + " out of -128..127"};
     }
-    tv.claims[static_cast<std::size_t>(pos - kClaimNames.begin())] =
-        static_cast<std::int8_t>(value);
+    tv.claims[slot] = static_cast<std::int8_t>(value);
   }
   return tv;
 }
@@ -222,20 +218,6 @@ Result<Ear> decode_claims_of(const Jws& jws) {
 
 }  // namespace
 
-std::string_view tier_name(TrustTier t) {
-  switch (t) {
-    case TrustTier::None:
-      return "none";
-    case TrustTier::Affirming:
-      return "affirming";
-    case TrustTier::Warning:
-      return "warning";
-    case TrustTier::Contraindicated:
-      return "contraindicated";
-  }
-  return "none";
-}
-
 Result<TrustTier> tier_from_name(std::string_view name) {
   for (const TrustTier t :
        {TrustTier::None, TrustTier::Affirming, TrustTier::Warning, TrustTier::Contraindicated}) {
@@ -244,40 +226,6 @@ Result<TrustTier> tier_from_name(std::string_view name) {
     }
   }
   return Error{ErrorCode::EarBadStatus, "unknown trust tier \"" + std::string(name) + "\""};
-}
-
-TrustTier tier_of_claim_value(std::int8_t v) {
-  // draft-ietf-rats-ar4si tiers (as veraison/ear implements them):
-  // None -1..1; Affirming 2..31 and -2..-32; Warning 32..95 and -33..-96;
-  // Contraindicated 96..127 and -97..-128.
-  const int x = v;
-  if (x >= -1 && x <= 1) {
-    return TrustTier::None;
-  }
-  if ((x >= 2 && x <= 31) || (x >= -32 && x <= -2)) {
-    return TrustTier::Affirming;
-  }
-  if ((x >= 32 && x <= 95) || (x >= -96 && x <= -33)) {
-    return TrustTier::Warning;
-  }
-  return TrustTier::Contraindicated;
-}
-
-TrustTier TrustVector::worst() const {
-  TrustTier w = TrustTier::None;
-  for (const auto& c : claims) {
-    if (c) {
-      const TrustTier t = tier_of_claim_value(*c);
-      if (better_than(w, t)) {
-        w = t;
-      }
-    }
-  }
-  return w;
-}
-
-std::string_view TrustVector::claim_name(std::size_t i) {
-  return i < kClaimNames.size() ? kClaimNames[i] : std::string_view();
 }
 
 Result<Ear> ear_from_claims(const nlohmann::json& claims) {
@@ -425,7 +373,7 @@ nlohmann::json ear_to_claims(const Ear& ear) {
       nlohmann::json tv = nlohmann::json::object();
       for (std::size_t i = 0; i < TrustVector::kSize; ++i) {
         if (sm.trust_vector->claims[i]) {
-          tv[std::string(kClaimNames[i])] = static_cast<int>(*sm.trust_vector->claims[i]);
+          tv[std::string(TrustVector::claim_name(i))] = static_cast<int>(*sm.trust_vector->claims[i]);
         }
       }
       s[pick(kTrustVector, legacy)] = std::move(tv);

@@ -1,7 +1,8 @@
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/pipeline.h"
+#include "src/attestation/relying_party.h"
 #include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
+#include "src/plugins/builtin_plugins.h"
 #include "src/plugins/ear/ear_plugin.h"
 
 #include <exception>
@@ -92,14 +93,15 @@ class PassportAttester final : public Attester {
       return std::move(evidence).error();
     }
 
-    const internal::Pipeline pipeline(*m_registry, clock);
-    VerifyContext ctx;
-    ctx.expected_nonce = nonce;
-    ctx.trust_anchors = m_config.trust_anchors;
-    ATLS_ASSIGN_OR_RETURN(const VerifiedEvidence verified,
-                          pipeline.verify(*evidence, std::move(ctx), &m_config.policy));
-    ATLS_ASSIGN_OR_RETURN(const AttestationResult result,
-                          pipeline.appraise(verified, &m_config.policy, m_key.get(), &spki));
+    // The in-process Verifier appraises and signs whatever the tier: the
+    // relying party judges the EAR against its own policy.
+    const internal::RelyingParty verifier(*m_registry, clock, m_config.policy);
+    auto expect = internal::Expectation::background_check(nonce);
+    expect.context.trust_anchors = m_config.trust_anchors;
+    expect.context.attested_key_spki = spki;  // named in the EAR
+    ATLS_ASSIGN_OR_RETURN(const internal::Appraisal appraisal,
+                          verifier.appraise(*evidence, std::move(expect), m_key.get()));
+    const AttestationResult& result = appraisal.result;
     if (result.ear().empty()) {
       return Error{ErrorCode::AttesterFailure, "the in-process Verifier signed no EAR"};
     }

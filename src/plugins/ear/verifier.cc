@@ -1,5 +1,5 @@
 #include "src/attestation/parse_cache.h"
-#include "src/attestation/pipeline.h"
+#include "src/core/trust.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
 #include "src/formats/ear/ear.h"
