@@ -427,13 +427,14 @@ class SevSnpTest(CliTestCase):
     def test_gosevguest_debug_policy(self):
         # The guest POLICY allows debugging: a policy that requires affirming
         # rejects it with DebugEnabled, one that allows debug accepts it.
-        base = {"schemes": {MT_SNP: {"trust": {"ask_ark": data("snp", "ask_ark_milan.pem")},
-                                     "reference": {}}}}
+        base = {"required_tier": "warning",
+                "schemes": {MT_SNP: {"trust": {"ask_ark": data("snp", "ask_ark_milan.pem")},
+                                     "reference": {"dangerous_any_measurement": True}}}}
         strict = self.write("strict.json", json.dumps(base))
         args = [data("snp", "gosevguest_attestation.bin"), "--media-type", MT_SNP,
                 "--cert", data("snp", "gosevguest_vcek.der"), "--at", "2022-09-24T12:00:00Z"]
         self.assertFails(atls("verify", "--policy", strict, *args), "DebugEnabled")
-        base["schemes"][MT_SNP]["reference"] = {"allow_debug": True}
+        base["schemes"][MT_SNP]["reference"]["allow_debug"] = True
         loose = self.write("loose.json", json.dumps(base))
         self.assertOk(atls("verify", "--policy", loose, *args))
 
