@@ -368,6 +368,9 @@ PolicyCase make_policy_case(const EvidenceCase& ev, std::string_view media_type,
   nlohmann::json doc = {
       {"schemes", {{std::string(media_type), {{"trust", std::move(trust)}}}}},
   };
+  if (media_type != kMediaTypeEatCwt) {  // hardware schemes need reference values
+    doc["schemes"][std::string(media_type)]["reference"] = {{"dangerous_any_measurement", true}};
+  }
   PolicyCase c;
   c.ev = &ev;
   c.policy = must(parse_policy(doc.dump(), registry(), data_dir()), "bench policy");
@@ -563,7 +566,8 @@ int run_benchmarks(int argc, char** argv) {
   static const PolicyCase gce_chain_policy =
       make_policy_case(gce_chain.ev, kMediaTypeTpmQuote,
                        {{"roots", {"tpm/gce_tpm_ek_root_1.cer"}},
-                        {"intermediates", {"tpm/gce_tpm_ek_intermediate_2.crt"}}});
+                        {"intermediates", {"tpm/gce_tpm_ek_intermediate_2.crt"}},
+                        {"ak_certificate_ekus", {"2.23.133.8.1"}}});
   static const PolicyCase tools_ecc_policy =
       make_policy_case(tools_ecc.ev, kMediaTypeTpmQuote, {{"ak_keys", {"tpm/tools_ecc/ak.pem"}}});
   static const PolicyCase snp_policy =

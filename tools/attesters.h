@@ -75,9 +75,14 @@ inline nlohmann::json relying_party_policy(
     p["schemes"][std::string(kMediaTypeEar)] = {
         {"trust", trust_section_for(std::string(kMediaTypeEar), built.ear_public_pem)}};
   } else if (!built.evidence_media_type.empty()) {
+    // Hardware Evidence without reference values says so explicitly
+    // (docs/policy.md): its executables claim is then "unrecognized runtime".
+    const std::string& mt = built.evidence_media_type;
+    const bool any = reference.empty() && (mt == kMediaTypeTpmQuote || mt == kMediaTypeSnpReport ||
+                                           mt == kMediaTypeTdxQuote);
     p["schemes"][built.evidence_media_type] = {
         {"trust", trust_section_for(built.evidence_media_type, built.evidence_key_pem)},
-        {"reference", reference}};
+        {"reference", any ? nlohmann::json{{"dangerous_any_measurement", true}} : reference}};
   }
   return p;
 }

@@ -112,6 +112,11 @@ enum class ErrorCategory : std::uint8_t {
   X(TdxBadQeReportSignature, BadEvidence, 51, "TDX QE report signature does not verify")         \
   X(TdxQeReportDataMismatch, BadEvidence, 51, "TDX QE report does not bind the attestation key") \
   X(TdxBadPckChain, BadEvidence, 42, "TDX quote PCK certificate chain is malformed")             \
+  X(TdxQeIdentityMalformed, Usage, 80, "malformed TDX QE Identity collateral")                   \
+  X(TdxQeIdentityBadSignature, BadEvidence, 51, "TDX QE Identity signature does not verify")     \
+  X(TdxQeIdentityExpired, BadEvidence, 45, "TDX QE Identity collateral is outside its validity") \
+  X(TdxQeIdentityMismatch, BadEvidence, 42, "TDX Quoting Enclave does not match the QE identity")\
+  X(TdxQeDebug, BadEvidence, 42, "TDX Quoting Enclave is a debug enclave")                       \
   /* TPM */                                                                                      \
   X(TpmMalformed, BadEvidence, 50, "malformed TPM 2.0 structure")                                \
   X(TpmBadMagic, BadEvidence, 50, "TPMS_ATTEST magic is not TPM_GENERATED_VALUE")                \
@@ -119,6 +124,7 @@ enum class ErrorCategory : std::uint8_t {
   X(TpmBadSignature, BadEvidence, 51, "TPM quote signature does not verify")                     \
   X(TpmPcrSelectionMismatch, BadEvidence, 51, "quote PCR selection differs from PCR values")   \
   X(TpmPcrDigestMismatch, BadEvidence, 51, "TPM quote pcrDigest does not match the PCR values")  \
+  X(TpmAkCertificateProfile, BadEvidence, 42, "certificate is not a TCG AK certificate")         \
   /* attestation pipeline, plug-ins and policy */                                              \
   X(NonceMismatch, BadEvidence, 51, "evidence nonce does not match the expected binder")        \
   X(UnsupportedMediaType, BadEvidence, 43, "no verifier for this evidence media type")          \

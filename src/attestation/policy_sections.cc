@@ -115,4 +115,21 @@ bool hex_equal(const nlohmann::json& a, const nlohmann::json& b) {
   return x && y && constant_time_equal(*x, *y);
 }
 
+Result<void> require_reference_values(const nlohmann::json& section, bool has_values,
+                                      std::string_view which) {
+  const std::string key(kDangerousAnyMeasurement);
+  ATLS_TRY(check_boolean(section, key));
+  const bool any = section.is_object() && section.value(key, false);
+  if (has_values && any) {
+    return Error{ErrorCode::PolicyInvalid,
+                 "\"" + key + "\" cannot be combined with reference values"};
+  }
+  if (!has_values && !any) {
+    return Error{ErrorCode::PolicyInvalid,
+                 "no reference values (" + std::string(which) + "): any genuine machine would " +
+                     "pass; give reference values or \"" + key + "\": true"};
+  }
+  return ok();
+}
+
 }  // namespace atls::internal

@@ -10,6 +10,7 @@
 #include <atls/result.h>
 #include <atls/verifier.h>
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,6 +45,24 @@ Result<void> check_string(const nlohmann::json& section, std::string_view key);
 // string or a list (non-string entries are skipped). Empty when |section|
 // is not an object or has no |key|.
 std::vector<std::string> file_refs(const nlohmann::json& section, std::string_view key);
+
+// kDangerousAnyMeasurement is the reference-section key with which a policy
+// for a hardware scheme accepts any measurement (docs/policy.md). Without
+// reference values a genuine machine of the same kind, rented by anyone,
+// would pass; so such a policy fails to load unless it says this, and then
+// the executables claim is kExecutablesUnrecognized.
+inline constexpr std::string_view kDangerousAnyMeasurement = "dangerous_any_measurement";
+
+// AR4SI executables value "unrecognized run-time" (warning): what a hardware
+// appraiser reports when it compared no measurement of the workload.
+inline constexpr std::int8_t kExecutablesUnrecognized = 33;
+
+// require_reference_values checks the opt-in above: when |has_values| is
+// false, |section| must hold "dangerous_any_measurement": true, else the
+// detail is "no reference values (<which>); ...". The key, when present,
+// must be a boolean, and true only without reference values.
+Result<void> require_reference_values(const nlohmann::json& section, bool has_values,
+                                      std::string_view which);
 
 // load_file reads the policy file |ref| through |ctx|.load; without a
 // loader it fails with FileNotFound ("no loader for policy file \"<ref>\"").

@@ -427,13 +427,14 @@ class SevSnpTest(CliTestCase):
     def test_gosevguest_debug_policy(self):
         # The guest POLICY allows debugging: a policy that requires affirming
         # rejects it with DebugEnabled, one that allows debug accepts it.
-        base = {"schemes": {MT_SNP: {"trust": {"ask_ark": data("snp", "ask_ark_milan.pem")},
-                                     "reference": {}}}}
+        base = {"required_tier": "warning",
+                "schemes": {MT_SNP: {"trust": {"ask_ark": data("snp", "ask_ark_milan.pem")},
+                                     "reference": {"dangerous_any_measurement": True}}}}
         strict = self.write("strict.json", json.dumps(base))
         args = [data("snp", "gosevguest_attestation.bin"), "--media-type", MT_SNP,
                 "--cert", data("snp", "gosevguest_vcek.der"), "--at", "2022-09-24T12:00:00Z"]
         self.assertFails(atls("verify", "--policy", strict, *args), "DebugEnabled")
-        base["schemes"][MT_SNP]["reference"] = {"allow_debug": True}
+        base["schemes"][MT_SNP]["reference"]["allow_debug"] = True
         loose = self.write("loose.json", json.dumps(base))
         self.assertOk(atls("verify", "--policy", loose, *args))
 
@@ -606,10 +607,21 @@ class TpmVectorsTest(CliTestCase):
         return self.write("gce_ak.pem", cert.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
 
+    def gce_eku_policy(self):
+        # GCE's AK certificates carry the EK certificate EKU (2.23.133.8.1),
+        # not tcg-kp-AIKCertificate: the policy accepts it explicitly.
+        return ["--policy", self.write("gce_eku.json", json.dumps(
+            {"required_tier": "warning",
+             "schemes": {MT_TPM: {"trust": {"ak_certificate_ekus": ["2.23.133.8.1"]},
+                                  "reference": {"dangerous_any_measurement": True}}}}))]
+
     def test_gce_all_banks_with_chain(self):
+        self.assertFails(gce("sha256", GCE, None, "--nonce", "9009", *CHAIN),
+                         "TpmAkCertificateProfile")
         for bank in ("sha1", "sha256", "sha384"):
             with self.subTest(bank=bank):
-                r = gce(bank, GCE, None, "--nonce", "9009", "--json", *CHAIN)
+                r = gce(bank, GCE, None, "--nonce", "9009", "--json", *CHAIN,
+                        *self.gce_eku_policy())
                 self.assertOk(r, bank)
                 doc = r.json()
                 self.assertEqual(doc["claims"]["ak_trust"], "certificate")
@@ -642,7 +654,8 @@ class TpmVectorsTest(CliTestCase):
 
     def test_gce_missing_intermediate(self):
         r = gce("sha256", GCE, None, "--cert", os.path.join(GCE, "ak_cert.der"),
-                "--trust", data("tpm", "gce_tpm_ek_root_1.cer"), "--at", "2024-01-01")
+                "--trust", data("tpm", "gce_tpm_ek_root_1.cer"), "--at", "2024-01-01",
+                *self.gce_eku_policy())
         self.assertFails(r, "CertUntrusted")
 
     def test_gce_wrong_pcr_values(self):

@@ -159,11 +159,32 @@ TEST(SevSnpPlugin, WithoutExpectedNonceTheNonceIsOnlyReported) {
   EXPECT_EQ(o.verified->claims().nonce, padded);
 }
 
-TEST(SevSnpPlugin, NoPolicyReferenceLeavesExecutablesAbsent) {
-  const Outcome o = run(evidence_with_vcek(), {{"allow_debug", true}});
+// Trust anchors without reference values would let any guest of a genuine
+// chip pass: such a policy does not load unless it says so explicitly, and
+// then the executables claim is "unrecognized runtime", not affirming.
+TEST(SevSnpPlugin, NoReferenceValuesIsRefusedUnlessExplicit) {
+  const Registry reg = snp_registry();
+  for (const nlohmann::json& ref :
+       {nlohmann::json::object(), nlohmann::json{{"allow_debug", true}},
+        nlohmann::json{{"family_id", std::string(32, '0')}, {"image_id", std::string(32, '0')}}}) {
+    nlohmann::json doc = {
+        {"schemes",
+         {{std::string(kMediaTypeSnpReport),
+           {{"trust", {{"ask_ark", "ask_ark_milan.pem"}}}, {"reference", ref}}}}}};
+    auto p = parse_policy(doc.dump(), reg, test::data_path("snp"));
+    ASSERT_FALSE(p) << ref.dump();
+    EXPECT_EQ(p.error().code, ErrorCode::PolicyInvalid);
+  }
+  const Outcome o =
+      run(evidence_with_vcek(), {{"allow_debug", true}, {"dangerous_any_measurement", true}});
   ASSERT_TRUE(o.result) << error_name(verify_error(o));
-  EXPECT_FALSE(claim(*o.result, TrustVector::kExecutables).has_value());
-  EXPECT_EQ(o.result->status(), TrustTier::Affirming);
+  EXPECT_EQ(claim(*o.result, TrustVector::kExecutables), 33);
+  EXPECT_EQ(o.result->status(), TrustTier::Warning);
+  EXPECT_EQ(o.check.error().code, ErrorCode::TierInsufficient);
+  // The ID key alone identifies the workload (it signs the launch digest).
+  EXPECT_TRUE(snp_registry()
+                  .appraiser_for(kMediaTypeSnpReport)
+                  ->check_reference_section({{"id_key_digest", std::string(96, '0')}}));
 }
 
 // --- nonce --------------------------------------------------------------------
@@ -291,7 +312,8 @@ TEST(SevSnpPlugin, ReferenceSectionValidation) {
   const Registry reg = snp_registry();
   const Appraiser* a = reg.appraiser_for(kMediaTypeSnpReport);
   ASSERT_NE(a, nullptr);
-  EXPECT_TRUE(a->check_reference_section(nlohmann::json::object()));
+  EXPECT_EQ(a->check_reference_section(nlohmann::json::object()).error().code,
+            ErrorCode::PolicyInvalid);
   EXPECT_TRUE(a->check_reference_section(kGoodReference));
   const nlohmann::json bad[] = {
       {{"measurement", {kMeasurement}}},            // unknown key
@@ -436,7 +458,12 @@ TEST(SevSnpPlugin, OtherVectorNeedsItsOwnVcek) {
   VerifyContext ctx = ctx_with_nonce(hex(
       "d447b55d197491bfe15cf298f9de9986b7a7c4be2468b4f6e2d53b71d7c645810b0f2cdfca0040433be063fc1a82"
       "93f0f3f8dae7b79fecb3d1cd82bd6a93ebfd"));
-  const Outcome o = run(*e, {{"allow_debug", false}}, std::move(ctx), 1704067200);
+  const Outcome o = run(*e,
+                        {{"allow_debug", false},
+                         {"measurements",
+                          {"7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc"
+                           "39b2c60bd95b9c480cd81841f"}}},
+                        std::move(ctx), 1704067200);
   ASSERT_TRUE(o.verified) << o.verified.error().to_string();
   EXPECT_TRUE(o.check) << "policy 0x30000 has debug off";
 }

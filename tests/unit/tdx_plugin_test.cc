@@ -18,6 +18,7 @@
 #include <cctype>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace atls {
@@ -60,6 +61,8 @@ const char* const kSprMrSeam =
     "2fd279c16164a93dd5bf373d834328d46008c2b693af9ebb865b08b2ced320c9a89b4869a9fab60fbe9d0c5a5363"
     "c656";
 const std::string kZero48(96, '0');
+// A reference section for tests about verification, not measurements.
+const nlohmann::json kAnyMeasurement = {{"dangerous_any_measurement", true}};
 
 Bytes quote_file(const std::string& name) {
   return read_data("tdx/" + name);
@@ -182,7 +185,7 @@ TEST(TdxPlugin, EveryValidVectorVerifies) {
     auto parsed = parse_tdx_quote(quote);
     ASSERT_TRUE(parsed);
     // The expected nonce is the quote's whole REPORTDATA.
-    const Outcome o = run(evidence_of(quote), nlohmann::json::object(),
+    const Outcome o = run(evidence_of(quote), kAnyMeasurement,
                           ctx_with_nonce(parsed->body.report_data), v.at);
     ASSERT_TRUE(o.verified) << o.verified.error().to_string();
     EXPECT_TRUE(o.verified->claims().nonce_verified);
@@ -190,15 +193,19 @@ TEST(TdxPlugin, EveryValidVectorVerifies) {
     EXPECT_EQ(o.verified->claims().claims.contains("tee_tcb_svn2"), v.version == 5);
     EXPECT_EQ(o.verified->claims().machine_id.rfind("tdx-ppid:", 0), 0u)
         << o.verified->claims().machine_id;
+    // Any TD accepted ("dangerous_any_measurement"): the runtime is
+    // unrecognized, so the result is not affirming.
     ASSERT_TRUE(o.result);
-    EXPECT_EQ(o.result->status(), TrustTier::Affirming);
-    EXPECT_FALSE(claim(*o.result, TrustVector::kExecutables).has_value());
-    EXPECT_TRUE(o.check) << o.check.error().to_string();
+    EXPECT_EQ(o.result->status(), TrustTier::Warning);
+    EXPECT_EQ(claim(*o.result, TrustVector::kExecutables), 33);
+    EXPECT_EQ(claim(*o.result, TrustVector::kHardware), 2);
+    ASSERT_FALSE(o.check);
+    EXPECT_EQ(o.check.error().code, ErrorCode::TierInsufficient);
   }
 }
 
 TEST(TdxPlugin, V5SampleFields) {
-  const Outcome o = run(evidence_of(quote_file(kV5)), nlohmann::json::object(), VerifyContext{},
+  const Outcome o = run(evidence_of(quote_file(kV5)), kAnyMeasurement, VerifyContext{},
                         unix_day(2026, 2, 3));
   ASSERT_TRUE(o.verified) << o.verified.error().to_string();
   const auto& c = o.verified->claims().claims;
@@ -218,13 +225,13 @@ TEST(TdxPlugin, WireFormRoundTrip) {
   auto received = evidence_from_cmw(sent.cmw);
   ASSERT_TRUE(received) << received.error().to_string();
   EXPECT_EQ(received->media_type(), kMediaTypeTdxQuote);
-  const Outcome o = run(*received, nlohmann::json::object(), ctx_with_nonce(hex(kSprReportData)));
+  const Outcome o = run(*received, {{"mrtd", kSprMrTd}}, ctx_with_nonce(hex(kSprReportData)));
   ASSERT_TRUE(o.verified) << o.verified.error().to_string();
   EXPECT_TRUE(o.check);
 }
 
 TEST(TdxPlugin, WithoutExpectedNonceTheNonceIsOnlyReported) {
-  const Outcome o = run(evidence_of(quote_file(kSpr)), nlohmann::json::object(), VerifyContext{});
+  const Outcome o = run(evidence_of(quote_file(kSpr)), kAnyMeasurement, VerifyContext{});
   ASSERT_TRUE(o.verified) << o.verified.error().to_string();
   EXPECT_FALSE(o.verified->claims().nonce_verified);
   EXPECT_EQ(o.verified->claims().nonce, hex(kSprReportData));
@@ -234,7 +241,7 @@ TEST(TdxPlugin, TrustAnchorFromContext) {
   // No policy trust section: the root comes from --trust.
   VerifyContext ctx = ctx_with_nonce(hex(kSprReportData));
   ctx.trust_anchors = {read_data("tdx/intel_sgx_root_ca.pem")};
-  const Outcome o = run(evidence_of(quote_file(kSpr)), nlohmann::json::object(), std::move(ctx),
+  const Outcome o = run(evidence_of(quote_file(kSpr)), {{"mrtd", kSprMrTd}}, std::move(ctx),
                         kSprTime, nlohmann::json::object());
   ASSERT_TRUE(o.verified) << o.verified.error().to_string();
   EXPECT_TRUE(o.check);
@@ -247,21 +254,21 @@ TEST(TdxPlugin, WrongNonce) {
   // The source's bad value: the last byte differs (...2213 instead of ...1113).
   Bytes bad = hex(kSprReportData);
   bad[62] = 0x22;
-  EXPECT_EQ(verify_error(run(e, nlohmann::json::object(), ctx_with_nonce(bad))),
+  EXPECT_EQ(verify_error(run(e, kAnyMeasurement, ctx_with_nonce(bad))),
             ErrorCode::NonceMismatch);
   // A prefix of REPORTDATA: the zero padding differs.
   Bytes prefix = hex(kSprReportData);
   prefix.resize(32);
-  EXPECT_EQ(verify_error(run(e, nlohmann::json::object(), ctx_with_nonce(prefix))),
+  EXPECT_EQ(verify_error(run(e, kAnyMeasurement, ctx_with_nonce(prefix))),
             ErrorCode::NonceMismatch);
-  EXPECT_EQ(verify_error(run(e, nlohmann::json::object(), ctx_with_nonce(Bytes(65, 1)))),
+  EXPECT_EQ(verify_error(run(e, kAnyMeasurement, ctx_with_nonce(Bytes(65, 1)))),
             ErrorCode::NonceMismatch);
   // The COS quote has all-zero REPORTDATA: a short zero nonce matches, others do not.
   const Evidence cos = evidence_of(quote_file(kCos));
   EXPECT_TRUE(
-      run(cos, nlohmann::json::object(), ctx_with_nonce(Bytes(32, 0)), unix_day(2025, 1, 1))
+      run(cos, kAnyMeasurement, ctx_with_nonce(Bytes(32, 0)), unix_day(2025, 1, 1))
           .verified);
-  EXPECT_EQ(verify_error(run(cos, nlohmann::json::object(), ctx_with_nonce(Bytes(32, 1)),
+  EXPECT_EQ(verify_error(run(cos, kAnyMeasurement, ctx_with_nonce(Bytes(32, 1)),
                              unix_day(2025, 1, 1))),
             ErrorCode::NonceMismatch);
 }
@@ -282,29 +289,29 @@ TEST(TdxPlugin, NegativeVectors) {
   for (const auto& [file, code] : cases) {
     SCOPED_TRACE(file);
     const Outcome o =
-        run(evidence_of(quote_file(file)), nlohmann::json::object(), ctx_with_nonce(hex(kSprReportData)));
+        run(evidence_of(quote_file(file)), kAnyMeasurement, ctx_with_nonce(hex(kSprReportData)));
     EXPECT_EQ(verify_error(o), code) << (o.verified ? "" : o.verified.error().to_string());
   }
 }
 
 TEST(TdxPlugin, UntrustedRoot) {
   // A root the quote does not chain to (AMD's Milan ARK).
-  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), nlohmann::json::object(),
+  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), kAnyMeasurement,
                              ctx_with_nonce(hex(kSprReportData)), kSprTime,
                              {{"sgx_root", "../snp/ask_ark_milan.pem"}})),
             ErrorCode::CertUntrusted);
   // No root at all.
-  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), nlohmann::json::object(),
+  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), kAnyMeasurement,
                              ctx_with_nonce(hex(kSprReportData)), kSprTime,
                              nlohmann::json::object())),
             ErrorCode::CertUntrusted);
 }
 
 TEST(TdxPlugin, ChainTimes) {
-  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), nlohmann::json::object(),
+  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), kAnyMeasurement,
                              ctx_with_nonce(hex(kSprReportData)), unix_day(2053, 7, 1))),
             ErrorCode::CertExpired);
-  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), nlohmann::json::object(),
+  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), kAnyMeasurement,
                              ctx_with_nonce(hex(kSprReportData)), unix_day(2022, 9, 1))),
             ErrorCode::CertNotYetValid);
 }
@@ -319,7 +326,7 @@ TEST(TdxPlugin, MissingRecordAndRootFile) {
   VerifyContext ctx;
   ctx.clock = &clock;
   EXPECT_EQ(v->verify(*other, ctx).error().code, ErrorCode::UnsupportedMediaType);
-  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), nlohmann::json::object(),
+  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), kAnyMeasurement,
                              ctx_with_nonce(hex(kSprReportData)), kSprTime,
                              {{"sgx_root", "missing.pem"}})),
             ErrorCode::FileNotFound);
@@ -345,23 +352,29 @@ TEST(TdxPlugin, WrongMeasurement) {
 
   for (const char* key : {"rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrseam"}) {
     SCOPED_TRACE(key);
-    const Outcome r = run_spr({{key, std::string(96, 'b')}});
+    // mrseam alone does not identify the TD: it comes with the right MRTD.
+    nlohmann::json ref = {{key, std::string(96, 'b')}};
+    if (std::string(key) == "mrseam") {
+      ref["mrtd"] = kSprMrTd;
+    }
+    const Outcome r = run_spr(ref);
     ASSERT_TRUE(r.result);
     EXPECT_EQ(claim(*r.result, TrustVector::kExecutables), 96);
     EXPECT_EQ(r.check.error().code, ErrorCode::MeasurementMismatch);
   }
   for (const char* key : {"mrconfigid", "mrowner", "mrownerconfig"}) {
     SCOPED_TRACE(key);
-    const Outcome r = run_spr({{key, std::string(96, 'c')}});
+    const Outcome r = run_spr({{key, std::string(96, 'c')}, {"dangerous_any_measurement", true}});
     ASSERT_TRUE(r.result);
     EXPECT_EQ(claim(*r.result, TrustVector::kConfiguration), 96);
-    EXPECT_FALSE(claim(*r.result, TrustVector::kExecutables).has_value());
+    EXPECT_EQ(claim(*r.result, TrustVector::kExecutables), 33);
     EXPECT_EQ(r.check.error().code, ErrorCode::MeasurementMismatch);
   }
 }
 
 TEST(TdxPlugin, PolicyId) {
-  const Outcome o = run_spr({{"policy_id", "example:tdx/1"}, {"allow_debug", false}});
+  const Outcome o =
+      run_spr({{"policy_id", "example:tdx/1"}, {"allow_debug", false}, {"mrtd", kSprMrTd}});
   ASSERT_TRUE(o.result);
   EXPECT_EQ(o.result->submods()[0].policy_id, "example:tdx/1");
   EXPECT_TRUE(o.check);
@@ -372,7 +385,8 @@ TEST(TdxPlugin, MachineIdPinning) {
   nlohmann::json doc = {{"machine_ids", {"tdx-ppid:00000000000000000000000000000000"}},
                         {"schemes",
                          {{std::string(kMediaTypeTdxQuote),
-                           {{"trust", {{"sgx_root", "intel_sgx_root_ca.pem"}}}}}}}};
+                           {{"trust", {{"sgx_root", "intel_sgx_root_ca.pem"}}},
+                            {"reference", {{"mrtd", kSprMrTd}}}}}}}};
   auto p = parse_policy(doc.dump(), reg, test::data_path("tdx"));
   ASSERT_TRUE(p);
   FixedClock clock(kSprTime);
@@ -388,8 +402,8 @@ TEST(TdxPlugin, SectionValidation) {
   const Registry reg = tdx_registry();
   const Appraiser* a = reg.appraiser_for(kMediaTypeTdxQuote);
   ASSERT_NE(a, nullptr);
-  EXPECT_TRUE(a->check_reference_section(nlohmann::json::object()));
   EXPECT_TRUE(a->check_reference_section({{"mrtd", {kSprMrTd}}, {"rtmr0", {kSprRtmr0, kZero48}}}));
+  EXPECT_TRUE(a->check_reference_section(kAnyMeasurement));
   const nlohmann::json bad[] = {
       {{"mr_td", {kSprMrTd}}},                // unknown key
       {{"mrtd", nlohmann::json::array()}},    // empty list
@@ -399,6 +413,12 @@ TEST(TdxPlugin, SectionValidation) {
       {{"allow_debug", "no"}},                //
       {{"policy_id", 1}},                     //
       nlohmann::json::array(),                // not an object
+      nlohmann::json::object(),               // no reference value for the TD
+      {{"mrseam", kSprMrSeam}, {"mrowner", kZero48}},  // none that measures the TD
+      {{"allow_debug", true}},                //
+      {{"mrtd", kSprMrTd}, {"dangerous_any_measurement", true}},  // both
+      {{"dangerous_any_measurement", false}},  //
+      {{"dangerous_any_measurement", "yes"}},  //
   };
   for (const auto& r : bad) {
     auto v = a->check_reference_section(r);
@@ -489,7 +509,7 @@ TEST(TdxAttester, ShortNonceIsZeroPadded) {
   ASSERT_TRUE(q);
   EXPECT_EQ(q->body.report_data, padded);
   // The fake put the nonce into a signed quote: the verifier notices.
-  EXPECT_EQ(verify_error(run(*e, nlohmann::json::object(), ctx_with_nonce(nonce))),
+  EXPECT_EQ(verify_error(run(*e, kAnyMeasurement, ctx_with_nonce(nonce))),
             ErrorCode::TdxBadQuoteSignature);
 }
 
@@ -582,7 +602,9 @@ struct QuoteFactory {
 
   // make returns a v4 quote with |report_data| (zero-padded) and the DEBUG bit
   // as asked; |break_qe_binding| signs a QE report that binds another key.
-  Bytes make(ByteView report_data, bool debug = false, bool break_qe_binding = false) const {
+  // |edit_qe| changes the QE report before it is signed.
+  Bytes make(ByteView report_data, bool debug = false, bool break_qe_binding = false,
+             const std::function<void(Bytes&)>& edit_qe = {}) const {
     Bytes signed_bytes = base.signed_bytes;
     std::fill(signed_bytes.begin() + kReportDataOffset,
               signed_bytes.begin() + kReportDataOffset + 64, 0);
@@ -598,6 +620,9 @@ struct QuoteFactory {
     att_key.insert(att_key.end(), xy->y.begin(), xy->y.end());
 
     Bytes qe_report = base.qe_report_raw;
+    if (edit_qe) {
+      edit_qe(qe_report);
+    }
     Bytes bound = att_key;
     if (break_qe_binding) {
       bound[0] ^= 0x01;
@@ -642,10 +667,10 @@ TEST(TdxTestChain, BuiltQuoteVerifiesOnlyUnderTheTestRoot) {
   EXPECT_EQ(o.verified->claims().machine_id, "tdx-ppid:089ddfdb9c0359c82a3bc7719239574e");
   EXPECT_TRUE(o.check) << o.check.error().to_string();
   // Intel's root does not vouch for the test chain.
-  EXPECT_EQ(verify_error(run(e, nlohmann::json::object(), ctx_with_nonce(nonce))),
+  EXPECT_EQ(verify_error(run(e, kAnyMeasurement, ctx_with_nonce(nonce))),
             ErrorCode::CertUntrusted);
   // Both roots trusted: the test chain is accepted.
-  EXPECT_TRUE(run(e, nlohmann::json::object(), ctx_with_nonce(nonce), kSprTime,
+  EXPECT_TRUE(run(e, kAnyMeasurement, ctx_with_nonce(nonce), kSprTime,
                   {{"sgx_root", {"intel_sgx_root_ca.pem", "test_chain/root.test.pem"}}})
                   .verified);
 }
@@ -653,7 +678,7 @@ TEST(TdxTestChain, BuiltQuoteVerifiesOnlyUnderTheTestRoot) {
 TEST(TdxTestChain, QeReportMustBindTheAttestationKey) {
   const QuoteFactory f;
   const Bytes nonce(32, 1);
-  EXPECT_EQ(verify_error(run(evidence_of(f.make(nonce, false, true)), nlohmann::json::object(),
+  EXPECT_EQ(verify_error(run(evidence_of(f.make(nonce, false, true)), kAnyMeasurement,
                              ctx_with_nonce(nonce), kSprTime, kTestRoot)),
             ErrorCode::TdxQeReportDataMismatch);
 }
@@ -671,13 +696,13 @@ TEST(TdxTestChain, DebugForbiddenByDefault) {
   ASSERT_FALSE(o.check);
   EXPECT_EQ(o.check.error().code, ErrorCode::DebugEnabled);
 
-  const Outcome explicit_false = run(e, {{"allow_debug", false}}, ctx_with_nonce(nonce), kSprTime,
-                                     kTestRoot);
+  const Outcome explicit_false = run(e, {{"allow_debug", false}, {"mrtd", kSprMrTd}},
+                                     ctx_with_nonce(nonce), kSprTime, kTestRoot);
   ASSERT_TRUE(explicit_false.result);
   EXPECT_EQ(explicit_false.check.error().code, ErrorCode::DebugEnabled);
 
-  const Outcome allowed = run(e, {{"allow_debug", true}}, ctx_with_nonce(nonce), kSprTime,
-                              kTestRoot);
+  const Outcome allowed =
+      run(e, {{"allow_debug", true}, {"mrtd", kSprMrTd}}, ctx_with_nonce(nonce), kSprTime, kTestRoot);
   ASSERT_TRUE(allowed.result);
   EXPECT_TRUE(allowed.check);
 }
@@ -708,9 +733,75 @@ TEST(TdxTestChain, AttesterRoundTripWithFreshNonce) {
   EXPECT_TRUE(o.check);
   Bytes other = binder;
   other[0] ^= 1;
-  EXPECT_EQ(verify_error(run(*wire, nlohmann::json::object(), ctx_with_nonce(other), kSprTime,
+  EXPECT_EQ(verify_error(run(*wire, kAnyMeasurement, ctx_with_nonce(other), kSprTime,
                              kTestRoot)),
             ErrorCode::NonceMismatch);
+}
+
+// --- the Quoting Enclave's identity -------------------------------------------------
+
+// The QE Identity collateral that goes with the SPR E4 quote
+// (tests/data/tdx/qe_identity/README.md).
+const nlohmann::json kSprQeTrust = {{"sgx_root", "intel_sgx_root_ca.pem"},
+                                    {"qe_identity", "qe_identity/qe_identity.json"},
+                                    {"qe_identity_issuer_chain", "qe_identity/issuer_chain.pem"}};
+
+TEST(TdxQeIdentity, CollateralAcceptsTheSprQuote) {
+  const Outcome o = run(evidence_of(quote_file(kSpr)), {{"mrtd", kSprMrTd}},
+                        ctx_with_nonce(hex(kSprReportData)), kSprTime, kSprQeTrust);
+  ASSERT_TRUE(o.verified) << o.verified.error().to_string();
+  const nlohmann::json& qe = o.verified->claims().claims["qe_identity"];
+  EXPECT_EQ(qe["source"], "collateral");
+  EXPECT_EQ(qe["tcb_status"], "UpToDate");
+  EXPECT_EQ(qe["tcb_evaluation_data_number"], 15);
+  EXPECT_TRUE(o.check) << o.check.error().to_string();
+  // Without collateral: Intel's published TD QE identity.
+  const Outcome d = run_spr({{"mrtd", kSprMrTd}});
+  ASSERT_TRUE(d.verified);
+  EXPECT_EQ(d.verified->claims().claims["qe_identity"]["source"], "intel-td-qe");
+}
+
+TEST(TdxQeIdentity, CollateralIsCheckedInTimeAndSignature) {
+  const Evidence e = evidence_of(quote_file(kSpr));
+  const nlohmann::json ref = {{"mrtd", kSprMrTd}};
+  // nextUpdate is 2023-07-08T07:24:59Z; the PCK chain is still valid after it.
+  EXPECT_EQ(verify_error(run(e, ref, ctx_with_nonce(hex(kSprReportData)), unix_day(2023, 7, 9),
+                             kSprQeTrust)),
+            ErrorCode::TdxQeIdentityExpired);
+  EXPECT_TRUE(
+      run(e, ref, ctx_with_nonce(hex(kSprReportData)), unix_day(2023, 7, 9), {{"sgx_root", "intel_sgx_root_ca.pem"}})
+          .verified);
+  nlohmann::json tampered = kSprQeTrust;
+  tampered["qe_identity"] = "qe_identity/bad_signature.json";
+  EXPECT_EQ(verify_error(run(e, ref, ctx_with_nonce(hex(kSprReportData)), kSprTime, tampered)),
+            ErrorCode::TdxQeIdentityBadSignature);
+  tampered["qe_identity"] = "qe_identity/bad_mrsigner.json";
+  EXPECT_EQ(verify_error(run(e, ref, ctx_with_nonce(hex(kSprReportData)), kSprTime, tampered)),
+            ErrorCode::TdxQeIdentityBadSignature);
+  // An issuer chain that does not reach a trusted root.
+  tampered = kSprQeTrust;
+  tampered["qe_identity_issuer_chain"] = "test_chain/chain.test.pem";
+  EXPECT_EQ(verify_error(run(e, ref, ctx_with_nonce(hex(kSprReportData)), kSprTime, tampered)),
+            ErrorCode::TdxQeIdentityMalformed);
+}
+
+// Quotes from the test PCK chain whose QE report is changed: without
+// collateral the verifier compares the QE with Intel's TD QE identity.
+TEST(TdxQeIdentity, DefaultIdentityRefusesOtherEnclaves) {
+  const QuoteFactory f;
+  const Bytes nonce(32, 9);
+  const nlohmann::json ref = {{"mrtd", kSprMrTd}};
+  const auto verify_with = [&](const std::function<void(Bytes&)>& edit) {
+    return verify_error(run(evidence_of(f.make(nonce, false, false, edit)), ref,
+                            ctx_with_nonce(nonce), kSprTime, kTestRoot));
+  };
+  EXPECT_EQ(verify_with({}), ErrorCode::Ok);
+  // Another MRSIGNER (@128): an enclave the platform owner signed.
+  EXPECT_EQ(verify_with([](Bytes& r) { r[128] ^= 1; }), ErrorCode::TdxQeIdentityMismatch);
+  // ISVPRODID 1 (@256): Intel's SGX QE, not the TD QE.
+  EXPECT_EQ(verify_with([](Bytes& r) { r[256] = 1; }), ErrorCode::TdxQeIdentityMismatch);
+  // ATTRIBUTES.DEBUG (@48, bit 1).
+  EXPECT_EQ(verify_with([](Bytes& r) { r[48] |= 0x02; }), ErrorCode::TdxQeDebug);
 }
 
 }  // namespace

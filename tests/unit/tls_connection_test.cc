@@ -552,7 +552,9 @@ TEST(TlsConnection, Tpm2AttesterAgainstSwtpm) {
   auto sb = server_builder(std::shared_ptr<Attester>(std::move(*attester)));
   nlohmann::json policy;
   policy["required_tier"] = "warning";
-  policy["schemes"] = {{std::string(kMediaTypeTpmQuote), {{"trust", {{"ak_keys", {ak_pem}}}}}}};
+  policy["schemes"] = {{std::string(kMediaTypeTpmQuote),
+                        {{"trust", {{"ak_keys", {ak_pem}}}},
+                         {"reference", {{"dangerous_any_measurement", true}}}}}};
   auto cb = client_builder();
   cb.peer_attestation(AttestationMode::Required).policy_json(policy.dump());
   ServerThread srv(build_or_fail(sb), test::echo_handler);

@@ -358,6 +358,46 @@ Result<void> verify_tdx_quote(const TdxQuote& q, const TdxPckChain& chain,
   return ok();
 }
 
+Result<void> verify_qe_identity_signature(const QeIdentity& id, ByteView issuer_chain_pem,
+                                          const std::vector<X509*>& trusted_roots,
+                                          std::int64_t at) {
+  if (trusted_roots.empty()) {
+    return Error{ErrorCode::InvalidArgument, "no trusted Intel SGX Root CA given"};
+  }
+  auto certs = ossl::parse_certificates(issuer_chain_pem);
+  if (!certs) {
+    return Error{ErrorCode::TdxQeIdentityMalformed,
+                 "QE Identity issuer chain: " + certs.error().detail};
+  }
+  // The TCB Signing certificate is found by name; the chain's root (if any)
+  // is not used: trust comes from |trusted_roots| only.
+  X509* signer = nullptr;
+  for (const auto& c : *certs) {
+    const X509_NAME* subject = ::X509_get_subject_name(c.get());
+    char cn[128] = {};
+    const int n = ::X509_NAME_get_text_by_NID(subject, NID_commonName, cn, sizeof cn);
+    if (n > 0 && std::string_view(cn, static_cast<std::size_t>(n)) == "Intel SGX TCB Signing") {
+      signer = c.get();
+      break;
+    }
+  }
+  if (signer == nullptr) {
+    (void)ossl::drain_errors();
+    return Error{ErrorCode::TdxQeIdentityMalformed,
+                 "QE Identity issuer chain has no \"Intel SGX TCB Signing\" certificate"};
+  }
+  ossl::ChainOptions copts;
+  copts.at = at;
+  ATLS_TRY(ossl::verify_chain(signer, {}, std::span<X509* const>(trusted_roots), copts));
+  EVP_PKEY* key = ::X509_get0_pubkey(signer);  // borrowed from |signer|
+  if (key == nullptr || ossl::key_type(key) != ossl::KeyType::EcP256) {
+    (void)ossl::drain_errors();
+    return Error{ErrorCode::KeyTypeMismatch, "TCB Signing certificate key is not EC P-256"};
+  }
+  return verify_raw_p256(key, id.signed_bytes, id.signature, ErrorCode::TdxQeIdentityBadSignature,
+                         "QE Identity signature by the TCB Signing key");
+}
+
 Result<ossl::UniquePtr<EVP_PKEY>> tdx_attestation_key(const TdxQuote& q) {
   if (q.attestation_key.size() != kTdxEcdsaKeySize) {
     return Error{ErrorCode::TdxMalformed, "attestation key is not 64 bytes"};

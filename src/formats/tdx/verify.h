@@ -20,13 +20,14 @@
 // What it does NOT check (collateral and appraisal, done elsewhere):
 //   - revocation (PCK CRL, Root CA CRL);
 //   - TCB status (TCB Info: FMSPC, TEE TCB SVN, PCE SVN, CPU SVN, advisories);
-//   - QE identity (QE mrsigner / isvprodid / isvsvn against Intel's TD_QE
-//     identity) and the QE vendor id;
+//   - QE identity (src/formats/tdx/qe_identity.h; the tdx verifier plug-in
+//     runs it) and the QE vendor id;
 //   - any TD measurement, attribute (e.g. DEBUG), or report_data value.
 
 #include <atls/bytes.h>
 #include <atls/result.h>
 
+#include "src/formats/tdx/qe_identity.h"
 #include "src/formats/tdx/quote.h"
 #include "src/ossl/ossl.h"
 
@@ -93,6 +94,20 @@ Result<void> verify_tdx_quote(const TdxQuote& q, const TdxPckChain& chain,
 // public key. Fails with TdxMalformed when it is not 64 bytes and KeyInvalid
 // when it is not a point on the curve.
 Result<ossl::UniquePtr<EVP_PKEY>> tdx_attestation_key(const TdxQuote& q);
+
+// verify_qe_identity_signature checks QE Identity collateral: |issuer_chain_pem|
+// is the PCS issuer chain (the Intel SGX TCB Signing certificate, then the
+// Root CA; any order); the signing certificate's subject CN must be "Intel
+// SGX TCB Signing", it must chain at |at| to one of |trusted_roots| (the
+// chain's own root is not trusted), and its key must verify id.signature
+// over id.signed_bytes. Fails with TdxQeIdentityMalformed (chain not PEM or
+// without a TCB Signing certificate), CertUntrusted / CertExpired /
+// CertNotYetValid / CertChainInvalid, KeyTypeMismatch (not P-256), or
+// TdxQeIdentityBadSignature. The identity's own dates are checked by
+// check_qe_identity_time.
+Result<void> verify_qe_identity_signature(const QeIdentity& id, ByteView issuer_chain_pem,
+                                          const std::vector<X509*>& trusted_roots,
+                                          std::int64_t at);
 
 // PckCaType says which Intel CA issued a PCK certificate.
 enum class PckCaType : std::uint8_t { Platform, Processor };

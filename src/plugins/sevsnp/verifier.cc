@@ -259,7 +259,8 @@ class SevSnpAppraiser final : public Appraiser {
   Result<void> check_reference_section(const nlohmann::json& ref) const override {
     ATLS_TRY(internal::only_keys(ref,
                                  {"measurements", "allow_debug", "minimum_tcb", "host_data",
-                                  "id_key_digest", "family_id", "image_id", "vmpl", "policy_id"},
+                                  "id_key_digest", "family_id", "image_id", "vmpl", "policy_id",
+                                  std::string(internal::kDangerousAnyMeasurement)},
                                  "the sev-snp reference section"));
     if (ref.contains("measurements")) {
       const auto& m = ref["measurements"];
@@ -296,6 +297,11 @@ class SevSnpAppraiser final : public Appraiser {
                      "\"vmpl\" must be an integer 0..3 (the highest VMPL allowed)"};
       }
     }
+    // family_id and image_id are chosen by whoever signs the ID block, so
+    // only the launch digest or the ID key identify the workload.
+    ATLS_TRY(internal::require_reference_values(
+        ref, ref.contains("measurements") || ref.contains("id_key_digest"),
+        "measurements or id_key_digest"));
     return internal::check_string(ref, "policy_id");
   }
 
@@ -341,6 +347,11 @@ class SevSnpAppraiser final : public Appraiser {
     }
     if (exec_checked) {
       tv[TrustVector::kExecutables] = exec_findings.empty() ? 2 : 96;
+    }
+    if (!ref.contains("measurements") && !ref.contains("id_key_digest") && exec_findings.empty()) {
+      // No reference value for the workload ("dangerous_any_measurement" or
+      // no policy section): any guest of a genuine chip would pass.
+      tv[TrustVector::kExecutables] = internal::kExecutablesUnrecognized;
     }
 
     // Configuration: always appraised, since the debug rule applies by default.

@@ -1,6 +1,7 @@
 #include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/formats/tdx/qe_identity.h"
 #include "src/formats/tdx/quote.h"
 #include "src/formats/tdx/verify.h"
 #include "src/ossl/x509.h"
@@ -28,17 +29,21 @@ struct MeasurementKey {
   const char* reference;
   const char* claim;
   bool executables;  // false: configuration
+  // Whether the value measures this TD (rather than the TDX module that
+  // every TD on the host shares). A reference section must name at least
+  // one such key, or say "dangerous_any_measurement".
+  bool identifies_td;
 };
 constexpr MeasurementKey kMeasurementKeys[] = {
-    {"mrtd", "mr_td", true},
-    {"mrseam", "mr_seam", true},
-    {"rtmr0", "rtmr0", true},
-    {"rtmr1", "rtmr1", true},
-    {"rtmr2", "rtmr2", true},
-    {"rtmr3", "rtmr3", true},
-    {"mrconfigid", "mr_config_id", false},
-    {"mrowner", "mr_owner", false},
-    {"mrownerconfig", "mr_owner_config", false},
+    {"mrtd", "mr_td", true, true},
+    {"mrseam", "mr_seam", true, false},
+    {"rtmr0", "rtmr0", true, true},
+    {"rtmr1", "rtmr1", true, true},
+    {"rtmr2", "rtmr2", true, true},
+    {"rtmr3", "rtmr3", true, true},
+    {"mrconfigid", "mr_config_id", false, false},
+    {"mrowner", "mr_owner", false, false},
+    {"mrownerconfig", "mr_owner_config", false, false},
 };
 
 // The quote's PCK chain with the SGX extensions of its leaf. The extensions
@@ -66,6 +71,8 @@ struct Caches {
   // check.
   internal::ParseCache<ossl::UniquePtr<EVP_PKEY>> attestation_keys{
       internal::kParseCacheCapacity, internal::kParseCacheMaxEvidenceInput};
+  // QE Identity collateral files, by content.
+  internal::ParseCache<QeIdentity> qe_identities;
 };
 
 Result<void> add_roots(std::vector<ossl::UniquePtr<X509>>& to, ByteView data,
@@ -93,6 +100,37 @@ Result<std::vector<ossl::UniquePtr<X509>>> trusted_roots(const VerifyContext& ct
     ATLS_TRY(add_roots(roots, anchor, caches));
   }
   return roots;
+}
+
+// Checks the Quoting Enclave that signed the quote's attestation key
+// (finding: a platform owner's own enclave certified under the PCK could
+// otherwise sign quotes with any TD measurement). With "qe_identity"
+// collateral in the trust section: its signature by the Intel SGX TCB
+// Signing key chained to |roots|, its validity window at |at|, and the QE
+// report against it (src/formats/tdx/qe_identity.h). Without: Intel's
+// published TD QE identity. A debug QE is refused either way. Returns the
+// "qe_identity" claims.
+Result<nlohmann::json> check_quoting_enclave(const TdxQuote& q, const VerifyContext& ctx,
+                                             const std::vector<X509*>& roots, std::int64_t at,
+                                             const Caches& caches) {
+  const auto identity_refs = internal::file_refs(ctx.trust, "qe_identity");
+  if (identity_refs.empty()) {
+    ATLS_TRY(check_intel_td_qe(q.qe_report));
+    return nlohmann::json{{"source", "intel-td-qe"}};
+  }
+  const auto chain_refs = internal::file_refs(ctx.trust, "qe_identity_issuer_chain");
+  if (chain_refs.empty()) {
+    return Error{ErrorCode::PolicyInvalid, "trust.qe_identity needs trust.qe_identity_issuer_chain"};
+  }
+  ATLS_ASSIGN_OR_RETURN(const Bytes text, internal::load_file(ctx, identity_refs.front()));
+  ATLS_ASSIGN_OR_RETURN(const Bytes chain, internal::load_file(ctx, chain_refs.front()));
+  ATLS_ASSIGN_OR_RETURN(const auto id, caches.qe_identities.get(text, parse_qe_identity));
+  ATLS_TRY(verify_qe_identity_signature(*id, chain, roots, at));
+  ATLS_TRY(check_qe_identity_time(*id, at));
+  ATLS_ASSIGN_OR_RETURN(const std::string status, match_qe_identity(*id, q.qe_report));
+  return nlohmann::json{{"source", "collateral"},
+                        {"tcb_status", status},
+                        {"tcb_evaluation_data_number", id->tcb_evaluation_data_number}};
 }
 
 bool bit_set(ByteView le, unsigned bit) {
@@ -138,6 +176,8 @@ nlohmann::json quote_claims(const TdxQuote& q, const PckExtensions& pck) {
   c["qe_report"] = {
       {"mr_enclave", to_hex(q.qe_report.mr_enclave)},
       {"mr_signer", to_hex(q.qe_report.mr_signer)},
+      {"attributes", to_hex(q.qe_report.attributes)},
+      {"misc_select", q.qe_report.misc_select},
       {"isv_prod_id", q.qe_report.isv_prod_id},
       {"isv_svn", q.qe_report.isv_svn},
   };
@@ -153,10 +193,20 @@ class TdxVerifier final : public Verifier {
   }
 
   Result<void> check_trust_section(const nlohmann::json& trust) const override {
-    ATLS_TRY(internal::only_keys(trust, {"sgx_root"}, "the tdx trust section"));
+    ATLS_TRY(internal::only_keys(trust, {"sgx_root", "qe_identity", "qe_identity_issuer_chain"},
+                                 "the tdx trust section"));
     if (trust.contains("sgx_root")) {
-      return internal::check_file_list(trust["sgx_root"], "sgx_root",
-                                       "an Intel SGX Root CA certificate file or a list of them");
+      ATLS_TRY(internal::check_file_list(trust["sgx_root"], "sgx_root",
+                                         "an Intel SGX Root CA certificate file or a list of them"));
+    }
+    for (const char* key : {"qe_identity", "qe_identity_issuer_chain"}) {
+      if (trust.contains(key) && (!trust[key].is_string() || trust[key].get<std::string>().empty())) {
+        return Error{ErrorCode::PolicyInvalid, std::string("\"") + key + "\" must be a file name"};
+      }
+    }
+    if (trust.contains("qe_identity") != trust.contains("qe_identity_issuer_chain")) {
+      return Error{ErrorCode::PolicyInvalid,
+                   "\"qe_identity\" and \"qe_identity_issuer_chain\" go together"};
     }
     return ok();
   }
@@ -196,6 +246,8 @@ class TdxVerifier final : public Verifier {
       return parsed->extensions.error();
     }
     const PckExtensions& pck = *parsed->extensions;
+    ATLS_ASSIGN_OR_RETURN(nlohmann::json qe_identity,
+                          check_quoting_enclave(q, ctx, opts.trusted_roots, opts.at, m_caches));
 
     EvidenceClaims out;
     const Bytes& report_data = q.body.report_data;
@@ -217,6 +269,7 @@ class TdxVerifier final : public Verifier {
       out.nonce_verified = true;
     }
     out.claims = quote_claims(q, pck);
+    out.claims["qe_identity"] = std::move(qe_identity);
     out.machine_id = platform_id(pck);
     out.hardware_rooted = true;
     // No issued_at: a quote carries no time; freshness comes from the nonce.
@@ -269,15 +322,19 @@ class TdxAppraiser final : public Appraiser {
   }
 
   Result<void> check_reference_section(const nlohmann::json& ref) const override {
-    std::set<std::string> allowed = {"allow_debug", "policy_id"};
+    std::set<std::string> allowed = {"allow_debug", "policy_id",
+                                     std::string(internal::kDangerousAnyMeasurement)};
     for (const auto& m : kMeasurementKeys) {
       allowed.insert(m.reference);
     }
     ATLS_TRY(internal::only_keys(ref, allowed, "the tdx reference section"));
+    bool identifies_td = false;
     for (const auto& m : kMeasurementKeys) {
       ATLS_TRY(check_measurement(ref, m.reference));
+      identifies_td = identifies_td || (m.identifies_td && ref.contains(m.reference));
     }
     ATLS_TRY(internal::check_boolean(ref, "allow_debug"));
+    ATLS_TRY(internal::require_reference_values(ref, identifies_td, "mrtd or rtmr0-3"));
     return internal::check_string(ref, "policy_id");
   }
 
@@ -310,8 +367,24 @@ class TdxAppraiser final : public Appraiser {
         (m.executables ? exec_findings : config_findings).push_back(std::move(f));
       }
     }
+    bool td_checked = false;
+    for (const auto& m : kMeasurementKeys) {
+      td_checked = td_checked || (m.identifies_td && ref.contains(m.reference));
+    }
     if (exec_checked) {
       tv[TrustVector::kExecutables] = exec_findings.empty() ? 2 : 96;
+    }
+    if (!td_checked && exec_findings.empty()) {
+      // No reference value for this TD (the policy said
+      // "dangerous_any_measurement", or there is no policy section): any TD
+      // of a genuine platform would pass, so the runtime is unrecognized.
+      tv[TrustVector::kExecutables] = internal::kExecutablesUnrecognized;
+    }
+    // A Quoting Enclave at a TCB level other than UpToDate (QE Identity
+    // collateral): genuine hardware with known vulnerabilities.
+    const nlohmann::json qe = c.value("qe_identity", nlohmann::json::object());
+    if (qe.is_object() && qe.contains("tcb_status") && qe["tcb_status"] != "UpToDate") {
+      tv[TrustVector::kHardware] = 32;
     }
 
     // Configuration: always appraised, since the debug rule applies by default.

@@ -1,8 +1,8 @@
 // The tpm2 Verifier and Appraiser, and conversion from and to tpm2-tools
-// files. Verification follows the TPM quote procedure of
-// /work/shared/research/specs.md §10.3: AK trust, the signature over the
-// exact TPMS_ATTEST bytes, magic and type, extraData == nonce, the PCR
-// selection, and the recomputed pcrDigest.
+// files. Verification follows the TPM 2.0 quote procedure (TPM 2.0 Part 3,
+// TPM2_Quote; docs/evidence-profiles.md "tpm2"): AK trust, the signature
+// over the exact TPMS_ATTEST bytes, magic and type, extraData == nonce, the
+// PCR selection, and the recomputed pcrDigest.
 
 #include "src/attestation/evidence_cmw.h"
 #include "src/attestation/parse_cache.h"
@@ -16,7 +16,11 @@
 #include "src/ossl/x509.h"
 #include "src/plugins/tpm2/tpm2.h"
 
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -26,10 +30,19 @@ namespace {
 // The trust material of one verification, loaded from the policy section
 // and the context.
 struct TrustMaterial {
+  // Pinned AK Names (nameAlg || H(TPMT_PUBLIC)): they bind the whole public
+  // area, object attributes included.
+  std::vector<Bytes> pinned_names;
   std::vector<ossl::UniquePtr<EVP_PKEY>> pinned_keys;
   std::vector<ossl::UniquePtr<X509>> roots;
   std::vector<ossl::UniquePtr<X509>> certs;  // AK and intermediate candidates
+  // Extended key usages that make a certificate an AK certificate.
+  std::vector<std::string> ak_ekus;
 };
+
+// tcg-kp-AIKCertificate (TCG EK Credential Profile; TCG "TPM 2.0 Keys for
+// Device Identity and Attestation"): the EKU of an AK certificate.
+constexpr const char* kTcgKpAikCertificate = "2.23.133.8.3";
 
 Result<std::vector<Bytes>> load_files(const VerifyContext& ctx, const char* key) {
   std::vector<Bytes> out;
@@ -61,10 +74,36 @@ bool looks_like_certificate(ByteView data) {
   return ossl::parse_certificate(data).has_value();
 }
 
-// A --trust anchor: a root certificate (or several) or a pinned key.
+// A pinned AK: a public key (PEM or DER SubjectPublicKeyInfo), or a TPM
+// public area (TPM2B_PUBLIC as tpm2_createak -u writes it, or TPMT_PUBLIC)
+// pinned by its Name.
+struct PinnedAk {
+  ossl::UniquePtr<EVP_PKEY> key;
+  Bytes name;
+};
+
+Result<PinnedAk> parse_pinned_ak(ByteView data) {
+  PinnedAk p;
+  auto key = ossl::parse_public_key(data);
+  if (key) {
+    p.key = std::move(*key);
+    return p;
+  }
+  auto pub = parse_tpm2b_public(data);
+  if (!pub) {
+    pub = parse_tpm_public(data);
+  }
+  if (!pub) {
+    return key.error();
+  }
+  ATLS_ASSIGN_OR_RETURN(p.name, tpm_object_name(*pub));
+  return p;
+}
+
+// A --trust anchor: a root certificate (or several) or a pinned AK.
 struct ParsedAnchor {
   std::vector<ossl::UniquePtr<X509>> roots;
-  ossl::UniquePtr<EVP_PKEY> key;
+  PinnedAk ak;
 };
 
 Result<ParsedAnchor> parse_anchor(ByteView data) {
@@ -72,15 +111,36 @@ Result<ParsedAnchor> parse_anchor(ByteView data) {
   if (looks_like_certificate(data)) {
     ATLS_ASSIGN_OR_RETURN(a.roots, ossl::parse_certificates(data));
   } else {
-    ATLS_ASSIGN_OR_RETURN(a.key, ossl::parse_public_key(data));
+    ATLS_ASSIGN_OR_RETURN(a.ak, parse_pinned_ak(data));
   }
   return a;
+}
+
+// Whether |cert| carries one of |ekus| (dotted OIDs) in its extended key
+// usage extension.
+bool has_eku(X509* cert, const std::vector<std::string>& ekus) {
+  auto* usage = static_cast<EXTENDED_KEY_USAGE*>(
+      ::X509_get_ext_d2i(cert, NID_ext_key_usage, nullptr, nullptr));
+  if (usage == nullptr) {
+    (void)ossl::drain_errors();
+    return false;
+  }
+  bool found = false;
+  for (int i = 0; i < sk_ASN1_OBJECT_num(usage); ++i) {
+    char oid[80] = {};
+    const int n = ::OBJ_obj2txt(oid, sizeof oid, sk_ASN1_OBJECT_value(usage, i), 1);
+    for (const auto& want : ekus) {
+      found = found || (n > 0 && want == std::string_view(oid, static_cast<std::size_t>(n)));
+    }
+  }
+  ::EXTENDED_KEY_USAGE_free(usage);
+  return found;
 }
 
 // Parsed trust material, by content: each anchor, key and certificate file
 // is parsed once, not on every verification.
 struct TrustCaches {
-  internal::ParseCache<ossl::UniquePtr<EVP_PKEY>> keys;
+  internal::ParseCache<PinnedAk> keys;
   internal::ParseCache<std::vector<ossl::UniquePtr<X509>>> certs;
   internal::ParseCache<ParsedAnchor> anchors;
   // The Evidence's own AK certificate and AK key, by the certificate's DER
@@ -107,9 +167,22 @@ Result<TrustMaterial> load_trust(const VerifyContext& ctx, const TrustCaches& ca
   TrustMaterial t;
   ATLS_ASSIGN_OR_RETURN(const auto keys, load_files(ctx, "ak_keys"));
   for (const auto& k : keys) {
-    ATLS_ASSIGN_OR_RETURN(const auto key,
-                          caches.keys.get(k, [](ByteView d) { return ossl::parse_public_key(d); }));
-    t.pinned_keys.push_back(ossl::up_ref(key->get()));
+    ATLS_ASSIGN_OR_RETURN(const auto pin, caches.keys.get(k, parse_pinned_ak));
+    if (pin->key) {
+      t.pinned_keys.push_back(ossl::up_ref(pin->key.get()));
+    } else {
+      t.pinned_names.push_back(pin->name);
+    }
+  }
+  if (ctx.trust.is_object() && ctx.trust.contains("ak_names")) {
+    for (const auto& n : ctx.trust["ak_names"]) {
+      ATLS_ASSIGN_OR_RETURN(Bytes name, internal::json_hex(n));
+      t.pinned_names.push_back(std::move(name));
+    }
+  }
+  t.ak_ekus = {kTcgKpAikCertificate};
+  if (ctx.trust.is_object() && ctx.trust.contains("ak_certificate_ekus")) {
+    t.ak_ekus = ctx.trust["ak_certificate_ekus"].get<std::vector<std::string>>();
   }
   ATLS_ASSIGN_OR_RETURN(const auto roots, load_files(ctx, "roots"));
   for (const auto& r : roots) {
@@ -123,8 +196,10 @@ Result<TrustMaterial> load_trust(const VerifyContext& ctx, const TrustCaches& ca
   }
   for (const auto& anchor : ctx.trust_anchors) {
     ATLS_ASSIGN_OR_RETURN(const auto a, caches.anchors.get(anchor, parse_anchor));
-    if (a->key) {
-      t.pinned_keys.push_back(ossl::up_ref(a->key.get()));
+    if (a->ak.key) {
+      t.pinned_keys.push_back(ossl::up_ref(a->ak.key.get()));
+    } else if (!a->ak.name.empty()) {
+      t.pinned_names.push_back(a->ak.name);
     }
     for (const auto& r : a->roots) {
       t.roots.push_back(ossl::up_ref(r.get()));
@@ -139,12 +214,12 @@ Result<TrustMaterial> load_trust(const VerifyContext& ctx, const TrustCaches& ca
 // How the AK came to be trusted.
 struct TrustedAk {
   ossl::UniquePtr<EVP_PKEY> key;
-  std::string how;  // "pinned-key" or "certificate"
+  std::string how;  // "pinned-name", "pinned-key" or "certificate"
 };
 
-// Checks |key| against the trust material: a pinned key equal to it, or a
-// certificate for it that chains to a root. Returns nullopt (with |error|
-// set) when neither holds.
+// Checks |key| against the trust material: a pinned key equal to it, or an
+// AK certificate (one of t.ak_ekus) for it that chains to a root. Returns
+// nullopt (with |error| set) when neither holds.
 std::optional<std::string> trust_key(EVP_PKEY* key, const std::vector<X509*>& ak_certs,
                                      const TrustMaterial& t, std::int64_t now, Error& error) {
   for (const auto& pinned : t.pinned_keys) {
@@ -164,6 +239,14 @@ std::optional<std::string> trust_key(EVP_PKEY* key, const std::vector<X509*>& ak
     EVP_PKEY* cert_key = ::X509_get0_pubkey(cert);  // borrowed from cert
     if (cert_key == nullptr || !ossl::public_keys_equal(cert_key, key)) {
       (void)ossl::drain_errors();
+      continue;
+    }
+    // A certificate for this key that does not say it certifies an AK (for
+    // instance a TLS certificate from the same CA) vouches for nothing here.
+    if (!has_eku(cert, t.ak_ekus)) {
+      error = Error{ErrorCode::TpmAkCertificateProfile,
+                    "the certificate for the AK lacks the AK extended key usage (" +
+                        t.ak_ekus.front() + ")"};
       continue;
     }
     if (roots.empty()) {
@@ -228,9 +311,21 @@ class Tpm2Verifier final : public Verifier {
   }
 
   Result<void> check_trust_section(const nlohmann::json& trust) const override {
-    ATLS_TRY(internal::only_keys(trust, {"ak_keys", "ak_certificates", "intermediates", "roots"}));
+    ATLS_TRY(internal::only_keys(trust, {"ak_names", "ak_keys", "ak_certificates", "intermediates",
+                                         "roots", "ak_certificate_ekus"}));
     for (const char* key : {"ak_keys", "ak_certificates", "intermediates", "roots"}) {
       ATLS_TRY(internal::check_string_array(trust, key, "an array of file names"));
+    }
+    ATLS_TRY(internal::check_string_array(trust, "ak_names", "an array of hex TPM Names"));
+    for (const auto& n : trust.value("ak_names", nlohmann::json::array())) {
+      auto b = internal::json_hex(n);
+      if (!b || b->size() < 2) {
+        return Error{ErrorCode::PolicyInvalid, "each of \"ak_names\" must be a hex TPM Name"};
+      }
+    }
+    ATLS_TRY(internal::check_string_array(trust, "ak_certificate_ekus", "an array of dotted OIDs"));
+    if (trust.contains("ak_certificate_ekus") && trust["ak_certificate_ekus"].empty()) {
+      return Error{ErrorCode::PolicyInvalid, "\"ak_certificate_ekus\" must not be empty"};
     }
     return ok();
   }
@@ -274,7 +369,17 @@ class Tpm2Verifier final : public Verifier {
         return tpm_public_key(*ak_pub);
       }));
       auto key = ossl::up_ref(cached->get());
-      if (auto how = trust_key(key.get(), ak_certs, trust, now, why)) {
+      // A pinned Name binds the whole public area, so the attributes checked
+      // above are those of the pinned key; a pinned key or an AK certificate
+      // vouches for the key only (docs/evidence-profiles.md, "tpm2").
+      ATLS_ASSIGN_OR_RETURN(const Bytes name, tpm_object_name(*ak_pub));
+      bool name_pinned = false;
+      for (const auto& pinned : trust.pinned_names) {
+        name_pinned = constant_time_equal(pinned, name) || name_pinned;
+      }
+      if (name_pinned) {
+        ak = TrustedAk{std::move(key), "pinned-name"};
+      } else if (auto how = trust_key(key.get(), ak_certs, trust, now, why)) {
         ak = TrustedAk{std::move(key), *how};
       }
     } else {
@@ -372,7 +477,8 @@ class Tpm2Appraiser final : public Appraiser {
   }
 
   Result<void> check_reference_section(const nlohmann::json& ref) const override {
-    ATLS_TRY(internal::only_keys(ref, {"pcrs", "pcr_digests", "policy_id"}));
+    ATLS_TRY(internal::only_keys(ref, {"pcrs", "pcr_digests", "policy_id",
+                                       std::string(internal::kDangerousAnyMeasurement)}));
     if (ref.contains("pcrs")) {
       if (!ref["pcrs"].is_object()) {
         return Error{ErrorCode::PolicyInvalid, "\"pcrs\" must map banks to PCR values"};
@@ -414,6 +520,8 @@ class Tpm2Appraiser final : public Appraiser {
         return Error{ErrorCode::PolicyInvalid, "\"pcr_digests\" must be an array of hex strings"};
       }
     }
+    ATLS_TRY(internal::require_reference_values(
+        ref, ref.contains("pcrs") || ref.contains("pcr_digests"), "pcrs or pcr_digests"));
     return internal::check_string(ref, "policy_id");
   }
 
@@ -433,6 +541,9 @@ class Tpm2Appraiser final : public Appraiser {
     const bool has_pcrs = ref.is_object() && ref.contains("pcrs");
     const bool has_digests = ref.is_object() && ref.contains("pcr_digests");
     if (!has_pcrs && !has_digests) {
+      // No reference PCRs ("dangerous_any_measurement" or no policy
+      // section): any boot of a trusted TPM would pass.
+      tv[TrustVector::kExecutables] = internal::kExecutablesUnrecognized;
       return std::vector<SubmodAppraisal>{std::move(s)};
     }
     std::string bad;
