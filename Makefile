@@ -30,6 +30,7 @@ fuzz:
 	@scripts/install-deps.sh fuzz
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATLS_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -R '^fuzz\.ub_is_fatal$$'
 
 fuzz-run: fuzz
 	$(FUZZ_BUILD)/tests/fuzz/$(T)_fuzzer -max_total_time=$${SECONDS_:-60} tests/fuzz/corpus/$(T)

@@ -1,5 +1,7 @@
 #include "src/formats/cbor/cbor.h"
 
+#include "src/core/encoding.h"
+
 #include "tests/testlib/test_data.h"
 
 #include <gtest/gtest.h>
@@ -84,6 +86,49 @@ TEST(Cbor, RejectsBadInput) {
   CborLimits small;
   small.max_size = 4;
   EXPECT_EQ(cbor_decode(hex("4401020304"), small).error().code, ErrorCode::CborTooLarge);
+}
+
+// nest wraps |inner| (hex) in |n| containers, each written as |one| (hex):
+// "81" for [x], "a100" for {0: x}, "c1" for 1(x).
+Bytes nest(std::size_t n, const std::string& one, const std::string& inner) {
+  std::string h;
+  for (std::size_t i = 0; i < n; ++i) {
+    h += one;
+  }
+  return hex(h + inner);
+}
+
+// max_depth counts arrays, maps and tags; a scalar adds no level. Depth ==
+// max_depth decodes and one more is CborTooDeep, whatever the innermost item
+// is. cbor_from_diag counts the same way (Edn.DepthLimitMatchesDecoder).
+TEST(Cbor, DepthLimitCountsContainers) {
+  CborLimits limits;
+  limits.max_depth = 32;
+  const std::size_t max = limits.max_depth;
+  const struct {
+    const char* one;
+    const char* inner;
+    std::size_t depth_of_inner;
+  } shapes[] = {
+      {"81", "80", 1},        // [[...[]...]]
+      {"81", "00", 0},        // [[...[0]...]]
+      {"a100", "a0", 1},      // {0: {0: ... {}}}
+      {"c1", "00", 0},        // 1(1(...1(0)))
+      {"81", "5f4101ff", 0},  // an indefinite-length string adds no level
+  };
+  for (const auto& s : shapes) {
+    const Bytes at_max = nest(max - s.depth_of_inner, s.one, s.inner);
+    auto v = cbor_decode(at_max, limits);
+    EXPECT_TRUE(v) << to_hex(at_max) << ": " << v.error().to_string();
+    const Bytes over = nest(max - s.depth_of_inner + 1, s.one, s.inner);
+    v = cbor_decode(over, limits);
+    ASSERT_FALSE(v) << to_hex(over);
+    EXPECT_EQ(v.error().code, ErrorCode::CborTooDeep) << to_hex(over);
+  }
+  CborLimits flat;
+  flat.max_depth = 0;
+  EXPECT_TRUE(cbor_decode(hex("01"), flat));
+  EXPECT_EQ(cbor_decode(hex("80"), flat).error().code, ErrorCode::CborTooDeep);
 }
 
 }  // namespace

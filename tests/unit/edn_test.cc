@@ -121,5 +121,69 @@ TEST(Edn, MalformedText) {
   EXPECT_EQ(cbor_from_diag("[1, 2, 3]", small).error().code, ErrorCode::CborTooLarge);
 }
 
+// nest writes |inner| inside |n| containers, each |open| ... |close|.
+std::string nest(std::size_t n, const std::string& open, const std::string& inner,
+                 const std::string& close) {
+  std::string text;
+  for (std::size_t i = 0; i < n; ++i) {
+    text += open;
+  }
+  text += inner;
+  for (std::size_t i = 0; i < n; ++i) {
+    text += close;
+  }
+  return text;
+}
+
+// Text and binary agree on max_depth: what cbor_from_diag accepts, cbor_decode
+// accepts as CBOR with the same limits, and both refuse one level more. The
+// fuzz campaign found 33 nested empty arrays accepted here and refused there
+// at max_depth 32 (docs/fuzzing.md, finding 13).
+TEST(Edn, DepthLimitMatchesDecoder) {
+  CborLimits limits;
+  limits.max_depth = 32;
+  CborLimits roomy;
+  roomy.max_depth = 64;
+  const std::size_t max = limits.max_depth;
+  const struct {
+    const char* open;
+    const char* inner;
+    const char* close;
+    std::size_t depth_of_inner;
+  } shapes[] = {
+      {"[", "", "]", 0},       // the innermost array is empty
+      {"[", "0", "]", 0},      // a scalar adds no level
+      {"[", "[]", "]", 1},     // an empty array inside adds one
+      {"{0: ", "{}", "}", 1},  // maps
+      {"1(", "0", ")", 0},     // tags
+  };
+  for (const auto& s : shapes) {
+    const std::size_t at_max = max - s.depth_of_inner;
+    const std::string ok_text = nest(at_max, s.open, s.inner, s.close);
+    auto v = cbor_from_diag(ok_text, limits);
+    ASSERT_TRUE(v) << ok_text << ": " << v.error().to_string();
+    auto decoded = cbor_decode(cbor_encode(*v), limits);
+    ASSERT_TRUE(decoded) << ok_text << ": " << decoded.error().to_string();
+    EXPECT_TRUE(*decoded == *v) << ok_text;
+
+    const std::string deep_text = nest(at_max + 1, s.open, s.inner, s.close);
+    v = cbor_from_diag(deep_text, limits);
+    ASSERT_FALSE(v) << deep_text;
+    EXPECT_EQ(v.error().code, ErrorCode::CborTooDeep) << deep_text;
+    auto wide = cbor_from_diag(deep_text, roomy);
+    ASSERT_TRUE(wide) << deep_text;
+    decoded = cbor_decode(cbor_encode(*wide), limits);
+    ASSERT_FALSE(decoded) << deep_text;
+    EXPECT_EQ(decoded.error().code, ErrorCode::CborTooDeep) << deep_text;
+  }
+  // The reproducer from the campaign, also in tests/fuzz/corpus/edn.
+  EXPECT_EQ(cbor_from_diag(nest(33, "[", "", "]"), limits).error().code, ErrorCode::CborTooDeep);
+  CborLimits flat;
+  flat.max_depth = 0;
+  EXPECT_TRUE(cbor_from_diag("1", flat));
+  EXPECT_EQ(cbor_from_diag("[]", flat).error().code, ErrorCode::CborTooDeep);
+  EXPECT_EQ(cbor_from_diag("1(2)", flat).error().code, ErrorCode::CborTooDeep);
+}
+
 }  // namespace
 }  // namespace atls

@@ -332,7 +332,11 @@ struct Decoder {
       fail(ErrorCode::CborMalformed, "container inside an indefinite-length string");
       return;
     }
-    if (stack.size() >= limits->max_depth) {
+    // Below a container only containers are open (nothing opens inside an
+    // indefinite-length string), so the stack size is its nesting depth.
+    const bool is_container =
+        kind == FrameKind::Array || kind == FrameKind::Map || kind == FrameKind::Tag;
+    if (is_container && !limits->admits_container(stack.size())) {
       fail(ErrorCode::CborTooDeep, "nesting exceeds " + std::to_string(limits->max_depth));
       return;
     }

@@ -17,9 +17,20 @@ namespace atls {
 // CborLimits bounds what the decoder accepts. Every item takes at least one
 // input byte, so max_size also bounds the number of items and the memory
 // used (no allocation is sized by a declared length).
+//
+// max_depth counts containers: arrays, maps and tags. A scalar adds no level
+// and a container is one level deeper than the deepest container in it, so
+// 1 has depth 0, [] and [1] depth 1, and 1([[]]) depth 3. Chunks of an
+// indefinite-length string are not data items and add no level either. The
+// decoder and cbor_from_diag both ask admits_container, so a value one of
+// them accepts the other accepts too (docs/fuzzing.md).
 struct CborLimits {
   std::size_t max_size = 4 * 1024 * 1024;  // bytes of input
   std::size_t max_depth = 64;              // nesting of arrays, maps and tags
+
+  // admits_container: may an array, map or tag start inside |enclosing|
+  // containers that are still open?
+  bool admits_container(std::size_t enclosing) const { return enclosing < max_depth; }
 };
 
 // CborValue is one decoded CBOR data item.

@@ -13,6 +13,7 @@ namespace {
 
 // Parser is a recursive-descent reader over the text; every step consumes
 // at least one character, and depth is bounded, so it always terminates.
+// |depth| is the number of enclosing containers (CborLimits::max_depth).
 class Parser {
  public:
   Parser(std::string_view text, const CborLimits& limits) : m_text(text), m_limits(limits) {}
@@ -49,6 +50,15 @@ class Parser {
     }
   }
 
+  // open_container is called where an array, map or tag starts, inside
+  // |depth| open containers; the decoder applies the same limit.
+  Result<void> open_container(std::size_t depth) const {
+    if (!m_limits.admits_container(depth)) {
+      return fail("nesting exceeds " + std::to_string(m_limits.max_depth), ErrorCode::CborTooDeep);
+    }
+    return ok();
+  }
+
   bool consume_word(std::string_view w) {
     if (m_text.substr(m_pos, w.size()) == w) {
       m_pos += w.size();
@@ -58,9 +68,6 @@ class Parser {
   }
 
   Result<CborValue> parse_item(std::size_t depth) {
-    if (depth > m_limits.max_depth) {
-      return fail("nesting too deep", ErrorCode::CborTooDeep);
-    }
     skip_space();
     if (at_end()) {
       return fail("data item expected");
@@ -175,6 +182,7 @@ class Parser {
     }
     if (!negative && peek() == '(') {
       // A tag: N(item).
+      ATLS_TRY(open_container(depth));
       ++m_pos;
       ATLS_ASSIGN_OR_RETURN(CborValue content, parse_item(depth + 1));
       skip_space();
@@ -335,6 +343,7 @@ class Parser {
   }
 
   Result<CborValue> parse_array(std::size_t depth) {
+    ATLS_TRY(open_container(depth));
     ++m_pos;
     std::vector<CborValue> items;
     skip_space();
@@ -359,6 +368,7 @@ class Parser {
   }
 
   Result<CborValue> parse_map(std::size_t depth) {
+    ATLS_TRY(open_container(depth));
     ++m_pos;
     CborValue map = CborValue::map();
     skip_space();

@@ -18,7 +18,8 @@ namespace atls {
 // N(item), true, false, null, undefined (also as simple(20..23)), and
 // /comments/. Other simple values are rejected, as the binary decoder
 // rejects them. Fails with CborMalformed (detail gives the offset),
-// CborTooDeep beyond |limits.max_depth|, CborTooLarge beyond
+// CborTooDeep when arrays, maps and tags nest deeper than
+// |limits.max_depth| (counted as cbor_decode counts them), CborTooLarge beyond
 // |limits.max_size| characters, CborDuplicateKey, CborInvalidUtf8 or
 // CborIntegerOutOfRange.
 Result<CborValue> cbor_from_diag(std::string_view text, const CborLimits& limits = {});
