@@ -84,8 +84,10 @@ void BM_JwsVerify(benchmark::State& state, ossl::KeyType type) {
 
 void BM_CmwParse(benchmark::State& state, Cmw::Format format) {
   Cmw c = Cmw::make_collection(format, "tag:example.com,2026:bench");
-  c.add(std::string("evidence"), Cmw::make_record("application/eat+cwt", Bytes(600, 0x11), 4, format));
-  c.add(std::string("result"), Cmw::make_record("application/eat+jwt", Bytes(400, 0x22), 8, format));
+  c.add(std::string("evidence"),
+        Cmw::make_record("application/eat+cwt", Bytes(600, 0x11), 4, format));
+  c.add(std::string("result"),
+        Cmw::make_record("application/eat+jwt", Bytes(400, 0x22), 8, format));
   const Bytes encoded = *encode_cmw(c);
   for (auto _ : state) {
     auto r = parse_cmw(encoded);
@@ -142,7 +144,8 @@ void print_summary(const std::map<std::string, double>& rates) {
     if (a == rates.end() || b == rates.end()) {
       continue;
     }
-    std::printf("%-22s %14.0f %14.0f %8.3f\n", row.label, a->second, b->second, a->second / b->second);
+    std::printf("%-22s %14.0f %14.0f %8.3f\n", row.label, a->second, b->second,
+                a->second / b->second);
   }
   for (const char* name : {"BM_CmwParse/cbor", "BM_CmwParse/json"}) {
     const auto a = rates.find(name);

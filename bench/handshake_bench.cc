@@ -157,7 +157,7 @@ Result<ossl::UniquePtr<SSL_CTX>> plain_ctx(bool server, const tools::DevCert& ce
     return ossl::failure(ErrorCode::Internal, "SSL_CTX_set1_groups_list");
   }
   // No resumption: no tickets, no session cache, so every connection is a
-  // full handshake (as every attested connection is, PROTOCOL.md §1.1).
+  // full handshake (as every attested connection is, docs/wire-profile.md §1.1).
   ::SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
   ::SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   ossl::UniquePtr<BIO> bio(

@@ -25,9 +25,9 @@
 
 #include "src/attestation/evidence_cmw.h"
 #include "src/attestation/pipeline.h"
-#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/attestation/relying_party.h"
 #include "src/core/encoding.h"
 #include "src/formats/json/json.h"
 #include "src/formats/snp/report.h"

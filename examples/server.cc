@@ -3,7 +3,6 @@
 //   server CERT.pem KEY.pem [PORT]
 #include <atls/atls.h>
 
-
 #include <cstdio>
 #include <cstdlib>
 

@@ -28,7 +28,8 @@ Result<Bytes> read_input(const std::string& path) {
       if (f != stdin) {
         std::fclose(f);
       }
-      return Error{ErrorCode::FileTooLarge, path + ": larger than " + std::to_string(kMaxInputFile) + " bytes"};
+      return Error{ErrorCode::FileTooLarge,
+                   path + ": larger than " + std::to_string(kMaxInputFile) + " bytes"};
     }
     out.insert(out.end(), buf, buf + n);
   }

@@ -1,8 +1,8 @@
 // `atls inspect FILE [--json] [--key KEY]`
 
+#include "tools/inspect.h"
 #include "tools/commands.h"
 #include "tools/common.h"
-#include "tools/inspect.h"
 
 #include <cstdio>
 #include <iostream>

@@ -2,13 +2,13 @@
 
 #include "src/core/encoding.h"
 #include "src/formats/cbor/cbor.h"
+#include "src/formats/cbor/edn.h"
 #include "src/formats/cmw/cmw.h"
 #include "src/formats/cmw/cmw_x509.h"
 #include "src/formats/cose/cose.h"
 #include "src/formats/ear/ear.h"
 #include "src/formats/eat/eat.h"
 #include "src/formats/json/json.h"
-#include "src/formats/cbor/edn.h"
 #include "src/formats/jwt/jws.h"
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
@@ -29,8 +29,12 @@ ojson to_ordered(const nlohmann::json& j) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) { s.remove_prefix(1); }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) { s.remove_suffix(1); }
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
+    s.remove_suffix(1);
+  }
   return s;
 }
 
@@ -60,11 +64,16 @@ bool looks_like_jws(std::string_view s) {
 
 std::string cose_alg_name(std::int64_t alg) {
   switch (alg) {
-    case kCoseAlgEs256: return "ES256";
-    case kCoseAlgEs384: return "ES384";
-    case kCoseAlgEs512: return "ES512";
-    case kCoseAlgEdDsa: return "EdDSA";
-    default: return "unknown";
+    case kCoseAlgEs256:
+      return "ES256";
+    case kCoseAlgEs384:
+      return "ES384";
+    case kCoseAlgEs512:
+      return "ES512";
+    case kCoseAlgEdDsa:
+      return "EdDSA";
+    default:
+      return "unknown";
   }
 }
 
@@ -76,12 +85,23 @@ ojson header_json(const CborValue& map) {
     std::string name = cbor_diag(k);
     if (k.is_integer()) {
       switch (k.as_int64().value_or(0)) {
-        case 1: name = "alg (1)"; break;
-        case 2: name = "crit (2)"; break;
-        case 3: name = "content type (3)"; break;
-        case 4: name = "kid (4)"; break;
-        case 33: name = "x5chain (33)"; break;
-        default: break;
+        case 1:
+          name = "alg (1)";
+          break;
+        case 2:
+          name = "crit (2)";
+          break;
+        case 3:
+          name = "content type (3)";
+          break;
+        case 4:
+          name = "kid (4)";
+          break;
+        case 33:
+          name = "x5chain (33)";
+          break;
+        default:
+          break;
       }
     }
     if (k.is_integer() && k.as_int64().value_or(0) == 1 && v.is_integer()) {
@@ -380,8 +400,8 @@ Result<ojson> inspect_any(ByteView data, const InspectOptions& opts, int depth) 
   }
   auto cbor = cbor_decode(data);
   if (!cbor) {
-    return Error{ErrorCode::UnknownFormat,
-                 "not CMW, COSE_Sign1/EAT, JWT/EAR or X.509 (as CBOR: " + cbor.error().to_string() + ")"};
+    return Error{ErrorCode::UnknownFormat, "not CMW, COSE_Sign1/EAT, JWT/EAR or X.509 (as CBOR: " +
+                                               cbor.error().to_string() + ")"};
   }
   if (is_cose_shape(*cbor)) {
     ATLS_ASSIGN_OR_RETURN(const CoseSign1 msg, cose_sign1_from_cbor(*cbor));
@@ -403,7 +423,8 @@ Result<ojson> inspect_any(ByteView data, const InspectOptions& opts, int depth) 
   if (cbor->is_array() || cbor->is_tag() || cbor->is_map()) {
     return std::move(cmw).error();
   }
-  return Error{ErrorCode::UnknownFormat, "CBOR item is not CMW, COSE_Sign1 or EAT: " + cbor_diag(*cbor).substr(0, 80)};
+  return Error{ErrorCode::UnknownFormat,
+               "CBOR item is not CMW, COSE_Sign1 or EAT: " + cbor_diag(*cbor).substr(0, 80)};
 }
 
 }  // namespace
@@ -425,7 +446,8 @@ bool is_hex_string(const std::string& s) {
     return false;
   }
   for (const char c : s) {
-    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c))) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) ||
+        std::isupper(static_cast<unsigned char>(c))) {
       return false;
     }
   }

@@ -1,6 +1,6 @@
 #pragma once
 
-// Umbrella header of the atls library: attested TLS 1.3 (PROTOCOL.md).
+// Umbrella header of the atls library: attested TLS 1.3 (docs/wire-profile.md).
 
 #include <atls/attester.h>
 #include <atls/attesters.h>

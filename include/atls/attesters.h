@@ -34,7 +34,8 @@ struct SoftwareAttesterOptions {
 
 // software_attester builds a software attester. Fails with KeyInvalid,
 // FileNotFound or IoError (measured files are read now).
-ATLS_API Result<std::shared_ptr<Attester>> software_attester(const SoftwareAttesterOptions& options);
+ATLS_API Result<std::shared_ptr<Attester>> software_attester(
+    const SoftwareAttesterOptions& options);
 
 // Tpm2AttesterOptions configure the TPM 2.0 attester (tpm2-tss ESAPI): a
 // quote of the given SHA-256 PCRs by an ECC P-256 attestation key.
@@ -91,7 +92,8 @@ struct PassportAttesterOptions {
 // with InvalidArgument (no evidence attester, no signing key),
 // PolicyInvalid (the policy), KeyInvalid (the key does not parse) or
 // FileNotFound / IoError (the policy's signing key file).
-ATLS_API Result<std::shared_ptr<Attester>> passport_attester(const PassportAttesterOptions& options);
+ATLS_API Result<std::shared_ptr<Attester>> passport_attester(
+    const PassportAttesterOptions& options);
 
 // attester_public_key_pem returns the PEM public key a relying party pins
 // for |attester|: the software attester's signing key or the TPM

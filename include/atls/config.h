@@ -2,7 +2,7 @@
 
 // Immutable configuration of an attested TLS endpoint (client or server),
 // built once with Config::Builder and shared by every connection as a
-// std::shared_ptr<const Config>. PROTOCOL.md §1 is the wire profile.
+// std::shared_ptr<const Config>. docs/wire-profile.md §1 is the wire profile.
 
 #include <atls/attester.h>
 #include <atls/bytes.h>
@@ -25,7 +25,7 @@ class Appraiser;  // <atls/verifier.h>
 namespace internal {
 struct ConfigState;
 struct ConfigAccess;
-}
+}  // namespace internal
 
 // AttestationMode says what an endpoint requires of its peer's attestation.
 enum class AttestationMode : std::uint8_t {
@@ -62,7 +62,7 @@ enum class PeerCertificatePolicy : std::uint8_t {
   AttestationOnly,
 };
 
-// Codepoints are the TLS extension types of PROTOCOL.md (none is assigned by
+// Codepoints are the TLS extension types of docs/wire-profile.md (none is assigned by
 // IANA; the defaults are private-use values). 0xFFA3 is reserved for the
 // intra-handshake remoteAttestation extension (docs/protocol-choices.md).
 struct Codepoints {
@@ -71,7 +71,7 @@ struct Codepoints {
   std::uint16_t atls_negotiation = 0xFFA2;
 };
 
-// FrameLimits bound the frames accepted from the peer (PROTOCOL.md §1.2):
+// FrameLimits bound the frames accepted from the peer (docs/wire-profile.md §1.2):
 // a longer frame is a decode_error (FrameTooLarge) and is never allocated.
 struct FrameLimits {
   std::size_t max_control = 64 * 1024;
@@ -161,7 +161,7 @@ class ATLS_API Config::Builder {
   Builder& attester(std::shared_ptr<Attester> attester,
                     AttestationModel model = AttestationModel::BackgroundCheck);
   // passport_verifier_id names the Verifier in a passport scheme (the key
-  // id of its EAR signing key; PROTOCOL.md §4). Default "".
+  // id of its EAR signing key; docs/wire-profile.md §4). Default "".
   Builder& passport_verifier_id(std::string id);
 
   // --- what we require of the peer ----------------------------------------
@@ -187,7 +187,8 @@ class ATLS_API Config::Builder {
   // may name their media types, and they are offered to the peer in the
   // atls_schemes list. build() fails with InvalidArgument when either is
   // null.
-  Builder& add_verifier(std::shared_ptr<const Verifier> verifier, std::shared_ptr<const Appraiser> appraiser);
+  Builder& add_verifier(std::shared_ptr<const Verifier> verifier,
+                        std::shared_ptr<const Appraiser> appraiser);
 
   // --- certificate policy for the peer -----------------------------------
   // peer_certificate_policy: default WebPki when this Config is used by a
@@ -206,7 +207,7 @@ class ATLS_API Config::Builder {
   Builder& negotiation(bool on);
   Builder& codepoints(Codepoints cp);
   // attestation_timeout: how long an RP waits for a valid authenticator
-  // (default 10 s; PROTOCOL.md §1.2).
+  // (default 10 s; docs/wire-profile.md §1.2).
   Builder& attestation_timeout(std::chrono::milliseconds timeout);
   // handshake_timeout bounds the TLS handshake of Client::connect,
   // Server::accept and Connection::handshake (default 10 s); a peer that
@@ -225,7 +226,7 @@ class ATLS_API Config::Builder {
   // paths and library messages stay local).
   Builder& detailed_alerts(bool on);
   Builder& frame_limits(FrameLimits limits);
-  // async_attestation_policy (opt-in, PROTOCOL.md §1.8): an RP may send
+  // async_attestation_policy (opt-in, docs/wire-profile.md §1.8): an RP may send
   // DATA before its appraisal finishes; received DATA is held until the
   // appraisal succeeds and dropped if it fails; verification runs on a
   // worker thread instead of the I/O thread.

@@ -1,7 +1,7 @@
 #pragma once
 
 // Attested TLS connections: Client connects, Server accepts, Connection
-// carries application bytes once the peer is attested (PROTOCOL.md §1).
+// carries application bytes once the peer is attested (docs/wire-profile.md §1).
 //
 // Blocking use (the default): Client::connect and Server::accept return once
 // the TLS handshake is done and the peer's attestation (if this endpoint
@@ -52,12 +52,12 @@ namespace atls {
 namespace internal {
 class Engine;
 struct ConnectionAccess;
-}
+}  // namespace internal
 
 // IoMode selects blocking or non-blocking operation of a Connection.
 enum class IoMode : std::uint8_t { Blocking, NonBlocking };
 
-// PeerAlertInfo is the ALERT frame a peer sent before closing (PROTOCOL.md §1.2).
+// PeerAlertInfo is the ALERT frame a peer sent before closing (docs/wire-profile.md §1.2).
 struct PeerAlertInfo {
   // code: 1 attestation_required, 2 attestation_failed,
   // 3 unsupported_attestation_schemes, 4 unexpected_message, 5 decode_error,

@@ -14,7 +14,7 @@
 
 namespace atls {
 
-// Media types of the built-in evidence and result formats (PROTOCOL.md §4).
+// Media types of the built-in evidence and result formats (docs/wire-profile.md §4).
 inline constexpr std::string_view kMediaTypeEatCwt = "application/eat+cwt";
 inline constexpr std::string_view kMediaTypeTpmQuote = "application/vnd.atls.tpm2-quote+cbor";
 inline constexpr std::string_view kMediaTypeSnpReport = "application/vnd.atls.sev-snp-report";
@@ -28,7 +28,7 @@ inline constexpr std::uint32_t kIndAttestationResult = 8;
 
 // AttestationRequest asks an Attester for Evidence. The nonce is always
 // present: in attested TLS it is the binder Hash(SPKI || exporter value)
-// (PROTOCOL.md §1.5), and the Evidence must carry it.
+// (docs/wire-profile.md §1.5), and the Evidence must carry it.
 struct AttestationRequest {
   Bytes nonce;
   // Acceptable evidence media types in order of preference; empty means

@@ -19,10 +19,10 @@ class [[nodiscard]] Result {
  public:
   using value_type = T;
 
-  Result(const T& v) : m_v(std::in_place_index<0>, v) {}  // NOLINT(implicit)
-  Result(T&& v) : m_v(std::in_place_index<0>, std::move(v)) {}  // NOLINT(implicit)
+  Result(const T& v) : m_v(std::in_place_index<0>, v) {}          // NOLINT(implicit)
+  Result(T&& v) : m_v(std::in_place_index<0>, std::move(v)) {}    // NOLINT(implicit)
   Result(Error e) : m_v(std::in_place_index<1>, std::move(e)) {}  // NOLINT(implicit)
-  Result(ErrorCode c, std::string detail = {})  // NOLINT(implicit)
+  Result(ErrorCode c, std::string detail = {})                    // NOLINT(implicit)
       : m_v(std::in_place_index<1>, Error{c, std::move(detail)}) {}
   template <class U, class = std::enable_if_t<std::is_constructible_v<T, U&&> &&
                                               !std::is_same_v<std::decay_t<U>, T> &&
@@ -33,12 +33,27 @@ class [[nodiscard]] Result {
   bool has_value() const noexcept { return m_v.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
-  T& value() & { check_value(); return std::get<0>(m_v); }
-  const T& value() const& { check_value(); return std::get<0>(m_v); }
-  T&& value() && { check_value(); return std::get<0>(std::move(m_v)); }
+  T& value() & {
+    check_value();
+    return std::get<0>(m_v);
+  }
+  const T& value() const& {
+    check_value();
+    return std::get<0>(m_v);
+  }
+  T&& value() && {
+    check_value();
+    return std::get<0>(std::move(m_v));
+  }
 
-  const Error& error() const& { check_error(); return std::get<1>(m_v); }
-  Error&& error() && { check_error(); return std::get<1>(std::move(m_v)); }
+  const Error& error() const& {
+    check_error();
+    return std::get<1>(m_v);
+  }
+  Error&& error() && {
+    check_error();
+    return std::get<1>(std::move(m_v));
+  }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -53,10 +68,14 @@ class [[nodiscard]] Result {
 
  private:
   void check_value() const {
-    if (!has_value()) { std::abort(); }
+    if (!has_value()) {
+      std::abort();
+    }
   }
   void check_error() const {
-    if (has_value()) { std::abort(); }
+    if (has_value()) {
+      std::abort();
+    }
   }
   std::variant<T, Error> m_v;
 };
@@ -69,20 +88,26 @@ class [[nodiscard]] Result<void> {
 
   Result() = default;
   Result(Error e) : m_err(std::move(e)), m_ok(false) {}  // NOLINT(implicit)
-  Result(ErrorCode c, std::string detail = {})  // NOLINT(implicit)
+  Result(ErrorCode c, std::string detail = {})           // NOLINT(implicit)
       : m_err{c, std::move(detail)}, m_ok(false) {}
 
   bool has_value() const noexcept { return m_ok; }
   explicit operator bool() const noexcept { return m_ok; }
   void value() const {
-    if (!m_ok) { std::abort(); }
+    if (!m_ok) {
+      std::abort();
+    }
   }
   const Error& error() const& {
-    if (m_ok) { std::abort(); }
+    if (m_ok) {
+      std::abort();
+    }
     return m_err;
   }
   Error&& error() && {
-    if (m_ok) { std::abort(); }
+    if (m_ok) {
+      std::abort();
+    }
     return std::move(m_err);
   }
 
@@ -92,7 +117,9 @@ class [[nodiscard]] Result<void> {
 };
 
 // ok() is the success value of Result<void>.
-inline Result<void> ok() { return {}; }
+inline Result<void> ok() {
+  return {};
+}
 
 }  // namespace atls
 
@@ -101,12 +128,12 @@ inline Result<void> ok() { return {}; }
 
 // ATLS_TRY(expr) evaluates a Result-returning expression and returns its
 // error from the enclosing function on failure.
-#define ATLS_TRY(expr)                                   \
-  do {                                                   \
-    auto&& atls_try_result_ = (expr);                    \
-    if (!atls_try_result_) {                             \
-      return std::move(atls_try_result_).error();        \
-    }                                                    \
+#define ATLS_TRY(expr)                            \
+  do {                                            \
+    auto&& atls_try_result_ = (expr);             \
+    if (!atls_try_result_) {                      \
+      return std::move(atls_try_result_).error(); \
+    }                                             \
   } while (0)
 
 // ATLS_ASSIGN_OR_RETURN(decl, expr): `decl = *expr`, or return expr's error.

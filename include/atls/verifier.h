@@ -44,7 +44,7 @@ struct VerifyContext {
   // Additional certificates the Evidence needs and does not carry (`--cert`).
   std::vector<Bytes> certificates;
   // DER SubjectPublicKeyInfo of the TLS authenticator's leaf key. A passport
-  // EAR must name it (ear.veraison.key-attestation "akpub", PROTOCOL.md
+  // EAR must name it (ear.veraison.key-attestation "akpub", docs/wire-profile.md
   // §1.5); unset: no key binding is checked.
   std::optional<Bytes> attested_key_spki;
   // Resolves a file reference of the policy (paths are relative to the
@@ -85,7 +85,8 @@ class ATLS_API Verifier {
   // verify checks signatures, chains to the trust anchors and the nonce.
   // Fails with a BadEvidence code (SignatureInvalid, CertUntrusted,
   // NonceMismatch, ...).
-  virtual Result<EvidenceClaims> verify(const Evidence& evidence, const VerifyContext& ctx) const = 0;
+  virtual Result<EvidenceClaims> verify(const Evidence& evidence,
+                                        const VerifyContext& ctx) const = 0;
   // check_trust_section validates the scheme's "trust" policy section;
   // unknown keys are an error (PolicyInvalid).
   virtual Result<void> check_trust_section(const nlohmann::json& trust) const = 0;

@@ -77,9 +77,9 @@ Result<Evidence> evidence_from_records(std::vector<EvidenceRecord> records,
     cmw = as_cmw(records.front());
     records.front().label.clear();
   } else {
-    cmw = Cmw::make_collection(Cmw::Format::Cbor, collection_type.empty()
-                                                      ? std::nullopt
-                                                      : std::optional<std::string>(collection_type));
+    cmw = Cmw::make_collection(
+        Cmw::Format::Cbor,
+        collection_type.empty() ? std::nullopt : std::optional<std::string>(collection_type));
     for (const auto& r : records) {
       cmw.add(r.label, as_cmw(r));
     }

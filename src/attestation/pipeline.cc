@@ -64,7 +64,9 @@ Result<VerifiedEvidence> Pipeline::verify(const Evidence& evidence, VerifyContex
     if (policy.files) {
       // |ctx| and so the loader live only for this call, inside the
       // policy's lifetime.
-      ctx.load = [&policy](const std::string& ref) { return policy.files->load(policy.base_dir, ref); };
+      ctx.load = [&policy](const std::string& ref) {
+        return policy.files->load(policy.base_dir, ref);
+      };
     } else {
       ctx.load = [base_dir = policy.base_dir](const std::string& ref) {
         return load_reference(base_dir, ref);
@@ -83,7 +85,8 @@ Result<VerifiedEvidence> Pipeline::verify(const Evidence& evidence, VerifyContex
   const std::int64_t now = m_clock.now();
   if (policy.max_evidence_age > 0 && claims->issued_at) {
     if (now - *claims->issued_at > policy.max_evidence_age) {
-      return Error{ErrorCode::EvidenceStale, "evidence is " + std::to_string(now - *claims->issued_at) +
+      return Error{ErrorCode::EvidenceStale, "evidence is " +
+                                                 std::to_string(now - *claims->issued_at) +
                                                  " s old; the policy allows " +
                                                  std::to_string(policy.max_evidence_age) + " s"};
     }
@@ -100,10 +103,12 @@ Result<VerifiedEvidence> Pipeline::verify(const Evidence& evidence, VerifyContex
 }
 
 Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, const Policy& policy,
-                                             EVP_PKEY* ear_key, const Bytes* attested_key_spki) const {
+                                             EVP_PKEY* ear_key,
+                                             const Bytes* attested_key_spki) const {
   const Appraiser* a = m_registry.appraiser_for(evidence.media_type());
   if (a == nullptr) {
-    return Error{ErrorCode::UnsupportedMediaType, "no appraiser for \"" + evidence.media_type() + "\""};
+    return Error{ErrorCode::UnsupportedMediaType,
+                 "no appraiser for \"" + evidence.media_type() + "\""};
   }
   // The policy's reference section is borrowed, not copied: appraisal runs
   // once per connection.
@@ -177,9 +182,10 @@ Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, c
         es.extensions["atls.machine-id"] = r.m_machine_id;
       }
       if (attested_key_spki != nullptr) {
-        //= PROTOCOL.md §1.5: the submodule's ear.veraison.key-attestation
+        //= docs/wire-profile.md §1.5: the submodule's ear.veraison.key-attestation
         //= object with akpub = base64url(DER SPKI).
-        es.extensions["ear.veraison.key-attestation"] = {{"akpub", base64url_encode(*attested_key_spki)}};
+        es.extensions["ear.veraison.key-attestation"] = {
+            {"akpub", base64url_encode(*attested_key_spki)}};
       }
       ear.submods.push_back(std::move(es));
     }
@@ -192,9 +198,8 @@ Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, c
 }
 
 Result<void> Pipeline::check(const AttestationResult& result, const Policy& policy) {
-  if (!policy.machine_ids.empty() &&
-      std::find(policy.machine_ids.begin(), policy.machine_ids.end(), result.machine_id()) ==
-          policy.machine_ids.end()) {
+  if (!policy.machine_ids.empty() && std::find(policy.machine_ids.begin(), policy.machine_ids.end(),
+                                               result.machine_id()) == policy.machine_ids.end()) {
     return Error{ErrorCode::MachineIdMismatch, "\"" + result.machine_id() + "\" is not pinned"};
   }
   if (tier_meets(result.status(), policy.required_tier)) {
@@ -209,7 +214,8 @@ Result<void> Pipeline::check(const AttestationResult& result, const Policy& poli
       return Error{f.code, s.name + ": " + f.detail};
     }
   }
-  return Error{ErrorCode::TierInsufficient, std::string(tier_name(result.status())) + " < required " +
+  return Error{ErrorCode::TierInsufficient, std::string(tier_name(result.status())) +
+                                                " < required " +
                                                 std::string(tier_name(policy.required_tier))};
 }
 

@@ -38,7 +38,8 @@ class Pipeline {
   // (ear.veraison.key-attestation). Fails with UnsupportedMediaType (no
   // appraiser) or the Appraiser's codes.
   Result<AttestationResult> appraise(const VerifiedEvidence& evidence, const Policy& policy,
-                                     EVP_PKEY* ear_key, const Bytes* attested_key_spki = nullptr) const;
+                                     EVP_PKEY* ear_key,
+                                     const Bytes* attested_key_spki = nullptr) const;
 
   // check applies the relying party's policy to a result: pinned machine
   // identifiers (MachineIdMismatch) and the required tier (the code of the

@@ -27,15 +27,16 @@ Result<std::int64_t> non_negative(const nlohmann::json& v, const std::string& na
 
 Result<TrustTier> tier(const nlohmann::json& v) {
   if (v.is_string()) {
-    for (const TrustTier t : {TrustTier::None, TrustTier::Affirming, TrustTier::Warning,
-                              TrustTier::Contraindicated}) {
+    for (const TrustTier t :
+         {TrustTier::None, TrustTier::Affirming, TrustTier::Warning, TrustTier::Contraindicated}) {
       if (tier_name(t) == v.get_ref<const std::string&>()) {
         return t;
       }
     }
   }
-  return Error{ErrorCode::PolicyInvalid,
-               "required_tier must be one of \"affirming\", \"warning\", \"none\", \"contraindicated\""};
+  return Error{
+      ErrorCode::PolicyInvalid,
+      "required_tier must be one of \"affirming\", \"warning\", \"none\", \"contraindicated\""};
 }
 
 std::string reference_path(const std::string& base_dir, const std::string& ref) {
@@ -52,8 +53,9 @@ const SchemePolicy* Policy::scheme(const std::string& media_type) const {
 Result<Policy> parse_policy(std::string_view json_text, const Registry& registry,
                             std::string base_dir) {
   ATLS_ASSIGN_OR_RETURN(const nlohmann::json doc, parse_json(json_text));
-  ATLS_TRY(only_keys(doc, {"required_tier", "max_evidence_age", "max_result_age", "reattest_interval",
-                           "machine_ids", "schemes", "ear", "comment"},
+  ATLS_TRY(only_keys(doc,
+                     {"required_tier", "max_evidence_age", "max_result_age", "reattest_interval",
+                      "machine_ids", "schemes", "ear", "comment"},
                      "the policy"));
   Policy p;
   p.base_dir = std::move(base_dir);
@@ -62,7 +64,8 @@ Result<Policy> parse_policy(std::string_view json_text, const Registry& registry
     ATLS_ASSIGN_OR_RETURN(p.required_tier, tier(doc["required_tier"]));
   }
   if (doc.contains("max_evidence_age")) {
-    ATLS_ASSIGN_OR_RETURN(p.max_evidence_age, non_negative(doc["max_evidence_age"], "max_evidence_age"));
+    ATLS_ASSIGN_OR_RETURN(p.max_evidence_age,
+                          non_negative(doc["max_evidence_age"], "max_evidence_age"));
   }
   if (doc.contains("max_result_age")) {
     ATLS_ASSIGN_OR_RETURN(p.max_result_age, non_negative(doc["max_result_age"], "max_result_age"));
@@ -71,7 +74,8 @@ Result<Policy> parse_policy(std::string_view json_text, const Registry& registry
     }
   }
   if (doc.contains("reattest_interval")) {
-    ATLS_ASSIGN_OR_RETURN(p.reattest_interval, non_negative(doc["reattest_interval"], "reattest_interval"));
+    ATLS_ASSIGN_OR_RETURN(p.reattest_interval,
+                          non_negative(doc["reattest_interval"], "reattest_interval"));
     if (p.reattest_interval == 0) {
       return Error{ErrorCode::PolicyInvalid, "reattest_interval must be positive"};
     }

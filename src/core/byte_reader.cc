@@ -7,7 +7,8 @@ namespace atls {
 Result<std::uint64_t> ByteReader::be(std::size_t n) {
   if (remaining() < n) {
     return Error{ErrorCode::Truncated, "need " + std::to_string(n) + " bytes at offset " +
-                                           std::to_string(m_pos) + ", have " + std::to_string(remaining())};
+                                           std::to_string(m_pos) + ", have " +
+                                           std::to_string(remaining())};
   }
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -20,7 +21,8 @@ Result<std::uint64_t> ByteReader::be(std::size_t n) {
 Result<std::uint64_t> ByteReader::le(std::size_t n) {
   if (remaining() < n) {
     return Error{ErrorCode::Truncated, "need " + std::to_string(n) + " bytes at offset " +
-                                           std::to_string(m_pos) + ", have " + std::to_string(remaining())};
+                                           std::to_string(m_pos) + ", have " +
+                                           std::to_string(remaining())};
   }
   std::uint64_t v = 0;
   for (std::size_t i = n; i > 0; --i) {
@@ -46,7 +48,9 @@ Result<std::uint32_t> ByteReader::u32() {
   ATLS_ASSIGN_OR_RETURN(const auto v, be(4));
   return static_cast<std::uint32_t>(v);
 }
-Result<std::uint64_t> ByteReader::u64() { return be(8); }
+Result<std::uint64_t> ByteReader::u64() {
+  return be(8);
+}
 Result<std::uint16_t> ByteReader::u16_le() {
   ATLS_ASSIGN_OR_RETURN(const auto v, le(2));
   return static_cast<std::uint16_t>(v);
@@ -55,12 +59,15 @@ Result<std::uint32_t> ByteReader::u32_le() {
   ATLS_ASSIGN_OR_RETURN(const auto v, le(4));
   return static_cast<std::uint32_t>(v);
 }
-Result<std::uint64_t> ByteReader::u64_le() { return le(8); }
+Result<std::uint64_t> ByteReader::u64_le() {
+  return le(8);
+}
 
 Result<ByteView> ByteReader::bytes(std::size_t n) {
   if (remaining() < n) {
     return Error{ErrorCode::Truncated, "need " + std::to_string(n) + " bytes at offset " +
-                                           std::to_string(m_pos) + ", have " + std::to_string(remaining())};
+                                           std::to_string(m_pos) + ", have " +
+                                           std::to_string(remaining())};
   }
   const ByteView out = m_data.subspan(m_pos, n);
   m_pos += n;
@@ -78,7 +85,8 @@ Result<ByteView> ByteReader::vec(std::size_t prefix, std::size_t min, std::size_
   if (len < min || len > max) {
     m_pos = start;
     return Error{ErrorCode::LengthOverflow, "vector length " + std::to_string(len) + " outside [" +
-                                                std::to_string(min) + ", " + std::to_string(max) + "]"};
+                                                std::to_string(min) + ", " + std::to_string(max) +
+                                                "]"};
   }
   auto body = bytes(static_cast<std::size_t>(len));
   if (!body) {
@@ -87,9 +95,15 @@ Result<ByteView> ByteReader::vec(std::size_t prefix, std::size_t min, std::size_
   return body;
 }
 
-Result<ByteView> ByteReader::vector8(std::size_t min, std::size_t max) { return vec(1, min, max); }
-Result<ByteView> ByteReader::vector16(std::size_t min, std::size_t max) { return vec(2, min, max); }
-Result<ByteView> ByteReader::vector24(std::size_t min, std::size_t max) { return vec(3, min, max); }
+Result<ByteView> ByteReader::vector8(std::size_t min, std::size_t max) {
+  return vec(1, min, max);
+}
+Result<ByteView> ByteReader::vector16(std::size_t min, std::size_t max) {
+  return vec(2, min, max);
+}
+Result<ByteView> ByteReader::vector24(std::size_t min, std::size_t max) {
+  return vec(3, min, max);
+}
 
 ByteView ByteReader::rest() {
   const ByteView out = m_data.subspan(m_pos);
@@ -134,9 +148,15 @@ Result<void> ByteWriter::prefixed(std::size_t prefix, ByteView b) {
   return ok();
 }
 
-Result<void> ByteWriter::vector8(ByteView b) { return prefixed(1, b); }
-Result<void> ByteWriter::vector16(ByteView b) { return prefixed(2, b); }
-Result<void> ByteWriter::vector24(ByteView b) { return prefixed(3, b); }
+Result<void> ByteWriter::vector8(ByteView b) {
+  return prefixed(1, b);
+}
+Result<void> ByteWriter::vector16(ByteView b) {
+  return prefixed(2, b);
+}
+Result<void> ByteWriter::vector24(ByteView b) {
+  return prefixed(3, b);
+}
 
 std::size_t ByteWriter::begin_vector(std::size_t prefix) {
   const std::size_t at = m_out.size();

@@ -11,28 +11,50 @@ constexpr char kHex[] = "0123456789abcdef";
 constexpr char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') { return c - '0'; }
-  if (c >= 'a' && c <= 'f') { return c - 'a' + 10; }
-  if (c >= 'A' && c <= 'F') { return c - 'A' + 10; }
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
   return -1;
 }
 
 // b64_value maps both alphabets: '+','-' -> 62 and '/','_' -> 63 when
 // |lenient|; otherwise only the URL-safe alphabet.
 int b64_value(char c, bool lenient) {
-  if (c >= 'A' && c <= 'Z') { return c - 'A'; }
-  if (c >= 'a' && c <= 'z') { return c - 'a' + 26; }
-  if (c >= '0' && c <= '9') { return c - '0' + 52; }
-  if (c == '-') { return 62; }
-  if (c == '_') { return 63; }
-  if (lenient && c == '+') { return 62; }
-  if (lenient && c == '/') { return 63; }
+  if (c >= 'A' && c <= 'Z') {
+    return c - 'A';
+  }
+  if (c >= 'a' && c <= 'z') {
+    return c - 'a' + 26;
+  }
+  if (c >= '0' && c <= '9') {
+    return c - '0' + 52;
+  }
+  if (c == '-') {
+    return 62;
+  }
+  if (c == '_') {
+    return 63;
+  }
+  if (lenient && c == '+') {
+    return 62;
+  }
+  if (lenient && c == '/') {
+    return 63;
+  }
   return -1;
 }
 
 Result<Bytes> b64_decode(std::string_view text, bool lenient) {
   if (lenient) {
-    while (!text.empty() && text.back() == '=') { text.remove_suffix(1); }
+    while (!text.empty() && text.back() == '=') {
+      text.remove_suffix(1);
+    }
   }
   if (text.size() % 4 == 1) {
     return Error{ErrorCode::InvalidBase64, "impossible length"};
@@ -93,7 +115,8 @@ std::string base64url_encode(ByteView data) {
   s.reserve((data.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= data.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) | data[i + 2];
+    const std::uint32_t v =
+        (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) | data[i + 2];
     s.push_back(kB64Url[(v >> 18) & 63]);
     s.push_back(kB64Url[(v >> 12) & 63]);
     s.push_back(kB64Url[(v >> 6) & 63]);
@@ -113,11 +136,17 @@ std::string base64url_encode(ByteView data) {
   return s;
 }
 
-Result<Bytes> base64url_decode(std::string_view text) { return b64_decode(text, false); }
+Result<Bytes> base64url_decode(std::string_view text) {
+  return b64_decode(text, false);
+}
 
-Result<Bytes> base64_decode_lenient(std::string_view text) { return b64_decode(text, true); }
+Result<Bytes> base64_decode_lenient(std::string_view text) {
+  return b64_decode(text, true);
+}
 
-Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+Bytes to_bytes(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
 
 std::string_view as_string_view(ByteView b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
@@ -142,15 +171,30 @@ bool is_valid_utf8(std::string_view s) {
     std::size_t n = 0;
     std::uint32_t cp = 0;
     std::uint32_t min = 0;
-    if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; min = 0x80; }
-    else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; min = 0x800; }
-    else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; min = 0x10000; }
-    else { return false; }
+    if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+      min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+      min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+      min = 0x10000;
+    } else {
+      return false;
+    }
     for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size() || (p[i + k] & 0xc0) != 0x80) { return false; }
+      if (i + k >= s.size() || (p[i + k] & 0xc0) != 0x80) {
+        return false;
+      }
       cp = (cp << 6) | (p[i + k] & 0x3f);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) { return false; }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
     i += n + 1;
   }
   return true;

@@ -27,22 +27,39 @@ const ErrorInfo& info(ErrorCode code) noexcept {
 
 }  // namespace
 
-ErrorCategory error_category(ErrorCode code) noexcept { return info(code).category; }
-std::string_view error_name(ErrorCode code) noexcept { return info(code).name; }
-std::string_view error_message(ErrorCode code) noexcept { return info(code).message; }
-std::uint8_t error_tls_alert(ErrorCode code) noexcept { return info(code).alert; }
+ErrorCategory error_category(ErrorCode code) noexcept {
+  return info(code).category;
+}
+std::string_view error_name(ErrorCode code) noexcept {
+  return info(code).name;
+}
+std::string_view error_message(ErrorCode code) noexcept {
+  return info(code).message;
+}
+std::uint8_t error_tls_alert(ErrorCode code) noexcept {
+  return info(code).alert;
+}
 
 std::string_view category_name(ErrorCategory category) noexcept {
   switch (category) {
-    case ErrorCategory::Io: return "io";
-    case ErrorCategory::WouldBlock: return "would-block";
-    case ErrorCategory::Closed: return "closed";
-    case ErrorCategory::Alert: return "alert";
-    case ErrorCategory::Protocol: return "protocol";
-    case ErrorCategory::BadEvidence: return "bad-evidence";
-    case ErrorCategory::PolicyRejected: return "policy-rejected";
-    case ErrorCategory::Usage: return "usage";
-    case ErrorCategory::Internal: return "internal";
+    case ErrorCategory::Io:
+      return "io";
+    case ErrorCategory::WouldBlock:
+      return "would-block";
+    case ErrorCategory::Closed:
+      return "closed";
+    case ErrorCategory::Alert:
+      return "alert";
+    case ErrorCategory::Protocol:
+      return "protocol";
+    case ErrorCategory::BadEvidence:
+      return "bad-evidence";
+    case ErrorCategory::PolicyRejected:
+      return "policy-rejected";
+    case ErrorCategory::Usage:
+      return "usage";
+    case ErrorCategory::Internal:
+      return "internal";
   }
   return "internal";
 }

@@ -17,20 +17,28 @@ namespace atls::ossl {
 
 std::size_t hash_size(HashAlg alg) {
   switch (alg) {
-    case HashAlg::Sha1: return 20;
-    case HashAlg::Sha256: return 32;
-    case HashAlg::Sha384: return 48;
-    case HashAlg::Sha512: return 64;
+    case HashAlg::Sha1:
+      return 20;
+    case HashAlg::Sha256:
+      return 32;
+    case HashAlg::Sha384:
+      return 48;
+    case HashAlg::Sha512:
+      return 64;
   }
   return 0;
 }
 
 const EVP_MD* hash_md(HashAlg alg) {
   switch (alg) {
-    case HashAlg::Sha1: return ::EVP_sha1();
-    case HashAlg::Sha256: return ::EVP_sha256();
-    case HashAlg::Sha384: return ::EVP_sha384();
-    case HashAlg::Sha512: return ::EVP_sha512();
+    case HashAlg::Sha1:
+      return ::EVP_sha1();
+    case HashAlg::Sha256:
+      return ::EVP_sha256();
+    case HashAlg::Sha384:
+      return ::EVP_sha384();
+    case HashAlg::Sha512:
+      return ::EVP_sha512();
   }
   return nullptr;
 }
@@ -97,10 +105,14 @@ Result<HashAlg> hash_alg_from_md(const EVP_MD* md) {
     return Error{ErrorCode::UnsupportedAlgorithm, "no digest"};
   }
   switch (::EVP_MD_get_type(md)) {
-    case NID_sha256: return HashAlg::Sha256;
-    case NID_sha384: return HashAlg::Sha384;
-    case NID_sha512: return HashAlg::Sha512;
-    default: return Error{ErrorCode::UnsupportedAlgorithm, ::EVP_MD_get0_name(md)};
+    case NID_sha256:
+      return HashAlg::Sha256;
+    case NID_sha384:
+      return HashAlg::Sha384;
+    case NID_sha512:
+      return HashAlg::Sha512;
+    default:
+      return Error{ErrorCode::UnsupportedAlgorithm, ::EVP_MD_get0_name(md)};
   }
 }
 
@@ -169,10 +181,14 @@ namespace {
 
 const char* md_name(HashAlg alg) {
   switch (alg) {
-    case HashAlg::Sha1: return "SHA1";
-    case HashAlg::Sha256: return "SHA256";
-    case HashAlg::Sha384: return "SHA384";
-    case HashAlg::Sha512: return "SHA512";
+    case HashAlg::Sha1:
+      return "SHA1";
+    case HashAlg::Sha256:
+      return "SHA256";
+    case HashAlg::Sha384:
+      return "SHA384";
+    case HashAlg::Sha512:
+      return "SHA512";
   }
   return "SHA256";
 }
@@ -290,9 +306,12 @@ KeyType key_type(const EVP_PKEY* key) {
     return KeyType::Other;
   }
   switch (::EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_ED25519: return KeyType::Ed25519;
-    case EVP_PKEY_RSA: return KeyType::Rsa;
-    case EVP_PKEY_RSA_PSS: return KeyType::RsaPss;
+    case EVP_PKEY_ED25519:
+      return KeyType::Ed25519;
+    case EVP_PKEY_RSA:
+      return KeyType::Rsa;
+    case EVP_PKEY_RSA_PSS:
+      return KeyType::RsaPss;
     case EVP_PKEY_EC: {
       char group[64] = {0};
       std::size_t len = 0;
@@ -301,34 +320,52 @@ KeyType key_type(const EVP_PKEY* key) {
         return KeyType::Other;
       }
       const std::string_view g(group, len);
-      if (g == "prime256v1" || g == "P-256") { return KeyType::EcP256; }
-      if (g == "secp384r1" || g == "P-384") { return KeyType::EcP384; }
-      if (g == "secp521r1" || g == "P-521") { return KeyType::EcP521; }
+      if (g == "prime256v1" || g == "P-256") {
+        return KeyType::EcP256;
+      }
+      if (g == "secp384r1" || g == "P-384") {
+        return KeyType::EcP384;
+      }
+      if (g == "secp521r1" || g == "P-521") {
+        return KeyType::EcP521;
+      }
       return KeyType::Other;
     }
-    default: return KeyType::Other;
+    default:
+      return KeyType::Other;
   }
 }
 
 std::string_view key_type_name(KeyType t) {
   switch (t) {
-    case KeyType::EcP256: return "EC P-256";
-    case KeyType::EcP384: return "EC P-384";
-    case KeyType::EcP521: return "EC P-521";
-    case KeyType::Ed25519: return "Ed25519";
-    case KeyType::Rsa: return "RSA";
-    case KeyType::RsaPss: return "RSA-PSS";
-    case KeyType::Other: return "other";
+    case KeyType::EcP256:
+      return "EC P-256";
+    case KeyType::EcP384:
+      return "EC P-384";
+    case KeyType::EcP521:
+      return "EC P-521";
+    case KeyType::Ed25519:
+      return "Ed25519";
+    case KeyType::Rsa:
+      return "RSA";
+    case KeyType::RsaPss:
+      return "RSA-PSS";
+    case KeyType::Other:
+      return "other";
   }
   return "other";
 }
 
 std::size_t ec_field_len(KeyType t) {
   switch (t) {
-    case KeyType::EcP256: return 32;
-    case KeyType::EcP384: return 48;
-    case KeyType::EcP521: return 66;
-    default: return 0;
+    case KeyType::EcP256:
+      return 32;
+    case KeyType::EcP384:
+      return 48;
+    case KeyType::EcP521:
+      return 66;
+    default:
+      return 0;
   }
 }
 
@@ -349,7 +386,8 @@ AlgInfo alg_info(SignatureAlg alg) {
       return {fetched_md(HashAlg::Sha384), 0, true, false};
     case SignatureAlg::EcdsaSha512:
       return {fetched_md(HashAlg::Sha512), 0, true, false};
-    case SignatureAlg::Ed25519: return {nullptr, 0, false, true};
+    case SignatureAlg::Ed25519:
+      return {nullptr, 0, false, true};
     case SignatureAlg::RsaPkcs1Sha256:
       return {fetched_md(HashAlg::Sha256), RSA_PKCS1_PADDING, false, false};
     case SignatureAlg::RsaPkcs1Sha384:
@@ -368,10 +406,10 @@ AlgInfo alg_info(SignatureAlg alg) {
 
 Result<void> check_key(const EVP_PKEY* key, const AlgInfo& a) {
   const KeyType t = key_type(key);
-  const bool fits = (a.ecdsa && (t == KeyType::EcP256 || t == KeyType::EcP384 || t == KeyType::EcP521)) ||
-                    (a.eddsa && t == KeyType::Ed25519) ||
-                    (a.padding == RSA_PKCS1_PADDING && t == KeyType::Rsa) ||
-                    (a.padding == RSA_PKCS1_PSS_PADDING && (t == KeyType::Rsa || t == KeyType::RsaPss));
+  const bool fits =
+      (a.ecdsa && (t == KeyType::EcP256 || t == KeyType::EcP384 || t == KeyType::EcP521)) ||
+      (a.eddsa && t == KeyType::Ed25519) || (a.padding == RSA_PKCS1_PADDING && t == KeyType::Rsa) ||
+      (a.padding == RSA_PKCS1_PSS_PADDING && (t == KeyType::Rsa || t == KeyType::RsaPss));
   if (!fits) {
     return Error{ErrorCode::KeyTypeMismatch, std::string(key_type_name(t)) + " key"};
   }
@@ -463,7 +501,8 @@ Result<Bytes> ecdsa_der_to_raw(ByteView der, std::size_t field_len) {
 
 Result<Bytes> ecdsa_raw_to_der(ByteView raw) {
   if (raw.empty() || raw.size() % 2 != 0 || raw.size() > 2 * 66) {
-    return Error{ErrorCode::SignatureInvalid, "raw ECDSA signature has length " + std::to_string(raw.size())};
+    return Error{ErrorCode::SignatureInvalid,
+                 "raw ECDSA signature has length " + std::to_string(raw.size())};
   }
   const std::size_t half = raw.size() / 2;
   UniquePtr<BIGNUM> r(::BN_bin2bn(raw.data(), static_cast<int>(half), nullptr));

@@ -17,7 +17,9 @@ UniquePtr<BIO> mem_bio(ByteView data) {
 // no_passphrase refuses to decrypt. Without a callback OpenSSL falls back to
 // PEM_def_callback, which prompts on the controlling terminal: an encrypted
 // PEM would then block the process on a terminal read instead of failing.
-int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
+int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) {
+  return -1;
+}
 
 bool looks_pem(ByteView data) {
   const std::string_view s(reinterpret_cast<const char*>(data.data()), data.size());
@@ -103,11 +105,20 @@ Result<UniquePtr<EVP_PKEY>> parse_private_key(ByteView data) {
 Result<UniquePtr<EVP_PKEY>> generate_key(KeyType type) {
   EVP_PKEY* raw = nullptr;
   switch (type) {
-    case KeyType::EcP256: raw = ::EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
-    case KeyType::EcP384: raw = ::EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"); break;
-    case KeyType::EcP521: raw = ::EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-521"); break;
-    case KeyType::Ed25519: raw = ::EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
-    default: return Error{ErrorCode::InvalidArgument, "cannot generate this key type"};
+    case KeyType::EcP256:
+      raw = ::EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+      break;
+    case KeyType::EcP384:
+      raw = ::EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
+      break;
+    case KeyType::EcP521:
+      raw = ::EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-521");
+      break;
+    case KeyType::Ed25519:
+      raw = ::EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+      break;
+    default:
+      return Error{ErrorCode::InvalidArgument, "cannot generate this key type"};
   }
   UniquePtr<EVP_PKEY> key(raw);
   if (!key) {
@@ -157,7 +168,9 @@ Result<UniquePtr<EVP_PKEY>> ec_public_from_xy(KeyType curve, ByteView x, ByteVie
   point.push_back(0x04);
   point.insert(point.end(), x.begin(), x.end());
   point.insert(point.end(), y.begin(), y.end());
-  const char* group = curve == KeyType::EcP256 ? "P-256" : curve == KeyType::EcP384 ? "P-384" : "P-521";
+  const char* group = curve == KeyType::EcP256   ? "P-256"
+                      : curve == KeyType::EcP384 ? "P-384"
+                                                 : "P-521";
   UniquePtr<OSSL_PARAM_BLD> bld(::OSSL_PARAM_BLD_new());
   if (!bld ||
       ::OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||

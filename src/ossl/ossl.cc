@@ -11,7 +11,9 @@ void X509StackDeleter::operator()(STACK_OF(X509) * s) const noexcept {
   ::sk_X509_pop_free(s, ::X509_free);
 }
 
-X509Stack new_x509_stack() { return X509Stack(sk_X509_new_null()); }
+X509Stack new_x509_stack() {
+  return X509Stack(sk_X509_new_null());
+}
 
 UniquePtr<EVP_PKEY> up_ref(EVP_PKEY* p) {
   if (p == nullptr || ::EVP_PKEY_up_ref(p) != 1) {

@@ -27,10 +27,10 @@ struct Deleter;
 template <class T>
 using UniquePtr = std::unique_ptr<T, Deleter<T>>;
 
-#define ATLS_OSSL_DELETER(T, fn)                          \
-  template <>                                             \
-  struct Deleter<T> {                                     \
-    void operator()(T* p) const noexcept { fn(p); }       \
+#define ATLS_OSSL_DELETER(T, fn)                    \
+  template <>                                       \
+  struct Deleter<T> {                               \
+    void operator()(T* p) const noexcept { fn(p); } \
   };
 
 ATLS_OSSL_DELETER(BIO, ::BIO_free_all)

@@ -21,7 +21,8 @@ class SecretBytes {
   SecretBytes() = default;
   // The bytes are copied into memory from |resource| (tests pass their own
   // to look at what is left after destruction).
-  explicit SecretBytes(ByteView bytes, std::pmr::memory_resource* resource = std::pmr::get_default_resource())
+  explicit SecretBytes(ByteView bytes,
+                       std::pmr::memory_resource* resource = std::pmr::get_default_resource())
       : m_bytes(bytes.begin(), bytes.end(), resource) {}
   SecretBytes(const SecretBytes& other) : m_bytes(other.m_bytes.begin(), other.m_bytes.end()) {}
   SecretBytes(SecretBytes&& other) noexcept : m_bytes(std::move(other.m_bytes)) {}

@@ -75,7 +75,8 @@ Result<std::vector<UniquePtr<X509>>> parse_certificates(ByteView data) {
                                count_pem_blocks(data, "-----BEGIN X509 CERTIFICATE-----");
     if (blocks != out.size()) {
       return Error{ErrorCode::CertMalformed, "PEM certificate " + std::to_string(out.size() + 1) +
-                                                 " of " + std::to_string(blocks) + " does not parse"};
+                                                 " of " + std::to_string(blocks) +
+                                                 " does not parse"};
     }
     return out;
   }
@@ -94,7 +95,8 @@ Result<std::vector<UniquePtr<X509>>> parse_certificates(ByteView data) {
 Result<UniquePtr<X509>> parse_certificate(ByteView data) {
   ATLS_ASSIGN_OR_RETURN(auto certs, parse_certificates(data));
   if (certs.size() != 1) {
-    return Error{ErrorCode::CertMalformed, "expected one certificate, found " + std::to_string(certs.size())};
+    return Error{ErrorCode::CertMalformed,
+                 "expected one certificate, found " + std::to_string(certs.size())};
   }
   return std::move(certs.front());
 }
@@ -216,7 +218,8 @@ Result<void> verify_chain(X509* leaf, std::span<X509* const> intermediates,
   }
   const int err = ::X509_STORE_CTX_get_error(ctx.get());
   const int depth = ::X509_STORE_CTX_get_error_depth(ctx.get());
-  std::string detail = std::string(::X509_verify_cert_error_string(err)) + " at depth " + std::to_string(depth);
+  std::string detail =
+      std::string(::X509_verify_cert_error_string(err)) + " at depth " + std::to_string(depth);
   switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
       return Error{ErrorCode::CertExpired, std::move(detail)};
@@ -249,7 +252,8 @@ Result<std::optional<Extension>> find_extension(const X509* cert, std::string_vi
     return Error{ErrorCode::CertMalformed, "extension without value"};
   }
   Extension e;
-  e.value.assign(::ASN1_STRING_get0_data(data), ::ASN1_STRING_get0_data(data) + ::ASN1_STRING_length(data));
+  e.value.assign(::ASN1_STRING_get0_data(data),
+                 ::ASN1_STRING_get0_data(data) + ::ASN1_STRING_length(data));
   e.critical = ::X509_EXTENSION_get_critical(ext) == 1;
   return std::optional<Extension>(std::move(e));
 }
@@ -283,7 +287,8 @@ Result<CertSummary> summarize(const X509* cert) {
   s.issuer = name_string(::X509_get_issuer_name(cert));
   const ASN1_INTEGER* serial = ::X509_get0_serialNumber(cert);
   if (serial != nullptr) {
-    s.serial_hex = to_hex({::ASN1_STRING_get0_data(serial), static_cast<std::size_t>(::ASN1_STRING_length(serial))});
+    s.serial_hex = to_hex(
+        {::ASN1_STRING_get0_data(serial), static_cast<std::size_t>(::ASN1_STRING_length(serial))});
   }
   s.not_before = asn1_time_unix(::X509_get0_notBefore(cert));
   s.not_after = asn1_time_unix(::X509_get0_notAfter(cert));
@@ -293,7 +298,8 @@ Result<CertSummary> summarize(const X509* cert) {
   for (int i = 0; i < n; ++i) {
     const X509_EXTENSION* ext = ::X509_get_ext(cert, i);
     char buf[128];
-    ::OBJ_obj2txt(buf, sizeof buf, ::X509_EXTENSION_get_object(const_cast<X509_EXTENSION*>(ext)), 1);
+    ::OBJ_obj2txt(buf, sizeof buf, ::X509_EXTENSION_get_object(const_cast<X509_EXTENSION*>(ext)),
+                  1);
     s.extension_oids.emplace_back(buf);
   }
   drain_errors();

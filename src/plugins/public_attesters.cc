@@ -74,8 +74,8 @@ Result<std::shared_ptr<Attester>> passport_attester(const PassportAttesterOption
   config.evidence_attester = options.evidence_attester;
   config.registry = registry;
   ATLS_ASSIGN_OR_RETURN(config.policy,
-                        parse_policy(options.policy_json.empty() ? "{}" : options.policy_json, *registry,
-                                     options.policy_base_dir));
+                        parse_policy(options.policy_json.empty() ? "{}" : options.policy_json,
+                                     *registry, options.policy_base_dir));
   config.signing_key_pem = to_bytes(options.signing_key_pem);
   return shared(make_passport_attester(std::move(config)));
 }

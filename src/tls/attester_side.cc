@@ -30,10 +30,12 @@ Result<void> AttesterSide::on_request(ByteView body, bool answer_unsent) {
   const std::uint8_t expected =
       m_role == Role::Server ? tls::kClientCertificateRequest : tls::kCertificateRequest;
   if (req.msg_type != expected) {
-    return Error{ErrorCode::UnexpectedFrame, "authenticator request of the wrong type for our role"};
+    return Error{ErrorCode::UnexpectedFrame,
+                 "authenticator request of the wrong type for our role"};
   }
   if (m_held || answer_unsent) {
-    return Error{ErrorCode::UnexpectedFrame, "a second authenticator request before the first was answered"};
+    return Error{ErrorCode::UnexpectedFrame,
+                 "a second authenticator request before the first was answered"};
   }
   m_held = std::move(req);
   return ok();
@@ -80,20 +82,24 @@ Result<Bytes> AttesterSide::build(SSL* ssl, const tls::AuthRequest& req) {
         match = match || (own && scheme_matches(s, *own));
       }
       if (!match) {
-        return Error{ErrorCode::NoCommonScheme, "the request lists no scheme our attester produces"};
+        return Error{ErrorCode::NoCommonScheme,
+                     "the request lists no scheme our attester produces"};
       }
     }
-    ATLS_ASSIGN_OR_RETURN(Bytes spki, !m_cs.leaf_spki.empty() ? Result<Bytes>(m_cs.leaf_spki)
-                                                                : ossl::cert_spki_der(m_cs.chain.front().get()));
+    ATLS_ASSIGN_OR_RETURN(Bytes spki, !m_cs.leaf_spki.empty()
+                                          ? Result<Bytes>(m_cs.leaf_spki)
+                                          : ossl::cert_spki_der(m_cs.chain.front().get()));
     AttestationRequest ar;
     ATLS_ASSIGN_OR_RETURN(ar.nonce, tls::connection_binder(ssl, req.context, spki));
     ar.media_types.emplace_back(m_cs.attester->media_type());
     ar.key_spki = std::move(spki);
     ATLS_ASSIGN_OR_RETURN(const Evidence evidence, guarded_attest(*m_cs.attester, ar));
-    ATLS_ASSIGN_OR_RETURN(tls::Extension ext, tls::cmw_extension(evidence.cmw, m_cs.ext_codepoints()));
+    ATLS_ASSIGN_OR_RETURN(tls::Extension ext,
+                          tls::cmw_extension(evidence.cmw, m_cs.ext_codepoints()));
     leaf_extensions.push_back(std::move(ext));
   }
-  return tls::build_authenticator(own_keys, &req, req.context, m_cs.chain_der, leaf_extensions, m_cs.key.get());
+  return tls::build_authenticator(own_keys, &req, req.context, m_cs.chain_der, leaf_extensions,
+                                  m_cs.key.get());
 }
 
 }  // namespace atls::internal

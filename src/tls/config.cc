@@ -452,7 +452,9 @@ Config::Builder& Config::Builder::detailed_alerts(bool on) {
   return *this;
 }
 
-internal::ConfigState::~ConfigState() { ossl::cleanse(key_pem); }
+internal::ConfigState::~ConfigState() {
+  ossl::cleanse(key_pem);
+}
 
 namespace {
 

@@ -124,7 +124,9 @@ struct ConfigAccess {
 };
 
 // config_state is ConfigAccess::state, for brevity at call sites.
-inline const ConfigState& config_state(const Config& config) { return ConfigAccess::state(config); }
+inline const ConfigState& config_state(const Config& config) {
+  return ConfigAccess::state(config);
+}
 
 // scheme_matches compares two schemes; a passport scheme with an empty
 // verifier identity stands for "any Verifier the relying party trusts".
@@ -133,7 +135,7 @@ bool scheme_matches(const tls::AttestationScheme& a, const tls::AttestationSchem
 // CertificateSpec describes a certificate for make_certificate.
 struct CertificateSpec {
   std::string common_name;
-  std::vector<std::string> dns_names;  // subjectAltName dNSName
+  std::vector<std::string> dns_names;     // subjectAltName dNSName
   std::vector<std::string> ip_addresses;  // subjectAltName iPAddress ("127.0.0.1")
   bool is_ca = false;
   std::int64_t not_before = 0;

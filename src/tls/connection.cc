@@ -115,8 +115,8 @@ auto guard(F&& f) noexcept -> decltype(f()) {
   }
 }
 
-Result<Connection> start(std::shared_ptr<const Config> config, int fd, Role role, const std::string& host,
-                         IoMode mode) {
+Result<Connection> start(std::shared_ptr<const Config> config, int fd, Role role,
+                         const std::string& host, IoMode mode) {
   internal::EngineOptions opts;
   opts.role = role;
   opts.host = host;
@@ -167,15 +167,33 @@ Result<void> Connection::reattest() {
 Result<void> Connection::process() {
   return guard([&]() { return m_engine->process(); });
 }
-bool Connection::is_attested() const { return m_engine->is_attested(); }
-bool Connection::is_plain_tls() const { return m_engine->is_plain_tls(); }
-const AttestationResult* Connection::peer_result() const { return m_engine->peer_result(); }
-std::size_t Connection::attestation_count() const { return m_engine->attestation_count(); }
-std::optional<PeerAlertInfo> Connection::peer_alert() const { return m_engine->peer_alert(); }
-int Connection::fd() const { return m_engine->fd(); }
-bool Connection::want_read() const { return m_engine->want_read(); }
-bool Connection::want_write() const { return m_engine->want_write(); }
-int Connection::timeout_ms() const { return m_engine->timeout_ms(); }
+bool Connection::is_attested() const {
+  return m_engine->is_attested();
+}
+bool Connection::is_plain_tls() const {
+  return m_engine->is_plain_tls();
+}
+const AttestationResult* Connection::peer_result() const {
+  return m_engine->peer_result();
+}
+std::size_t Connection::attestation_count() const {
+  return m_engine->attestation_count();
+}
+std::optional<PeerAlertInfo> Connection::peer_alert() const {
+  return m_engine->peer_alert();
+}
+int Connection::fd() const {
+  return m_engine->fd();
+}
+bool Connection::want_read() const {
+  return m_engine->want_read();
+}
+bool Connection::want_write() const {
+  return m_engine->want_write();
+}
+int Connection::timeout_ms() const {
+  return m_engine->timeout_ms();
+}
 
 // ---------------------------------------------------------------------------
 // Client
@@ -191,8 +209,8 @@ Result<Connection> Client::connect(std::shared_ptr<const Config> config, const s
   });
 }
 
-Result<Connection> Client::connect_fd(std::shared_ptr<const Config> config, int fd, const std::string& host,
-                                      IoMode mode) {
+Result<Connection> Client::connect_fd(std::shared_ptr<const Config> config, int fd,
+                                      const std::string& host, IoMode mode) {
   return guard([&]() -> Result<Connection> {
     if (!config || fd < 0) {
       if (fd >= 0) {

@@ -41,7 +41,8 @@ Engine::Engine(std::shared_ptr<const Config> config, EngineOptions options)
       m_decoder(m_cs.tls_frame_limits(), true),
       m_handshake_deadline(Clock::now() + m_cs.handshake_timeout) {}
 
-Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> config, EngineOptions options) {
+Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> config,
+                                               EngineOptions options) {
   if (!config) {
     if (options.owns_fd && options.fd >= 0) {
       ::close(options.fd);
@@ -131,13 +132,21 @@ Engine::~Engine() {
   }
 }
 
-std::int64_t Engine::now_s() const { return m_cs.clock->now(); }
+std::int64_t Engine::now_s() const {
+  return m_cs.clock->now();
+}
 
-bool Engine::expired() const { return m_rp.attestation_count() > 0 && now_s() >= m_rp.valid_until(); }
+bool Engine::expired() const {
+  return m_rp.attestation_count() > 0 && now_s() >= m_rp.valid_until();
+}
 
-bool Engine::is_attested() const { return m_is_rp && !m_error && m_rp.attestation_count() > 0 && !expired(); }
+bool Engine::is_attested() const {
+  return m_is_rp && !m_error && m_rp.attestation_count() > 0 && !expired();
+}
 
-bool Engine::rp_pending() const { return m_is_rp && m_rp.attestation_count() == 0; }
+bool Engine::rp_pending() const {
+  return m_is_rp && m_rp.attestation_count() == 0;
+}
 
 bool Engine::may_deliver() const {
   if (m_stream == Stream::Plain) {
@@ -177,17 +186,18 @@ void Engine::update_established() {
   if (m_stream == Stream::Plain) {
     m_established = true;
   } else if (m_stream == Stream::Atls) {
-    m_established = m_peer_preamble && (!m_is_rp || m_rp.attestation_count() > 0 || m_cs.async_policy);
+    m_established =
+        m_peer_preamble && (!m_is_rp || m_rp.attestation_count() > 0 || m_cs.async_policy);
   }
 }
 
 int Engine::timeout_ms() const {
   long long best = -1;
   auto take = [&best](Clock::time_point at) {
-    const long long ms =
-        std::max(0LL, static_cast<long long>(
-                          std::chrono::duration_cast<std::chrono::milliseconds>(at - Clock::now()).count()) +
-                          1);
+    const long long ms = std::max(
+        0LL, static_cast<long long>(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(at - Clock::now()).count()) +
+                 1);
     best = best < 0 ? ms : std::min(best, ms);
   };
   if (m_error || m_closed) {
@@ -206,7 +216,8 @@ int Engine::timeout_ms() const {
     // valid_until and renewal follow the injected Clock, which may not be
     // the real time: wake at least once a second to look at it.
     const std::int64_t next = m_rp.request_outstanding() ? m_rp.valid_until() : m_rp.renew_at();
-    take(Clock::now() + std::chrono::milliseconds(std::min<long long>(1000, (next - now_s()) * 1000)));
+    take(Clock::now() +
+         std::chrono::milliseconds(std::min<long long>(1000, (next - now_s()) * 1000)));
   }
   if (m_rp.appraising()) {
     take(Clock::now() + std::chrono::milliseconds(5));
@@ -221,12 +232,13 @@ Error Engine::fail(Error e) {
   m_error = e;
   m_established = false;
   const ErrorCategory cat = error_category(e.code);
-  const bool peer_listens = !m_peer_closed && !m_peer_alerted && cat != ErrorCategory::Io &&
-                            cat != ErrorCategory::Closed;
+  const bool peer_listens =
+      !m_peer_closed && !m_peer_alerted && cat != ErrorCategory::Io && cat != ErrorCategory::Closed;
   if (peer_listens && m_preamble_sent && m_stream == Stream::Atls) {
     //= docs/threat-model.md: by default the ALERT says only which check
     //= failed, never the local detail (file paths, library strings).
-    const std::string reason = m_cs.detailed_alerts ? e.to_string() : std::string(error_name(e.code));
+    const std::string reason =
+        m_cs.detailed_alerts ? e.to_string() : std::string(error_name(e.code));
     queue_raw(tls::alert_frame(tls::alert_for(e.code), reason));
   }
   // Data held for the application is not delivered after a failure.
@@ -252,21 +264,25 @@ Error Engine::map_handshake_failure() {
   }
   //= RFC 8446 §6.2: protocol_version(70) is sent when the peer's version
   //= is recognised but not supported.
-  if (m_hs.alert_sent == SSL_AD_PROTOCOL_VERSION || m_hs.alert_received == SSL_AD_PROTOCOL_VERSION) {
+  if (m_hs.alert_sent == SSL_AD_PROTOCOL_VERSION ||
+      m_hs.alert_received == SSL_AD_PROTOCOL_VERSION) {
     return Error{ErrorCode::TlsVersionUnsupported, "the peer does not offer TLS 1.3"};
   }
   if (m_hs.alert_received >= 0) {
     return Error{ErrorCode::TlsHandshakeFailed,
-                 std::string("peer sent TLS alert ") + ::SSL_alert_desc_string_long(m_hs.alert_received) +
+                 std::string("peer sent TLS alert ") +
+                     ::SSL_alert_desc_string_long(m_hs.alert_received) +
                      (detail.empty() ? "" : "; " + detail)};
   }
-  return Error{ErrorCode::TlsHandshakeFailed, detail.empty() ? "the connection closed during the handshake" : detail};
+  return Error{ErrorCode::TlsHandshakeFailed,
+               detail.empty() ? "the connection closed during the handshake" : detail};
 }
 
 Result<void> Engine::drive_handshake() {
   if (Clock::now() >= m_handshake_deadline) {
-    return Error{ErrorCode::HandshakeTimeout,
-                 "no TLS handshake within " + std::to_string(m_cs.handshake_timeout.count()) + " ms"};
+    return Error{
+        ErrorCode::HandshakeTimeout,
+        "no TLS handshake within " + std::to_string(m_cs.handshake_timeout.count()) + " ms"};
   }
   ERR_clear_error();
   int rc = 0;
@@ -316,7 +332,8 @@ Result<void> Engine::on_handshake_done() {
         //= docs/wire-profile.md §1.7: a client whose policy requires
         //= attestation and sees no answer aborts before sending a byte.
         if (want == AttestationMode::Required) {
-          return Error{ErrorCode::AttestationRequired, "the server did not answer atls_negotiation"};
+          return Error{ErrorCode::AttestationRequired,
+                       "the server did not answer atls_negotiation"};
         }
         m_stream = Stream::Plain;
         return ok();
@@ -377,8 +394,8 @@ Result<void> Engine::issue_request() {
 Result<void> Engine::on_detect(ByteView data) {
   m_detect.insert(m_detect.end(), data.begin(), data.end());
   const std::size_t n = std::min(m_detect.size(), tls::kPreamble.size());
-  const bool prefix =
-      std::equal(m_detect.begin(), m_detect.begin() + static_cast<std::ptrdiff_t>(n), tls::kPreamble.begin());
+  const bool prefix = std::equal(
+      m_detect.begin(), m_detect.begin() + static_cast<std::ptrdiff_t>(n), tls::kPreamble.begin());
   if (prefix && n < tls::kPreamble.size() && !m_peer_closed) {
     return ok();  // need more
   }
@@ -508,10 +525,12 @@ Result<void> Engine::timers() {
       //= docs/wire-profile.md §1.2: no valid AUTHENTICATOR within
       //= attestation_timeout.
       return Error{ErrorCode::AttestationTimeout,
-                   "no valid authenticator within " + std::to_string(m_cs.attestation_timeout.count()) + " ms"};
+                   "no valid authenticator within " +
+                       std::to_string(m_cs.attestation_timeout.count()) + " ms"};
     }
     if (m_stream == Stream::Atls && !m_peer_preamble) {
-      return Error{ErrorCode::AttestationTimeout, "no atls preamble from the peer within attestation_timeout"};
+      return Error{ErrorCode::AttestationTimeout,
+                   "no atls preamble from the peer within attestation_timeout"};
     }
   }
   if (m_is_rp && m_rp.attestation_count() > 0) {
@@ -519,7 +538,8 @@ Result<void> Engine::timers() {
       //= docs/wire-profile.md §1.8: no valid answer by valid_until →
       //= attestation_failed. While a renewal is still being appraised
       //= (async policy) nothing is delivered or sent (may_deliver).
-      return Error{ErrorCode::AttestationExpired, "valid_until " + std::to_string(m_rp.valid_until()) + " passed"};
+      return Error{ErrorCode::AttestationExpired,
+                   "valid_until " + std::to_string(m_rp.valid_until()) + " passed"};
     }
     if (!m_rp.request_outstanding() && now_s() >= m_rp.renew_at()) {
       ATLS_TRY(issue_request());
@@ -646,7 +666,9 @@ Result<std::size_t> Engine::write(ByteView data) {
   }
 }
 
-Result<void> Engine::process() { return advance(); }
+Result<void> Engine::process() {
+  return advance();
+}
 
 Result<void> Engine::reattest() {
   ATLS_TRY(advance());

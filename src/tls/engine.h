@@ -51,7 +51,8 @@ class Engine {
   // it and sets SNI and host-name checks. The fd is made non-blocking; a
   // blocking IoMode is emulated with poll(). An owned fd is closed on
   // failure too. A client under WebPki needs a host name (InvalidArgument).
-  static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const Config> config, EngineOptions options);
+  static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const Config> config,
+                                                EngineOptions options);
   // Use create(); the constructor leaves the SSL unset.
   Engine(std::shared_ptr<const Config> config, EngineOptions options);
   ~Engine();
@@ -152,9 +153,9 @@ class Engine {
 
   Bytes m_out;
   std::size_t m_out_pos = 0;
-  std::size_t m_inflight = 0;     // length of an SSL_write to retry
-  std::uint64_t m_queued = 0;     // bytes ever queued
-  std::uint64_t m_flushed = 0;    // bytes ever written to the SSL
+  std::size_t m_inflight = 0;      // length of an SSL_write to retry
+  std::uint64_t m_queued = 0;      // bytes ever queued
+  std::uint64_t m_flushed = 0;     // bytes ever written to the SSL
   std::uint64_t m_answer_end = 0;  // m_queued just after our last AUTHENTICATOR
 
   Bytes m_app_in;

@@ -73,7 +73,8 @@ Result<void> Engine::flush() {
   m_preamble_alone = false;
   SigpipeGuard guard;
   while (m_out_pos < m_out.size()) {
-    const std::size_t len = m_inflight != 0 ? m_inflight : std::min(kChunk, m_out.size() - m_out_pos);
+    const std::size_t len =
+        m_inflight != 0 ? m_inflight : std::min(kChunk, m_out.size() - m_out_pos);
     ERR_clear_error();
     const int n = ::SSL_write(m_ssl, m_out.data() + m_out_pos, static_cast<int>(len));
     if (n > 0) {
@@ -155,7 +156,8 @@ void Engine::drain_on_failure() {
   const auto until = Clock::now() + std::chrono::milliseconds(500);
   for (;;) {
     (void)flush();
-    if (m_out_pos >= m_out.size() || m_opts.mode == IoMode::NonBlocking || m_opts.fd < 0 || Clock::now() >= until) {
+    if (m_out_pos >= m_out.size() || m_opts.mode == IoMode::NonBlocking || m_opts.fd < 0 ||
+        Clock::now() >= until) {
       break;
     }
     pollfd p{m_opts.fd, POLLOUT, 0};

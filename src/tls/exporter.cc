@@ -83,7 +83,7 @@ Result<Bytes> attestation_exporter(SSL* ssl, ByteView context) {
 }
 
 // draft-fossati-seat-expat, binding: binding_value = Hash(public_key ||
-// exported_value), public_key being the leaf's DER SPKI (PROTOCOL §1.5).
+// exported_value), public_key being the leaf's DER SPKI (docs/wire-profile.md §1.5).
 Result<Bytes> compute_binder(ossl::HashAlg hash, ByteView spki_der, ByteView exported) {
   if (spki_der.empty() || exported.empty()) {
     return Error{ErrorCode::InvalidArgument, "binder needs a key and an exporter value"};

@@ -30,19 +30,19 @@ Result<ossl::HashAlg> connection_hash(const SSL* ssl);
 // after the handshake completed. To build an authenticator pass your own
 // role (SSL_is_server(ssl)); to validate one pass the peer's role
 // (!SSL_is_server(ssl)). Fails with TlsVersionUnsupported unless TLS 1.3
-// (RFC 9261 allows TLS 1.2 with EMS, PROTOCOL §1.1 does not), with
+// (RFC 9261 allows TLS 1.2 with EMS, docs/wire-profile.md §1.1 does not), with
 // InvalidArgument before the handshake finished, with CryptoFailure if the
 // exporter fails. |ssl| is borrowed; the result holds secret key material.
 Result<EaKeys> authenticator_keys(SSL* ssl, bool sender_is_server);
 
 // attestation_exporter returns
 //   TLS-Exporter("Attestation", certificate_request_context, 32)
-// (draft-fossati-seat-expat, PROTOCOL §1.5) for |context|, the request's
+// (draft-fossati-seat-expat, docs/wire-profile.md §1.5) for |context|, the request's
 // certificate_request_context. Fails like authenticator_keys.
 Result<Bytes> attestation_exporter(SSL* ssl, ByteView context);
 
 // compute_binder returns Hash(spki_der ‖ exported), the Evidence nonce of
-// PROTOCOL §1.5, with |hash| the connection's hash (connection_hash),
+// docs/wire-profile.md §1.5, with |hash| the connection's hash (connection_hash),
 // |spki_der| the DER SubjectPublicKeyInfo of the authenticator's leaf and
 // |exported| the attestation_exporter value. Fails with InvalidArgument on
 // an empty |spki_der| or |exported|, CryptoFailure if hashing fails.
@@ -54,6 +54,7 @@ Result<Bytes> compute_binder(ossl::HashAlg hash, ByteView spki_der, ByteView exp
 // when not empty, is attestation_exporter(ssl, context) computed earlier;
 // an exporter value computed here is wiped after use. Fails like
 // connection_hash, attestation_exporter and compute_binder.
-Result<Bytes> connection_binder(SSL* ssl, ByteView context, ByteView spki_der, ByteView exported = {});
+Result<Bytes> connection_binder(SSL* ssl, ByteView context, ByteView spki_der,
+                                ByteView exported = {});
 
 }  // namespace atls::tls

@@ -1,6 +1,6 @@
 #pragma once
 
-// The atls stream after the TLS handshake (PROTOCOL.md §1.2): a 5-byte
+// The atls stream after the TLS handshake (docs/wire-profile.md §1.2): a 5-byte
 // preamble, then frames in both directions until close:
 //
 //   frame = uint8 type ‖ uint24 length ‖ body[length]
@@ -47,7 +47,7 @@ enum class AlertCode : std::uint8_t {
   InternalError = 7,
 };
 
-// alert_name returns the PROTOCOL.md name of |code| ("attestation_required",
+// alert_name returns the docs/wire-profile.md name of |code| ("attestation_required",
 // ...), or "unknown" for a value outside the table.
 std::string_view alert_name(AlertCode code);
 
@@ -117,7 +117,7 @@ enum class PreambleStatus : std::uint8_t {
 };
 
 // PreambleResult: for NotPreamble, |bytes| holds every byte fed so far, so
-// a server can hand them unchanged to a plain-TLS application (PROTOCOL
+// a server can hand them unchanged to a plain-TLS application (docs/wire-profile.md
 // §1.7); otherwise it is empty.
 struct PreambleResult {
   PreambleStatus status = PreambleStatus::NeedMore;

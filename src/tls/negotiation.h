@@ -1,6 +1,6 @@
 #pragma once
 
-// The atls_negotiation TLS extension (PROTOCOL.md §1.7): the offer in the
+// The atls_negotiation TLS extension (docs/wire-profile.md §1.7): the offer in the
 // ClientHello and the answer in EncryptedExtensions. Pure codecs; the
 // OpenSSL custom-extension callbacks live in the engine.
 //

@@ -57,9 +57,8 @@ tls::AtlsAnswer make_answer(const ConfigState& c, const tls::AtlsOffer& offer) {
       client_can = client_can || scheme_matches(theirs, ours);
     }
   }
-  answer.wants_client_attestation =
-      c.peer_attestation == AttestationMode::Required ||
-      (c.peer_attestation == AttestationMode::Optional && client_can);
+  answer.wants_client_attestation = c.peer_attestation == AttestationMode::Required ||
+                                    (c.peer_attestation == AttestationMode::Optional && client_can);
   return answer;
 }
 
@@ -101,13 +100,13 @@ int add_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const unsi
   }
 }
 
-void free_cb(SSL* /*ssl*/, unsigned int /*ext_type*/, unsigned int /*context*/, const unsigned char* /*out*/,
-             void* /*arg*/) noexcept {
+void free_cb(SSL* /*ssl*/, unsigned int /*ext_type*/, unsigned int /*context*/,
+             const unsigned char* /*out*/, void* /*arg*/) noexcept {
   // The bytes live in HandshakeState::ext_out.
 }
 
-int parse_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const unsigned char* in, size_t inlen,
-             X509* /*x*/, size_t /*chainidx*/, int* al, void* /*arg*/) noexcept {
+int parse_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const unsigned char* in,
+             size_t inlen, X509* /*x*/, size_t /*chainidx*/, int* al, void* /*arg*/) noexcept {
   try {
     HandshakeState* st = handshake_state(ssl);
     if (st == nullptr || st->config == nullptr) {
@@ -132,7 +131,8 @@ int parse_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const un
         return 0;
       }
       if (answer->mode != tls::kModePostHandshake) {
-        st->failure = Error{ErrorCode::NegotiationMalformed, "the server chose a mode we did not offer"};
+        st->failure =
+            Error{ErrorCode::NegotiationMalformed, "the server chose a mode we did not offer"};
         *al = SSL_AD_ILLEGAL_PARAMETER;
         return 0;
       }
@@ -144,7 +144,8 @@ int parse_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const un
           }
         }
         if (!offered) {
-          st->failure = Error{ErrorCode::NegotiationMalformed, "the server chose a scheme we did not offer"};
+          st->failure =
+              Error{ErrorCode::NegotiationMalformed, "the server chose a scheme we did not offer"};
           *al = SSL_AD_ILLEGAL_PARAMETER;
           return 0;
         }
@@ -160,7 +161,7 @@ int parse_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const un
 }
 
 // client_hello_cb refuses resumption and 0-RTT on a connection that will
-// be attested (draft-fossati-seat-expat §"connection handling"; PROTOCOL.md
+// be attested (draft-fossati-seat-expat §"connection handling"; docs/wire-profile.md
 // §1.1). A plain TLS client's PSK is simply not accepted (no tickets exist).
 int client_hello_cb(SSL* ssl, int* al, void* /*arg*/) noexcept {
   try {
@@ -177,8 +178,9 @@ int client_hello_cb(SSL* ssl, int* al, void* /*arg*/) noexcept {
         ::SSL_client_hello_get0_ext(ssl, st->config->codepoints.atls_negotiation, &p, &n) == 1;
     const bool attested = offer || st->config->peer_attestation == AttestationMode::Required;
     if (attested && (psk || early)) {
-      st->failure = Error{ErrorCode::TlsResumptionRefused,
-                          psk ? "the ClientHello offers a PSK (resumption)" : "the ClientHello offers 0-RTT"};
+      st->failure =
+          Error{ErrorCode::TlsResumptionRefused,
+                psk ? "the ClientHello offers a PSK (resumption)" : "the ClientHello offers 0-RTT"};
       *al = error_tls_alert(ErrorCode::TlsResumptionRefused);
       return SSL_CLIENT_HELLO_ERROR;
     }
@@ -223,7 +225,7 @@ Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& c, Role role, bool ins
     return Error{ErrorCode::InvalidArgument, "null SSL_CTX"};
   }
   auto fail = [](const char* what) { return ossl::failure(ErrorCode::Internal, what); };
-  //= PROTOCOL.md §1.1: TLS 1.3 only; no NewSessionTicket, no 0-RTT, never resume.
+  //= docs/wire-profile.md §1.1: TLS 1.3 only; no NewSessionTicket, no 0-RTT, never resume.
   if (::SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
       ::SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
     return fail("SSL_CTX_set_min/max_proto_version");
@@ -240,7 +242,8 @@ Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& c, Role role, bool ins
   ::SSL_CTX_set_msg_callback(ctx, msg_cb);
 
   if (role == Role::Client) {
-    const bool verify = c.effective_cert_policy() == PeerCertificatePolicy::WebPki && !c.dangerous_skip_cert_check;
+    const bool verify =
+        c.effective_cert_policy() == PeerCertificatePolicy::WebPki && !c.dangerous_skip_cert_check;
     if (verify) {
       ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
       if (c.ca_certs.empty()) {
@@ -278,9 +281,10 @@ Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& c, Role role, bool ins
     }
   }
   if (c.negotiation) {
-    const unsigned int context = SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS | SSL_EXT_TLS1_3_ONLY;
-    if (::SSL_CTX_add_custom_ext(ctx, c.codepoints.atls_negotiation, context, add_cb, free_cb, nullptr, parse_cb,
-                                 nullptr) != 1) {
+    const unsigned int context =
+        SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS | SSL_EXT_TLS1_3_ONLY;
+    if (::SSL_CTX_add_custom_ext(ctx, c.codepoints.atls_negotiation, context, add_cb, free_cb,
+                                 nullptr, parse_cb, nullptr) != 1) {
       return fail("SSL_CTX_add_custom_ext (already registered on this SSL_CTX?)");
     }
   }
@@ -297,7 +301,8 @@ Result<void> prepare_ssl_ctx(SSL_CTX* ctx, const Config& config, Role role) {
   }
 }
 
-Result<Connection> attach_ssl(SSL* ssl, std::shared_ptr<const Config> config, Role role, const std::string& host) {
+Result<Connection> attach_ssl(SSL* ssl, std::shared_ptr<const Config> config, Role role,
+                              const std::string& host) {
   if (ssl == nullptr || !config) {
     return Error{ErrorCode::InvalidArgument, "null SSL or config"};
   }
@@ -315,7 +320,8 @@ Result<Connection> attach_ssl(SSL* ssl, std::shared_ptr<const Config> config, Ro
     } else if (internal::fd_is_nonblocking(fd)) {
       opts.mode = IoMode::NonBlocking;
     }
-    ATLS_ASSIGN_OR_RETURN(auto engine, internal::Engine::create(std::move(config), std::move(opts)));
+    ATLS_ASSIGN_OR_RETURN(auto engine,
+                          internal::Engine::create(std::move(config), std::move(opts)));
     return internal::ConnectionAccess::adopt(std::move(engine));
   } catch (const std::exception& e) {
     return Error{ErrorCode::Internal, e.what()};

@@ -2,7 +2,7 @@
 
 // SSL_CTX preparation for attested connections (TLS 1.3 only, no tickets,
 // no resumption, no early data) and the OpenSSL callbacks of the
-// atls_negotiation extension (PROTOCOL.md §1.7). Every callback is noexcept
+// atls_negotiation extension (docs/wire-profile.md §1.7). Every callback is noexcept
 // and guarded; what it learns goes into the connection's HandshakeState,
 // which the Engine owns and hangs on the SSL object as ex_data.
 

@@ -26,14 +26,16 @@ constexpr std::size_t kContextSize = 32;
 // appraise_job is the part of validation that needs no SSL: verify the
 // Evidence (or EAR), appraise it, apply the relying party's policy. It may
 // run on a worker thread (async policy); it only reads |cs|.
-Result<AttestationResult> appraise_job(const ConfigState& cs, const Evidence& evidence, const Bytes& binder,
-                                       const Bytes& leaf_spki, bool passport) noexcept {
+Result<AttestationResult> appraise_job(const ConfigState& cs, const Evidence& evidence,
+                                       const Bytes& binder, const Bytes& leaf_spki,
+                                       bool passport) noexcept {
   try {
     const RelyingParty rp(cs.registry, *cs.clock, cs.policy);
     //= docs/wire-profile.md §1.5: a passport EAR must name the leaf key (the
     //= authenticator's CertificateVerify binds it to this connection);
     //= Evidence must carry the binder.
-    return rp.accept(evidence, passport ? Expectation::passport(leaf_spki) : Expectation::background_check(binder));
+    return rp.accept(evidence, passport ? Expectation::passport(leaf_spki)
+                                        : Expectation::background_check(binder));
   } catch (const std::exception& e) {  // copying the expectation may throw bad_alloc
     return Error{ErrorCode::Internal, std::string("appraisal: ") + e.what()};
   }
@@ -41,8 +43,8 @@ Result<AttestationResult> appraise_job(const ConfigState& cs, const Evidence& ev
 
 }  // namespace
 
-RelyingPartySide::RelyingPartySide(std::shared_ptr<const Config> config, const ConfigState& cs, Role role,
-                                   std::string host)
+RelyingPartySide::RelyingPartySide(std::shared_ptr<const Config> config, const ConfigState& cs,
+                                   Role role, std::string host)
     : m_config(std::move(config)), m_cs(cs), m_role(role), m_host(std::move(host)) {}
 
 RelyingPartySide::~RelyingPartySide() {
@@ -95,7 +97,8 @@ Result<void> RelyingPartySide::check_peer_chain(SSL* ssl, const tls::ValidatedAu
   // The TLS certificate itself was checked by the handshake (chain and host).
   if (client) {
     X509* peer = ::SSL_get0_peer_certificate(ssl);  // owned by the SSL
-    if (peer != nullptr && ::X509_cmp(peer, va.leaf.get()) == 0 && ::SSL_get_verify_result(ssl) == X509_V_OK) {
+    if (peer != nullptr && ::X509_cmp(peer, va.leaf.get()) == 0 &&
+        ::SSL_get_verify_result(ssl) == X509_V_OK) {
       return ok();
     }
   }
@@ -118,7 +121,8 @@ Result<void> RelyingPartySide::check_peer_chain(SSL* ssl, const tls::ValidatedAu
   if (client && !m_cs.dangerous_skip_hostname) {
     // Engine::create refused an empty host name under WebPki.
     if (!certificate_matches_host(va.leaf.get(), m_host)) {
-      return Error{ErrorCode::PeerHostnameMismatch, "the authenticator's certificate is not for " + m_host};
+      return Error{ErrorCode::PeerHostnameMismatch,
+                   "the authenticator's certificate is not for " + m_host};
     }
   }
   return ok();
@@ -177,13 +181,13 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
   ATLS_ASSIGN_OR_RETURN(Evidence evidence, evidence_from_cmw(*va.cmw));
   const bool passport = evidence.media_type() == kMediaTypeEar;
   if (!m_cs.accepts(passport ? AttestationModel::Passport : AttestationModel::BackgroundCheck)) {
-    return Error{ErrorCode::UnsupportedMediaType,
-                 passport ? "passports are not accepted" : "evidence (background-check) is not accepted"};
+    return Error{
+        ErrorCode::UnsupportedMediaType,
+        passport ? "passports are not accepted" : "evidence (background-check) is not accepted"};
   }
   // va.context is issued->request.context (validate_authenticator checked).
   ATLS_ASSIGN_OR_RETURN(
-      Bytes binder,
-      tls::connection_binder(ssl, va.context, va.leaf_spki, issued->exported.view()));
+      Bytes binder, tls::connection_binder(ssl, va.context, va.leaf_spki, issued->exported.view()));
   if (m_async) {
     // One appraisal at a time: finish the previous one first.
     Pending previous = std::move(*m_async);
@@ -191,10 +195,10 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
     ATLS_TRY(finish(previous.result.get(), previous.leaf_spki));
   }
   if (m_cs.async_policy) {
-    auto job = std::async(std::launch::async, [config = m_config, ev = std::move(evidence), b = std::move(binder),
-                                               spki = va.leaf_spki, passport]() {
-      return appraise_job(config_state(*config), ev, b, spki, passport);
-    });
+    auto job = std::async(
+        std::launch::async,
+        [config = m_config, ev = std::move(evidence), b = std::move(binder), spki = va.leaf_spki,
+         passport]() { return appraise_job(config_state(*config), ev, b, spki, passport); });
     m_async = Pending{std::move(job), va.leaf_spki};
     return ok();
   }
@@ -239,12 +243,13 @@ Result<void> RelyingPartySide::finish(Result<AttestationResult> result, const By
     //= docs/threat-model.md: a re-attestation must come from the key and
     //= the machine that the first appraisal established.
     if (leaf_spki != m_identity->leaf_spki) {
-      return Error{ErrorCode::AttestationIdentityChanged, "re-attestation with another attestation key"};
+      return Error{ErrorCode::AttestationIdentityChanged,
+                   "re-attestation with another attestation key"};
     }
     if (result->machine_id() != m_identity->machine_id) {
-      return Error{ErrorCode::AttestationIdentityChanged,
-                   "re-attestation from machine \"" + result->machine_id() + "\", not \"" +
-                       m_identity->machine_id + "\""};
+      return Error{ErrorCode::AttestationIdentityChanged, "re-attestation from machine \"" +
+                                                              result->machine_id() + "\", not \"" +
+                                                              m_identity->machine_id + "\""};
     }
   } else {
     m_identity = PeerIdentity{leaf_spki, result->machine_id()};

@@ -30,7 +30,8 @@ class RelyingPartySide {
  public:
   // |config| is kept alive for an appraisal that runs on a worker thread;
   // |host| is the name a client checks the authenticator's certificate for.
-  RelyingPartySide(std::shared_ptr<const Config> config, const ConfigState& cs, Role role, std::string host);
+  RelyingPartySide(std::shared_ptr<const Config> config, const ConfigState& cs, Role role,
+                   std::string host);
   // The destructor waits for an appraisal still running.
   ~RelyingPartySide();
   RelyingPartySide(const RelyingPartySide&) = delete;
@@ -83,7 +84,8 @@ class RelyingPartySide {
   };
 
   Result<const tls::EaKeys*> peer_keys(SSL* ssl);
-  Result<void> check_peer_chain(SSL* ssl, const tls::ValidatedAuthenticator& va, std::int64_t now) const;
+  Result<void> check_peer_chain(SSL* ssl, const tls::ValidatedAuthenticator& va,
+                                std::int64_t now) const;
   Result<void> finish(Result<AttestationResult> result, const Bytes& leaf_spki);
 
   std::shared_ptr<const Config> m_config;

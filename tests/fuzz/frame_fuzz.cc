@@ -1,4 +1,4 @@
-// Fuzz target: the atls stream decoder (PROTOCOL.md §1.2). The first input
+// Fuzz target: the atls stream decoder (docs/wire-profile.md §1.2). The first input
 // byte picks the feeding chunk size and whether a preamble is expected; the
 // rest is the stream. Every decoded frame is re-encoded, and the re-encoded
 // frames must reproduce the consumed bytes exactly. ALERT bodies go through

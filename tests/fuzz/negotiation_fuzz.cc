@@ -1,4 +1,4 @@
-// Fuzz target: the atls_negotiation offer and answer (PROTOCOL.md §1.7) and
+// Fuzz target: the atls_negotiation offer and answer (docs/wire-profile.md §1.7) and
 // AttestationScheme lists. The first byte selects the codec. Whatever
 // parses must encode back to the same bytes (the encodings are canonical).
 

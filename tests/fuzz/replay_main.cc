@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
         continue;
       }
       std::ifstream in(entry.path(), std::ios::binary);
-      std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)),
+                                     std::istreambuf_iterator<char>());
       LLVMFuzzerTestOneInput(data.data(), data.size());
       ++count;
     }

@@ -1,5 +1,5 @@
 // atls_ea_peer: a test-only TLS 1.3 server that speaks the atls stream
-// (PROTOCOL.md §1.2) with the authenticator layer of src/tls/, for
+// (docs/wire-profile.md §1.2) with the authenticator layer of src/tls/, for
 // tests/interop/test_ea_interop.py, whose Python side implements RFC 9261
 // independently.
 //
@@ -11,7 +11,7 @@
 //
 //   AUTH_REQUEST      parse it and answer with an AUTHENTICATOR built from a
 //                     fresh P-256 attestation identity, whose leaf carries a
-//                     cmw_attestation CMW holding the binder of PROTOCOL §1.5;
+//                     cmw_attestation CMW holding the binder of docs/wire-profile.md §1.5;
 //                     when no requested scheme fits the key, an empty
 //                     authenticator. A request that does not parse is
 //                     answered with an ALERT (alert_for) and the connection
@@ -350,7 +350,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ea_peer: SSL_CTX setup failed\n");
     return 1;
   }
-  ::SSL_CTX_set_num_tickets(ctx.get(), 0);  // PROTOCOL §1.1
+  ::SSL_CTX_set_num_tickets(ctx.get(), 0);  // docs/wire-profile.md §1.1
 
   Fd listener(::socket(AF_INET, SOCK_STREAM, 0));
   sockaddr_in addr{};

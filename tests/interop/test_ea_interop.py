@@ -3,9 +3,9 @@
 Python implementation, over a real loopback TLS 1.3 connection.
 
 The C++ side is $ATLS_EA_PEER (tests/interop/ea_peer.cc, built as
-atls_ea_peer): a TLS server that speaks the atls stream (PROTOCOL.md §1.2).
+atls_ea_peer): a TLS server that speaks the atls stream (docs/wire-profile.md §1.2).
 This script is the TLS client (pyOpenSSL, Connection.export_keying_material)
-and re-implements, from RFC 9261 and PROTOCOL.md §1.3-§1.5 only:
+and re-implements, from RFC 9261 and docs/wire-profile.md §1.3-§1.5 only:
   * the exporter labels of the sender's role, empty context, Hash.length;
   * ClientCertificateRequest / CertificateRequest encoding;
   * Certificate ‖ CertificateVerify ‖ Finished (signatures with
@@ -388,7 +388,7 @@ def server_authenticates(conn, tag):
     check(f"{tag} (a) Finished is Hash.length", auth[-conn.hlen - 4] == 20 and
           int.from_bytes(auth[-conn.hlen - 3:-conn.hlen], "big") == conn.hlen)
     binder = conn.binder(v["spki"], context)
-    check(f"{tag} (a) binder matches (PROTOCOL 1.5)", v["cmw"] == cmw_for(binder) and
+    check(f"{tag} (a) binder matches (wire profile 1.5)", v["cmw"] == cmw_for(binder) and
           rep["binder"] == binder.hex(), (v["cmw"], rep))
     # The server labels were used: the client labels must not validate it.
     try:

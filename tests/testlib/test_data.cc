@@ -9,7 +9,9 @@
 
 namespace atls::test {
 
-std::string data_path(const std::string& rel) { return std::string(ATLS_TEST_DATA_DIR) + "/" + rel; }
+std::string data_path(const std::string& rel) {
+  return std::string(ATLS_TEST_DATA_DIR) + "/" + rel;
+}
 
 Bytes read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -20,7 +22,9 @@ Bytes read_file(const std::string& path) {
   return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-Bytes read_data(const std::string& rel) { return read_file(data_path(rel)); }
+Bytes read_data(const std::string& rel) {
+  return read_file(data_path(rel));
+}
 
 std::string read_text(const std::string& rel) {
   const Bytes b = read_data(rel);

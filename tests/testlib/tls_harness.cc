@@ -23,15 +23,17 @@
 namespace atls::test {
 namespace {
 
-std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t wall_now() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
 
 struct Issued {
   ossl::UniquePtr<EVP_PKEY> key;
   ossl::UniquePtr<X509> cert;
 };
 
-Issued issue(const std::string& cn, std::vector<std::string> dns, std::vector<std::string> ips, bool ca,
-             X509* issuer, EVP_PKEY* issuer_key) {
+Issued issue(const std::string& cn, std::vector<std::string> dns, std::vector<std::string> ips,
+             bool ca, X509* issuer, EVP_PKEY* issuer_key) {
   Issued out;
   out.key = std::move(ossl::generate_key(ossl::KeyType::EcP256).value());
   internal::CertificateSpec spec;
@@ -45,8 +47,12 @@ Issued issue(const std::string& cn, std::vector<std::string> dns, std::vector<st
   return out;
 }
 
-std::string pem(X509* c) { return internal::certificate_pem(c).value(); }
-std::string key_pem(EVP_PKEY* k) { return ossl::private_key_pem(k).value(); }
+std::string pem(X509* c) {
+  return internal::certificate_pem(c).value();
+}
+std::string key_pem(EVP_PKEY* k) {
+  return ossl::private_key_pem(k).value();
+}
 
 TestPki make_pki() {
   TestPki p;
@@ -200,7 +206,9 @@ void ServerThread::join(int timeout_ms) {
   m_thread.join();
 }
 
-ServerThread::~ServerThread() { join(); }
+ServerThread::~ServerThread() {
+  join();
+}
 
 std::vector<Error> ServerThread::errors() {
   std::lock_guard<std::mutex> lock(m_mu);
@@ -217,7 +225,9 @@ std::vector<std::string> ServerThread::machine_ids() {
   return m_machine_ids;
 }
 
-void echo_handler(Connection& conn) { (void)echo_until_error(conn); }
+void echo_handler(Connection& conn) {
+  (void)echo_until_error(conn);
+}
 
 Error echo_until_error(Connection& conn) {
   std::vector<std::uint8_t> buf(65536);
@@ -236,12 +246,13 @@ Error echo_until_error(Connection& conn) {
 // BioPair
 
 std::unique_ptr<BioPair> BioPair::make(std::shared_ptr<const Config> client_config,
-                                       std::shared_ptr<const Config> server_config, const std::string& host,
-                                       SSL_CTX* server_ctx) {
+                                       std::shared_ptr<const Config> server_config,
+                                       const std::string& host, SSL_CTX* server_ctx) {
   auto p = std::make_unique<BioPair>();
   p->client_ssl.reset(::SSL_new(internal::config_state(*client_config).client_ctx.get()));
-  p->server_ssl.reset(
-      ::SSL_new(server_ctx != nullptr ? server_ctx : internal::config_state(*server_config).server_ctx.get()));
+  p->server_ssl.reset(::SSL_new(server_ctx != nullptr
+                                    ? server_ctx
+                                    : internal::config_state(*server_config).server_ctx.get()));
   BIO* a = nullptr;
   BIO* b = nullptr;
   if (!p->client_ssl || !p->server_ssl || ::BIO_new_bio_pair(&a, 0, &b, 0) != 1) {
@@ -264,7 +275,9 @@ std::unique_ptr<BioPair> BioPair::make(std::shared_ptr<const Config> client_conf
 std::pair<Result<void>, Result<void>> BioPair::handshake(int rounds) {
   Result<void> rc = Error{ErrorCode::WouldBlock, ""};
   Result<void> rs = Error{ErrorCode::WouldBlock, ""};
-  auto pending = [](const Result<void>& r) { return !r && r.error().code == ErrorCode::WouldBlock; };
+  auto pending = [](const Result<void>& r) {
+    return !r && r.error().code == ErrorCode::WouldBlock;
+  };
   for (int i = 0; i < rounds && (pending(rc) || pending(rs)); ++i) {
     if (pending(rc)) {
       rc = client->handshake();
@@ -311,7 +324,8 @@ std::unique_ptr<RawPeer> RawPeer::accept_on(int listen_fd, std::shared_ptr<const
   return p;
 }
 
-std::unique_ptr<RawPeer> RawPeer::connect_to(std::uint16_t port, std::shared_ptr<const Config> config) {
+std::unique_ptr<RawPeer> RawPeer::connect_to(std::uint16_t port,
+                                             std::shared_ptr<const Config> config) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -368,7 +382,8 @@ bool RawPeer::send_raw(ByteView bytes) {
   if (m_fd < 0) {
     return false;
   }
-  return bytes.empty() || ::SSL_write(m_ssl.get(), bytes.data(), static_cast<int>(bytes.size())) > 0;
+  return bytes.empty() ||
+         ::SSL_write(m_ssl.get(), bytes.data(), static_cast<int>(bytes.size())) > 0;
 }
 
 bool RawPeer::send_frame(tls::FrameType type, ByteView body) {
@@ -430,8 +445,12 @@ Bytes RawPeer::read_all(int timeout_ms) {
   return out;
 }
 
-tls::EaKeys RawPeer::own_keys() { return tls::authenticator_keys(m_ssl.get(), m_server).value(); }
-tls::EaKeys RawPeer::peer_keys() { return tls::authenticator_keys(m_ssl.get(), !m_server).value(); }
+tls::EaKeys RawPeer::own_keys() {
+  return tls::authenticator_keys(m_ssl.get(), m_server).value();
+}
+tls::EaKeys RawPeer::peer_keys() {
+  return tls::authenticator_keys(m_ssl.get(), !m_server).value();
+}
 
 Bytes RawPeer::binder(ByteView spki, ByteView context) {
   const auto hash = tls::connection_hash(m_ssl.get()).value();
@@ -447,11 +466,13 @@ tls::AuthRequest RawPeer::request(ByteView context, const Config& config) {
   return tls::encode_auth_request(o, internal::config_state(config).ext_codepoints()).value();
 }
 
-Bytes RawPeer::answer(const tls::AuthRequest& req, const std::vector<Bytes>& chain_der, EVP_PKEY* leaf_key,
-                      std::optional<Bytes> cmw, const Config& config, std::vector<tls::Extension> extra) {
+Bytes RawPeer::answer(const tls::AuthRequest& req, const std::vector<Bytes>& chain_der,
+                      EVP_PKEY* leaf_key, std::optional<Bytes> cmw, const Config& config,
+                      std::vector<tls::Extension> extra) {
   std::vector<tls::Extension> exts;
   if (cmw) {
-    exts.push_back(tls::cmw_extension(*cmw, internal::config_state(config).ext_codepoints()).value());
+    exts.push_back(
+        tls::cmw_extension(*cmw, internal::config_state(config).ext_codepoints()).value());
   }
   for (auto& e : extra) {
     exts.push_back(std::move(e));

@@ -35,7 +35,7 @@ struct TestPki {
   std::string ca_pem;
   std::string server_chain_pem;  // leaf, then CA
   std::string server_key_pem;
-  std::string other_chain_pem;   // a second leaf under the same CA ("other.test")
+  std::string other_chain_pem;  // a second leaf under the same CA ("other.test")
   std::string other_key_pem;
   std::string untrusted_chain_pem;  // self-signed "localhost", not under the CA
   std::string untrusted_key_pem;
@@ -73,7 +73,7 @@ class FixedRng final : public Rng {
 struct SoftwareAttesterBundle {
   std::shared_ptr<Attester> attester;
   std::string public_key_pem;
-  std::string machine_id;        // "ueid:<hex>"
+  std::string machine_id;         // "ueid:<hex>"
   std::string executable_sha256;  // hex digest of /proc/self/exe
 };
 // make_software_bundle builds one (|clock| borrowed, may be null).
@@ -81,14 +81,15 @@ SoftwareAttesterBundle make_software_bundle(const Clock* clock = nullptr);
 
 // PolicyOptions shape software_policy().
 struct PolicyOptions {
-  std::vector<std::string> machine_ids;     // pinned machine ids
-  std::string executable_digest;            // reference value; "" = none
+  std::vector<std::string> machine_ids;  // pinned machine ids
+  std::string executable_digest;         // reference value; "" = none
   std::int64_t max_evidence_age = 300;
   std::int64_t reattest_interval = 3600;
 };
 // software_policy returns policy JSON trusting |bundle| at tier "warning"
 // (the best software evidence reaches).
-std::string software_policy(const SoftwareAttesterBundle& bundle, const PolicyOptions& options = {});
+std::string software_policy(const SoftwareAttesterBundle& bundle,
+                            const PolicyOptions& options = {});
 
 // Builders with the usual test settings.
 // server_builder: TestPki server chain, attester |attester| (may be null).
@@ -97,7 +98,9 @@ Config::Builder server_builder(std::shared_ptr<Attester> attester);
 Config::Builder client_builder();
 
 std::shared_ptr<const Config> build_or_fail(Config::Builder& builder);
-inline std::shared_ptr<const Config> build_or_fail(Config::Builder&& builder) { return build_or_fail(builder); }
+inline std::shared_ptr<const Config> build_or_fail(Config::Builder&& builder) {
+  return build_or_fail(builder);
+}
 
 // ServerThread runs a blocking Server on 127.0.0.1 in a thread: it accepts
 // up to |connections| connections and calls |handler| on each one that
@@ -150,7 +153,8 @@ struct BioPair {
   // |server_ctx| (borrowed), when given, replaces the server config's own
   // SSL_CTX (it must be prepared with prepare_ssl_ctx).
   static std::unique_ptr<BioPair> make(std::shared_ptr<const Config> client_config,
-                                       std::shared_ptr<const Config> server_config, const std::string& host = "localhost",
+                                       std::shared_ptr<const Config> server_config,
+                                       const std::string& host = "localhost",
                                        SSL_CTX* server_ctx = nullptr);
   // handshake pumps both sides until both handshakes finish or one fails
   // (at most |rounds| rounds); returns each side's final result.
@@ -168,7 +172,8 @@ class RawPeer {
   // accept_on / connect_to run the TLS handshake as server / client with
   // |config| (its identity, negotiation settings and codepoints).
   static std::unique_ptr<RawPeer> accept_on(int listen_fd, std::shared_ptr<const Config> config);
-  static std::unique_ptr<RawPeer> connect_to(std::uint16_t port, std::shared_ptr<const Config> config);
+  static std::unique_ptr<RawPeer> connect_to(std::uint16_t port,
+                                             std::shared_ptr<const Config> config);
   RawPeer() = default;  // use accept_on / connect_to
   ~RawPeer();
   RawPeer(const RawPeer&) = delete;
@@ -201,7 +206,8 @@ class RawPeer {
   // |chain_der| and |cmw| (nullopt: no cmw_attestation), plus |extra|
   // extensions on the leaf (the request must carry them).
   Bytes answer(const tls::AuthRequest& req, const std::vector<Bytes>& chain_der, EVP_PKEY* leaf_key,
-               std::optional<Bytes> cmw, const Config& config, std::vector<tls::Extension> extra = {});
+               std::optional<Bytes> cmw, const Config& config,
+               std::vector<tls::Extension> extra = {});
 
  private:
   bool finish_handshake();
@@ -254,7 +260,8 @@ class PlainTlsServer {
 // sends |payload|, reads until |expect| bytes or EOF/timeout, returns them.
 // With |session| set, it offers that session (resumption) and stores a new
 // one there.
-Bytes plain_tls_client(std::uint16_t port, ByteView payload, std::size_t expect, bool* handshake_ok = nullptr,
+Bytes plain_tls_client(std::uint16_t port, ByteView payload, std::size_t expect,
+                       bool* handshake_ok = nullptr,
                        ossl::UniquePtr<SSL_SESSION>* session = nullptr);
 
 // listen_local binds 127.0.0.1:0; returns fd and port.

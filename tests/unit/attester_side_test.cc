@@ -32,7 +32,8 @@ using namespace std::chrono_literals;
 // A raw relying party (client) on |port|: it has exchanged preambles and
 // sends requests by hand.
 struct RawRp {
-  std::shared_ptr<const Config> config = build_or_fail(client_builder().peer_attestation(AttestationMode::Required));
+  std::shared_ptr<const Config> config =
+      build_or_fail(client_builder().peer_attestation(AttestationMode::Required));
   std::unique_ptr<RawPeer> peer;
 
   explicit RawRp(std::uint16_t port) {
@@ -137,7 +138,8 @@ TEST(AttesterSide, OnePeerCannotMonopoliseTheTpm) {
   ASSERT_TRUE(other.peer);
   ASSERT_TRUE(other.request());
   auto f = other.peer->read_frame(2000);
-  EXPECT_TRUE(f && f->type == tls::FrameType::Authenticator) << "the second peer's first attestation timed out";
+  EXPECT_TRUE(f && f->type == tls::FrameType::Authenticator)
+      << "the second peer's first attestation timed out";
   std::this_thread::sleep_for(1000ms);
   stop = true;
   flooder.peer->close();

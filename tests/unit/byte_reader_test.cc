@@ -10,7 +10,12 @@ namespace {
 using test::hex;
 
 TEST(ByteReader, ReadsBigEndianIntegers) {
-  const Bytes in = hex("01" "0203" "040506" "0708090a" "0b0c0d0e0f101112");
+  const Bytes in =
+      hex("01"
+          "0203"
+          "040506"
+          "0708090a"
+          "0b0c0d0e0f101112");
   ByteReader r(in);
   EXPECT_EQ(r.u8().value(), 0x01);
   EXPECT_EQ(r.u16().value(), 0x0203);
@@ -22,7 +27,10 @@ TEST(ByteReader, ReadsBigEndianIntegers) {
 }
 
 TEST(ByteReader, ReadsLittleEndianIntegers) {
-  const Bytes in = hex("0102" "03040506" "0708090a0b0c0d0e");
+  const Bytes in =
+      hex("0102"
+          "03040506"
+          "0708090a0b0c0d0e");
   ByteReader r(in);
   EXPECT_EQ(r.u16_le().value(), 0x0201);
   EXPECT_EQ(r.u32_le().value(), 0x06050403u);
@@ -69,7 +77,11 @@ TEST(ByteReader, BytesSkipRest) {
 }
 
 TEST(ByteReader, Vectors) {
-  const Bytes in = hex("02aabb" "0003ccddee" "000001ff" "00");
+  const Bytes in =
+      hex("02aabb"
+          "0003ccddee"
+          "000001ff"
+          "00");
   ByteReader r(in);
   auto v8 = r.vector8();
   ASSERT_TRUE(v8);
@@ -102,14 +114,18 @@ TEST(ByteReader, VectorBoundsAreInclusive) {
   const Bytes in16 = hex("0000");
   ByteReader r16(in16);
   EXPECT_EQ(r16.vector16(1).error().code, ErrorCode::LengthOverflow);  // <1..2^16-1>
-  const Bytes in24 = hex("000002" "aa");
+  const Bytes in24 =
+      hex("000002"
+          "aa");
   ByteReader r24(in24);
   EXPECT_EQ(r24.vector24(0, 1).error().code, ErrorCode::LengthOverflow);
   EXPECT_EQ(r24.position(), 0u);
 }
 
 TEST(ByteReader, VectorTruncationLeavesPositionUnchanged) {
-  const Bytes in = hex("00" "05aabb");  // a u8, then a vector8 claiming 5 bytes with 2 present
+  const Bytes in =
+      hex("00"
+          "05aabb");  // a u8, then a vector8 claiming 5 bytes with 2 present
   ByteReader r(in);
   ASSERT_TRUE(r.u8());
   EXPECT_EQ(r.vector8().error().code, ErrorCode::Truncated);
@@ -135,7 +151,14 @@ TEST(ByteWriter, IntegersAndVectors) {
   ASSERT_TRUE(w.vector8(hex("aa")));
   ASSERT_TRUE(w.vector16(hex("bbcc")));
   ASSERT_TRUE(w.vector24(Bytes{}));
-  EXPECT_EQ(w.data(), hex("01" "0203" "040506" "0708090a" "0b0c0d0e0f101112" "ff" "01aa" "0002bbcc"
+  EXPECT_EQ(w.data(), hex("01"
+                          "0203"
+                          "040506"
+                          "0708090a"
+                          "0b0c0d0e0f101112"
+                          "ff"
+                          "01aa"
+                          "0002bbcc"
                           "000000"));
 }
 
@@ -163,7 +186,11 @@ TEST(ByteWriter, BackPatchesNestedVectors) {
   const std::size_t tiny = w.begin_vector(1);
   ASSERT_TRUE(w.end_vector(tiny));
   ASSERT_TRUE(w.end_vector(outer));
-  EXPECT_EQ(w.data(), hex("000007" "002b" "0002" "0304" "00"));
+  EXPECT_EQ(w.data(), hex("000007"
+                          "002b"
+                          "0002"
+                          "0304"
+                          "00"));
 
   // And the reader takes it apart again.
   ByteReader r(w.data());
@@ -184,7 +211,7 @@ TEST(ByteWriter, EndVectorOverflowAndBadHandles) {
   EXPECT_EQ(w.end_vector(h).error().code, ErrorCode::LengthOverflow);
   w.take();
   EXPECT_TRUE(w.data().empty());
-  EXPECT_EQ(w.end_vector(0).error().code, ErrorCode::Internal);  // prefix 0
+  EXPECT_EQ(w.end_vector(0).error().code, ErrorCode::Internal);                // prefix 0
   EXPECT_EQ(w.end_vector((100u << 2) | 2).error().code, ErrorCode::Internal);  // beyond the data
   // An unsupported prefix size yields a handle that end_vector refuses, and
   // writes nothing.

@@ -72,7 +72,7 @@ TEST(Cbor, IndefiniteLengthDecodes) {
 
 TEST(Cbor, RejectsBadInput) {
   EXPECT_EQ(cbor_decode(hex("")).error().code, ErrorCode::CborMalformed);
-  EXPECT_EQ(cbor_decode(hex("830102")).error().code, ErrorCode::CborMalformed);       // truncated
+  EXPECT_EQ(cbor_decode(hex("830102")).error().code, ErrorCode::CborMalformed);  // truncated
   EXPECT_EQ(cbor_decode(hex("0000")).error().code, ErrorCode::CborTrailingData);
   EXPECT_EQ(cbor_decode(hex("a201020103")).error().code, ErrorCode::CborDuplicateKey);
   EXPECT_EQ(cbor_decode(hex("62c328")).error().code, ErrorCode::CborInvalidUtf8);

@@ -101,8 +101,9 @@ TEST(Hkdf, ExpandLabelRfc8448) {
   auto derived = hkdf_expand_label(HashAlg::Sha256, *early, "derived", empty_hash, 32);
   ASSERT_TRUE(derived);
   EXPECT_EQ(to_hex(*derived), "6f2615a108c702c5678f54fc9dbab69716c076189c48250cebeac3576c3611ba");
-  auto handshake = hkdf_extract(HashAlg::Sha256, *derived,
-                                hex("8bd4054fb55b9d63fdfbacf9f04b9f0d35e6d63f537563efd46272900f89492d"));
+  auto handshake =
+      hkdf_extract(HashAlg::Sha256, *derived,
+                   hex("8bd4054fb55b9d63fdfbacf9f04b9f0d35e6d63f537563efd46272900f89492d"));
   ASSERT_TRUE(handshake);
   EXPECT_EQ(to_hex(*handshake), "1dc826e93606aa6fdc0aadc12f741b01046aa6b99f691ed221a9f0ca043fbeac");
   // Limits of HkdfLabel: label<7..255> including "tls13 ", context<0..255>.
@@ -157,8 +158,10 @@ TEST(Signature, WrongKeyType) {
   ASSERT_TRUE(ec && ed);
   const Bytes msg = to_bytes("m");
   EXPECT_EQ(sign(ec->get(), SignatureAlg::Ed25519, msg).error().code, ErrorCode::KeyTypeMismatch);
-  EXPECT_EQ(sign(ed->get(), SignatureAlg::EcdsaSha256, msg).error().code, ErrorCode::KeyTypeMismatch);
-  EXPECT_EQ(sign(ec->get(), SignatureAlg::RsaPssSha256, msg).error().code, ErrorCode::KeyTypeMismatch);
+  EXPECT_EQ(sign(ed->get(), SignatureAlg::EcdsaSha256, msg).error().code,
+            ErrorCode::KeyTypeMismatch);
+  EXPECT_EQ(sign(ec->get(), SignatureAlg::RsaPssSha256, msg).error().code,
+            ErrorCode::KeyTypeMismatch);
   EXPECT_EQ(verify(ed->get(), SignatureAlg::EcdsaSha256, msg, Bytes(64, 1)).error().code,
             ErrorCode::KeyTypeMismatch);
   EXPECT_EQ(verify(ec->get(), SignatureAlg::RsaPkcs1Sha256, msg, Bytes(64, 1)).error().code,
@@ -171,7 +174,8 @@ TEST(Signature, EcdsaDerRawRoundTrip) {
   for (const KeyType t : {KeyType::EcP256, KeyType::EcP384}) {
     auto key = generate_key(t);
     ASSERT_TRUE(key);
-    const SignatureAlg alg = t == KeyType::EcP256 ? SignatureAlg::EcdsaSha256 : SignatureAlg::EcdsaSha384;
+    const SignatureAlg alg =
+        t == KeyType::EcP256 ? SignatureAlg::EcdsaSha256 : SignatureAlg::EcdsaSha384;
     const Bytes msg = to_bytes("raw");
     for (int i = 0; i < 8; ++i) {  // several signatures, so short r/s values occur
       const Bytes der = sign(key->get(), alg, msg).value();
@@ -196,14 +200,21 @@ TEST(Signature, EcdsaDerRawRoundTrip) {
 
 TEST(Signature, MalformedDerAndRaw) {
   EXPECT_EQ(ecdsa_der_to_raw(Bytes{}, 32).error().code, ErrorCode::SignatureInvalid);
-  EXPECT_EQ(ecdsa_der_to_raw(hex("3006020101020102" "00"), 32).error().code,
+  EXPECT_EQ(ecdsa_der_to_raw(hex("3006020101020102"
+                                 "00"),
+                             32)
+                .error()
+                .code,
             ErrorCode::SignatureInvalid);  // trailing byte
   EXPECT_EQ(ecdsa_der_to_raw(hex("30060201010201"), 32).error().code, ErrorCode::SignatureInvalid);
-  EXPECT_EQ(ecdsa_der_to_raw(hex("3106020101020102"), 32).error().code, ErrorCode::SignatureInvalid);
+  EXPECT_EQ(ecdsa_der_to_raw(hex("3106020101020102"), 32).error().code,
+            ErrorCode::SignatureInvalid);
   EXPECT_EQ(ecdsa_der_to_raw(hex("3003020101"), 32).error().code, ErrorCode::SignatureInvalid);
   // r has 33 significant bytes: too large for P-256.
-  const Bytes big = hex("3027022101" "0000000000000000000000000000000000000000000000000000000000000000"
-                        "020101");
+  const Bytes big =
+      hex("3027022101"
+          "0000000000000000000000000000000000000000000000000000000000000000"
+          "020101");
   EXPECT_EQ(ecdsa_der_to_raw(big, 32).error().code, ErrorCode::SignatureInvalid);
   EXPECT_EQ(ecdsa_raw_to_der(Bytes{}).error().code, ErrorCode::SignatureInvalid);
   EXPECT_EQ(ecdsa_raw_to_der(Bytes(63, 1)).error().code, ErrorCode::SignatureInvalid);
@@ -236,7 +247,7 @@ TEST(Keys, ParsePemDerAndCertificate) {
   ASSERT_TRUE(cert_key) << cert_key.error().to_string();
   EXPECT_EQ(key_type(cert_key->get()), KeyType::EcP384);
   auto chain_key = parse_public_key(test::read_data("x509/ask_ark_milan.pem"));
-  ASSERT_TRUE(chain_key);  // the first certificate (ASK)
+  ASSERT_TRUE(chain_key);                               // the first certificate (ASK)
   EXPECT_EQ(key_type(chain_key->get()), KeyType::Rsa);  // rsaEncryption SPKI, PSS signatures
 
   // Garbage and truncation.
@@ -248,9 +259,11 @@ TEST(Keys, ParsePemDerAndCertificate) {
   Bytes trailing = spki;
   trailing.push_back(0);
   EXPECT_EQ(parse_public_key(trailing).error().code, ErrorCode::KeyInvalid);
-  EXPECT_EQ(parse_public_key(to_bytes("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
-                .error().code,
-            ErrorCode::KeyInvalid);
+  EXPECT_EQ(
+      parse_public_key(to_bytes("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
+          .error()
+          .code,
+      ErrorCode::KeyInvalid);
   EXPECT_EQ(parse_private_key(Bytes{}).error().code, ErrorCode::KeyInvalid);
   EXPECT_EQ(parse_private_key(hex("300100")).error().code, ErrorCode::KeyInvalid);
 }
@@ -335,7 +348,8 @@ TEST(Signature, RsaFromOpensslCli) {
   // JOSE/COSE PS256 do): a maximum-salt signature is refused.
   EXPECT_EQ(verify(key->get(), SignatureAlg::RsaPssSha256, msg,
                    test::read_data("crypto/rsa_pss_sha256_maxsalt.sig"))
-                .error().code,
+                .error()
+                .code,
             ErrorCode::SignatureInvalid);
   // An RSA key cannot verify ECDSA.
   EXPECT_EQ(verify(key->get(), SignatureAlg::EcdsaSha256, msg, pkcs1).error().code,

@@ -1,9 +1,9 @@
 #include "src/plugins/ear/ear_plugin.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/attestation/relying_party.h"
 #include "src/core/encoding.h"
 #include "src/formats/ear/ear.h"
 #include "src/formats/json/json.h"
@@ -22,8 +22,8 @@
 
 #include <atomic>
 #include <filesystem>
-#include <string>
 #include <span>
+#include <string>
 #include <thread>
 
 namespace atls {
@@ -43,8 +43,8 @@ Bytes vector_bytes(const std::string& name) {
 }
 
 Evidence ear_evidence(Bytes jwt, std::uint32_t ind = kIndAttestationResult) {
-  auto e = evidence_from_records(
-      {EvidenceRecord{"", std::string(kMediaTypeEar), std::move(jwt), ind}});
+  auto e =
+      evidence_from_records({EvidenceRecord{"", std::string(kMediaTypeEar), std::move(jwt), ind}});
   EXPECT_TRUE(e) << e.error().to_string();
   return e ? std::move(*e) : Evidence{};
 }
@@ -86,8 +86,8 @@ Bytes as_bytes(std::string_view s) {
 
 TEST(EarPluginVectors, TestJwtAffirming) {
   const Registry reg = ear_registry();
-  const Outcome o =
-      rp_run(ear_evidence(vector_bytes("testJWT")), rp_policy(reg, kVeraisonTrust), {}, kVeraisonIat + 10);
+  const Outcome o = rp_run(ear_evidence(vector_bytes("testJWT")), rp_policy(reg, kVeraisonTrust),
+                           {}, kVeraisonIat + 10);
   ASSERT_TRUE(o.verified) << o.verified.error().to_string();
   const EvidenceClaims& c = o.verified->claims();
   EXPECT_EQ(c.issued_at, kVeraisonIat);
@@ -132,10 +132,12 @@ TEST(EarPluginVectors, VeraisonKeyAttestation) {
             ErrorCode::TierInsufficient);
 
   ctx.attested_key_spki = as_bytes("akpub");
-  EXPECT_EQ(verify_error(rp_run(e, policy, ctx, kVeraisonIat + 10)), ErrorCode::EarKeyBindingMismatch);
-  // testJWT names no key at all.
-  EXPECT_EQ(verify_error(rp_run(ear_evidence(vector_bytes("testJWT")), policy, ctx, kVeraisonIat + 10)),
+  EXPECT_EQ(verify_error(rp_run(e, policy, ctx, kVeraisonIat + 10)),
             ErrorCode::EarKeyBindingMismatch);
+  // testJWT names no key at all.
+  EXPECT_EQ(
+      verify_error(rp_run(ear_evidence(vector_bytes("testJWT")), policy, ctx, kVeraisonIat + 10)),
+      ErrorCode::EarKeyBindingMismatch);
 }
 
 TEST(EarPluginVectors, TrusteeRealmTokenUnderItsHeaderKey) {
@@ -159,8 +161,9 @@ TEST(EarPluginVectors, TrusteeRealmTokenUnderItsHeaderKey) {
             ErrorCode::EarExpired);
   EXPECT_TRUE(rp_run(ear_evidence(token), policy, ctx, kRealmExp).verified);
   // Under the Veraison key it is not trusted; nor is the header key used by itself.
-  EXPECT_EQ(verify_error(rp_run(ear_evidence(token), rp_policy(reg, kVeraisonTrust), {}, kRealmIat + 60)),
-            ErrorCode::KeyUntrusted);
+  EXPECT_EQ(
+      verify_error(rp_run(ear_evidence(token), rp_policy(reg, kVeraisonTrust), {}, kRealmIat + 60)),
+      ErrorCode::KeyUntrusted);
   EXPECT_EQ(verify_error(rp_run(ear_evidence(token), policy, {}, kRealmIat + 60)),
             ErrorCode::KeyUntrusted);
 }
@@ -186,10 +189,11 @@ TEST(EarPluginVectors, AgeAndTime) {
   const Registry reg = ear_registry();
   const Evidence e = ear_evidence(vector_bytes("testJWT"));
   // Older than max_evidence_age (the policy's bound on iat).
-  EXPECT_EQ(verify_error(rp_run(e, rp_policy(reg, kVeraisonTrust, "affirming", 60), {},
-                                kVeraisonIat + 61)),
+  EXPECT_EQ(verify_error(
+                rp_run(e, rp_policy(reg, kVeraisonTrust, "affirming", 60), {}, kVeraisonIat + 61)),
             ErrorCode::EvidenceStale);
-  EXPECT_TRUE(rp_run(e, rp_policy(reg, kVeraisonTrust, "affirming", 60), {}, kVeraisonIat + 60).verified);
+  EXPECT_TRUE(
+      rp_run(e, rp_policy(reg, kVeraisonTrust, "affirming", 60), {}, kVeraisonIat + 60).verified);
   // From the future beyond the leeway.
   EXPECT_EQ(verify_error(rp_run(e, rp_policy(reg, kVeraisonTrust), {}, kVeraisonIat - 61)),
             ErrorCode::JwtNotYetValid);
@@ -200,8 +204,8 @@ TEST(EarPluginVectors, NonceIsComparedWhenExpected) {
   VerifyContext ctx;
   ctx.expected_nonce = Bytes(32, 1);
   // testJWT has no eat_nonce.
-  EXPECT_EQ(verify_error(rp_run(ear_evidence(vector_bytes("testJWT")), rp_policy(reg, kVeraisonTrust),
-                                ctx, kVeraisonIat)),
+  EXPECT_EQ(verify_error(rp_run(ear_evidence(vector_bytes("testJWT")),
+                                rp_policy(reg, kVeraisonTrust), ctx, kVeraisonIat)),
             ErrorCode::NonceMismatch);
 }
 
@@ -241,7 +245,8 @@ TEST(EarPlugin, SectionValidation) {
   const Appraiser* a = reg.appraiser_for(kMediaTypeEar);
   ASSERT_NE(a, nullptr);
   EXPECT_TRUE(a->check_reference_section(nlohmann::json::object()));
-  EXPECT_EQ(a->check_reference_section({{"policy_id", "x"}}).error().code, ErrorCode::PolicyInvalid);
+  EXPECT_EQ(a->check_reference_section({{"policy_id", "x"}}).error().code,
+            ErrorCode::PolicyInvalid);
 }
 
 // --- appraisal of EARs this project did not issue ------------------------------------
@@ -265,9 +270,12 @@ TEST(EarPlugin, StatusWorseThanVectorIsKept) {
       {"iat", kNow},
       {"ear_verifier_id", {{"developer", "x"}, {"build", "y"}}},
       {"submods",
-       {{"a", {{"ear_status", "contraindicated"}, {"ear_trustworthiness_vector", {{"hardware", 2}, {"executables", 3}}}}},
+       {{"a",
+         {{"ear_status", "contraindicated"},
+          {"ear_trustworthiness_vector", {{"hardware", 2}, {"executables", 3}}}}},
         {"b", {{"ear_status", "contraindicated"}}},
-        {"c", {{"ear_status", "warning"}, {"ear_trustworthiness_vector", {{"configuration", 32}}}}}}}};
+        {"c",
+         {{"ear_status", "warning"}, {"ear_trustworthiness_vector", {{"configuration", 32}}}}}}}};
   const Registry reg = ear_registry();
   const Policy policy = rp_policy(reg, {{"verifier_keys", {*pem}}}, "contraindicated");
   const Evidence e = ear_evidence(signed_ear(claims, key->get()));
@@ -283,7 +291,9 @@ TEST(EarPlugin, StatusWorseThanVectorIsKept) {
   }
   EXPECT_EQ(o.result->submods()[0].trust_vector.claims[TrustVector::kHardware], 96);
   EXPECT_FALSE(o.verified->claims().hardware_rooted);
-  EXPECT_EQ(rp_run(e, rp_policy(reg, {{"verifier_keys", {*pem}}}, "warning"), {}, kNow).check.error().code,
+  EXPECT_EQ(rp_run(e, rp_policy(reg, {{"verifier_keys", {*pem}}}, "warning"), {}, kNow)
+                .check.error()
+                .code,
             ErrorCode::TierInsufficient);
 }
 
@@ -470,11 +480,11 @@ TEST(PassportAttester, ExpiredAndStale) {
   EXPECT_TRUE(rp_run(*e, f.rp(), bound_to(f.spki), kNow + 300).verified);
   EXPECT_EQ(verify_error(rp_run(*e, f.rp(), bound_to(f.spki), kNow + 301)), ErrorCode::EarExpired);
   // The RP's own bound on age is tighter than exp.
-  EXPECT_EQ(verify_error(rp_run(*e,
-                                rp_policy(ear_registry(), {{"verifier_keys", {f.ear_public_pem}}},
-                                          "warning", 100),
-                                bound_to(f.spki), kNow + 101)),
-            ErrorCode::EvidenceStale);
+  EXPECT_EQ(
+      verify_error(rp_run(
+          *e, rp_policy(ear_registry(), {{"verifier_keys", {f.ear_public_pem}}}, "warning", 100),
+          bound_to(f.spki), kNow + 101)),
+      ErrorCode::EvidenceStale);
 }
 
 TEST(PassportAttester, UntrustedSigner) {
@@ -483,22 +493,23 @@ TEST(PassportAttester, UntrustedSigner) {
   ASSERT_TRUE(e);
   auto other = ossl::generate_key(ossl::KeyType::EcP256);
   ASSERT_TRUE(other);
-  const Policy wrong =
-      rp_policy(ear_registry(), {{"verifier_keys", {*ossl::public_key_pem(other->get())}}}, "warning");
+  const Policy wrong = rp_policy(
+      ear_registry(), {{"verifier_keys", {*ossl::public_key_pem(other->get())}}}, "warning");
   EXPECT_EQ(verify_error(rp_run(*e, wrong, bound_to(f.spki), kNow + 5)), ErrorCode::KeyUntrusted);
   // A P-384 key does not fit ES256 at all; with a trusted P-256 key beside it
   // the token still verifies.
   auto p384 = ossl::generate_key(ossl::KeyType::EcP384);
   ASSERT_TRUE(p384);
   const Policy both = rp_policy(
-      ear_registry(),
-      {{"verifier_keys", {*ossl::public_key_pem(p384->get()), f.ear_public_pem}}}, "warning");
+      ear_registry(), {{"verifier_keys", {*ossl::public_key_pem(p384->get()), f.ear_public_pem}}},
+      "warning");
   EXPECT_TRUE(rp_run(*e, both, bound_to(f.spki), kNow + 5).check);
   // Trusted through --trust instead of the policy.
   VerifyContext ctx = bound_to(f.spki);
   ctx.trust_anchors = {as_bytes(f.ear_public_pem)};
-  EXPECT_TRUE(rp_run(*e, rp_policy(ear_registry(), nlohmann::json::object(), "warning"), ctx, kNow + 5)
-                  .check);
+  EXPECT_TRUE(
+      rp_run(*e, rp_policy(ear_registry(), nlohmann::json::object(), "warning"), ctx, kNow + 5)
+          .check);
 }
 
 TEST(PassportAttester, CacheReusePerKey) {
@@ -603,12 +614,14 @@ TEST(ExamplePolicies, EveryExampleParses) {
   reg.add_verifier(make_ear_verifier());
   reg.add_appraiser(make_ear_appraiser());
   const std::pair<const char*, std::string_view> examples[] = {
-      {"software", kMediaTypeEatCwt}, {"tpm2", kMediaTypeTpmQuote}, {"sev-snp", kMediaTypeSnpReport},
-      {"tdx", kMediaTypeTdxQuote},    {"ear", kMediaTypeEar},
+      {"software", kMediaTypeEatCwt},   {"tpm2", kMediaTypeTpmQuote},
+      {"sev-snp", kMediaTypeSnpReport}, {"tdx", kMediaTypeTdxQuote},
+      {"ear", kMediaTypeEar},
   };
   for (const auto& [name, media_type] : examples) {
     SCOPED_TRACE(name);
-    const std::string path = std::string(ATLS_SOURCE_DIR) + "/docs/examples/policy-" + name + ".json";
+    const std::string path =
+        std::string(ATLS_SOURCE_DIR) + "/docs/examples/policy-" + name + ".json";
     auto p = load_policy_file(path, reg);
     ASSERT_TRUE(p) << p.error().to_string();
     EXPECT_NE(p->scheme(std::string(media_type)), nullptr);

@@ -12,7 +12,9 @@ namespace {
 
 using test::hex;
 
-CborValue key(std::int64_t k) { return CborValue::integer(k); }
+CborValue key(std::int64_t k) {
+  return CborValue::integer(k);
+}
 
 // claims_with builds a one-claim map.
 CborValue claims_with(std::int64_t k, CborValue v) {
@@ -263,8 +265,8 @@ TEST(Eat, Oid) {
   EXPECT_EQ(oid_from_dotted("2.999").value(), hex("8837"));
   EXPECT_EQ(oid_from_dotted("1.3.6.1.4.1.37374.1").value(), hex("2b0601040182a37e01"));
   EXPECT_EQ(oid_to_dotted({}).error().code, ErrorCode::EatBadClaim);
-  EXPECT_EQ(oid_to_dotted(hex("2a86")).error().code, ErrorCode::EatBadClaim);     // truncated
-  EXPECT_EQ(oid_to_dotted(hex("2a8001")).error().code, ErrorCode::EatBadClaim);   // non-minimal
+  EXPECT_EQ(oid_to_dotted(hex("2a86")).error().code, ErrorCode::EatBadClaim);    // truncated
+  EXPECT_EQ(oid_to_dotted(hex("2a8001")).error().code, ErrorCode::EatBadClaim);  // non-minimal
   EXPECT_EQ(oid_to_dotted(hex("2affffffffffffffffff7f")).error().code, ErrorCode::EatBadClaim);
   EXPECT_FALSE(oid_from_dotted("1"));
   EXPECT_FALSE(oid_from_dotted("1..2"));
@@ -278,7 +280,8 @@ TEST(Eat, Oid) {
 }
 
 TEST(Eat, ProfileForms) {
-  auto tagged = parse_eat_claims(claims_with(265, CborValue::tag(111, CborValue::bytes(hex("2a03")))));
+  auto tagged =
+      parse_eat_claims(claims_with(265, CborValue::tag(111, CborValue::bytes(hex("2a03")))));
   ASSERT_TRUE(tagged);
   EXPECT_EQ(tagged->profile, "1.2.3");
   auto raw = parse_eat_claims(claims_with(265, CborValue::bytes(hex("2a03"))));
@@ -296,22 +299,24 @@ TEST(Eat, NonceRules) {
   EXPECT_EQ(parse_error(claims_with(10, CborValue::array({CborValue::bytes(Bytes(8, 0))}))),
             ErrorCode::EatBadClaim);
   EXPECT_EQ(parse_error(claims_with(10, CborValue::array({CborValue::bytes(Bytes(8, 0)),
-                                                           CborValue::bytes(Bytes(3, 0))}))),
+                                                          CborValue::bytes(Bytes(3, 0))}))),
             ErrorCode::EatBadClaim);
   EXPECT_EQ(parse_error(claims_with(10, CborValue::text("12345678"))), ErrorCode::EatMalformed);
-  EXPECT_EQ(parse_error(claims_with(10, CborValue::array({CborValue::bytes(Bytes(8, 0)),
-                                                           CborValue::uint(1)}))),
+  EXPECT_EQ(parse_error(claims_with(
+                10, CborValue::array({CborValue::bytes(Bytes(8, 0)), CborValue::uint(1)}))),
             ErrorCode::EatMalformed);
   EXPECT_TRUE(parse_eat_claims(claims_with(10, CborValue::bytes(Bytes(8, 0)))));
   EXPECT_TRUE(parse_eat_claims(claims_with(10, CborValue::bytes(Bytes(64, 0)))));
 }
 
 TEST(Eat, UeidRules) {
-  EXPECT_EQ(parse_error(claims_with(256, CborValue::bytes(hex("010203040506")))), ErrorCode::EatBadClaim);
+  EXPECT_EQ(parse_error(claims_with(256, CborValue::bytes(hex("010203040506")))),
+            ErrorCode::EatBadClaim);
   EXPECT_EQ(parse_error(claims_with(256, CborValue::bytes(Bytes(34, 1)))), ErrorCode::EatBadClaim);
   EXPECT_EQ(parse_error(claims_with(256, CborValue::bytes(Bytes(17, 0)))), ErrorCode::EatBadClaim);
   EXPECT_EQ(parse_error(claims_with(256, CborValue::bytes(Bytes(17, 4)))), ErrorCode::EatBadClaim);
-  EXPECT_EQ(parse_error(claims_with(256, CborValue::text("01020304050607"))), ErrorCode::EatMalformed);
+  EXPECT_EQ(parse_error(claims_with(256, CborValue::text("01020304050607"))),
+            ErrorCode::EatMalformed);
   EXPECT_TRUE(parse_eat_claims(claims_with(256, CborValue::bytes(Bytes(7, 3)))));
   EXPECT_TRUE(parse_eat_claims(claims_with(256, CborValue::bytes(Bytes(33, 1)))));
 }
@@ -344,10 +349,12 @@ TEST(Eat, TimeRules) {
     EXPECT_EQ(parse_error(claims_with(k, CborValue::floating(1.5))), ErrorCode::EatBadClaim);
     EXPECT_EQ(parse_error(claims_with(k, CborValue::floating(1.0))), ErrorCode::EatBadClaim);
     EXPECT_EQ(parse_error(claims_with(k, CborValue::text("now"))), ErrorCode::EatMalformed);
-    EXPECT_EQ(parse_error(claims_with(k, CborValue::tag(1, CborValue::uint(1)))), ErrorCode::EatMalformed);
+    EXPECT_EQ(parse_error(claims_with(k, CborValue::tag(1, CborValue::uint(1)))),
+              ErrorCode::EatMalformed);
     // Integers beyond int64 are mapped to EatBadClaim, not CborIntegerOutOfRange.
     EXPECT_EQ(parse_error(claims_with(k, CborValue::uint(UINT64_MAX))), ErrorCode::EatBadClaim);
-    EXPECT_EQ(parse_error(claims_with(k, CborValue::negative_raw(UINT64_MAX))), ErrorCode::EatBadClaim);
+    EXPECT_EQ(parse_error(claims_with(k, CborValue::negative_raw(UINT64_MAX))),
+              ErrorCode::EatBadClaim);
   }
   auto r = parse_eat_claims(claims_with(6, CborValue::integer(INT64_MIN)));
   ASSERT_TRUE(r);
@@ -367,7 +374,8 @@ TEST(Eat, SwnameSwversionRules) {
   m.map_put(key(271), CborValue::array({CborValue::text("1"), CborValue::text("semver")}));
   EXPECT_EQ(parse_error(m), ErrorCode::EatMalformed);
   m = claims_with(270, CborValue::text("n"));
-  m.map_put(key(271), CborValue::array({CborValue::text("1"), CborValue::uint(1), CborValue::uint(2)}));
+  m.map_put(key(271),
+            CborValue::array({CborValue::text("1"), CborValue::uint(1), CborValue::uint(2)}));
   EXPECT_EQ(parse_error(m), ErrorCode::EatMalformed);
   m = claims_with(270, CborValue::text("n"));
   m.map_put(key(271), CborValue::text("1.0"));
@@ -377,16 +385,22 @@ TEST(Eat, SwnameSwversionRules) {
 }
 
 TEST(Eat, MeasurementRules) {
-  auto entry = [](CborValue a, CborValue b) { return CborValue::array({std::move(a), std::move(b)}); };
+  auto entry = [](CborValue a, CborValue b) {
+    return CborValue::array({std::move(a), std::move(b)});
+  };
   EXPECT_EQ(parse_error(claims_with(273, CborValue::array({}))), ErrorCode::EatBadClaim);
   EXPECT_EQ(parse_error(claims_with(273, CborValue::map())), ErrorCode::EatMalformed);
-  EXPECT_EQ(parse_error(claims_with(273, CborValue::array({CborValue::array({CborValue::uint(1)})}))),
+  EXPECT_EQ(
+      parse_error(claims_with(273, CborValue::array({CborValue::array({CborValue::uint(1)})}))),
+      ErrorCode::EatMalformed);
+  EXPECT_EQ(parse_error(claims_with(
+                273, CborValue::array({entry(CborValue::text("x"), CborValue::bytes(Bytes{}))}))),
             ErrorCode::EatMalformed);
-  EXPECT_EQ(parse_error(claims_with(273, CborValue::array({entry(CborValue::text("x"), CborValue::bytes(Bytes{}))}))),
+  EXPECT_EQ(parse_error(claims_with(
+                273, CborValue::array({entry(CborValue::uint(1), CborValue::text("x"))}))),
             ErrorCode::EatMalformed);
-  EXPECT_EQ(parse_error(claims_with(273, CborValue::array({entry(CborValue::uint(1), CborValue::text("x"))}))),
-            ErrorCode::EatMalformed);
-  EXPECT_EQ(parse_error(claims_with(273, CborValue::array({entry(CborValue::integer(-1), CborValue::bytes(Bytes{}))}))),
+  EXPECT_EQ(parse_error(claims_with(
+                273, CborValue::array({entry(CborValue::integer(-1), CborValue::bytes(Bytes{}))}))),
             ErrorCode::EatBadClaim);
 }
 
@@ -394,7 +408,8 @@ TEST(Eat, SubmodRules) {
   EXPECT_EQ(parse_error(claims_with(266, CborValue::map())), ErrorCode::EatBadClaim);
   EXPECT_EQ(parse_error(claims_with(266, CborValue::array({}))), ErrorCode::EatMalformed);
   // Submodule names are text.
-  EXPECT_EQ(parse_error(claims_with(266, claims_with(1, CborValue::map()))), ErrorCode::EatMalformed);
+  EXPECT_EQ(parse_error(claims_with(266, claims_with(1, CborValue::map()))),
+            ErrorCode::EatMalformed);
   auto sub = [](CborValue v) {
     CborValue m = CborValue::map();
     m.map_put(CborValue::text("s"), std::move(v));
@@ -402,13 +417,15 @@ TEST(Eat, SubmodRules) {
   };
   EXPECT_EQ(parse_error(sub(CborValue::uint(1))), ErrorCode::EatMalformed);
   EXPECT_EQ(parse_error(sub(CborValue::array({CborValue::uint(1)}))), ErrorCode::EatMalformed);
-  EXPECT_EQ(parse_error(sub(CborValue::array({CborValue::bytes(Bytes{}), CborValue::bytes(Bytes{})}))),
-            ErrorCode::EatMalformed);
+  EXPECT_EQ(
+      parse_error(sub(CborValue::array({CborValue::bytes(Bytes{}), CborValue::bytes(Bytes{})}))),
+      ErrorCode::EatMalformed);
   EXPECT_EQ(parse_error(sub(CborValue::array({CborValue::uint(1), CborValue::text("d")}))),
             ErrorCode::EatMalformed);
   // Errors inside a nested claims set propagate.
   EXPECT_EQ(parse_error(sub(claims_with(263, CborValue::uint(9)))), ErrorCode::EatBadClaim);
-  auto ok_digest = parse_eat_claims(sub(CborValue::array({CborValue::integer(-16), CborValue::bytes(Bytes(32, 1))})));
+  auto ok_digest = parse_eat_claims(
+      sub(CborValue::array({CborValue::integer(-16), CborValue::bytes(Bytes(32, 1))})));
   ASSERT_TRUE(ok_digest);
   EXPECT_EQ(ok_digest->submods[0].kind, EatSubmod::Kind::DetachedDigest);
 
@@ -435,7 +452,11 @@ TEST(Eat, NotAMap) {
   m.map_put(CborValue::bytes(hex("01")), CborValue::uint(1));
   EXPECT_EQ(parse_error(m), ErrorCode::EatMalformed);
   // Errors of the CBOR decoder come through unchanged.
-  EXPECT_EQ(parse_eat_claims(ByteView(hex("a20a00" "0a00"))).error().code, ErrorCode::CborDuplicateKey);
+  EXPECT_EQ(parse_eat_claims(ByteView(hex("a20a00"
+                                          "0a00")))
+                .error()
+                .code,
+            ErrorCode::CborDuplicateKey);
   EXPECT_EQ(parse_eat_claims(ByteView(hex("a1"))).error().code, ErrorCode::CborMalformed);
   EXPECT_EQ(parse_eat_claims(ByteView(hex("8000"))).error().code, ErrorCode::CborTrailingData);
 }

@@ -75,14 +75,16 @@ TEST(Edn, FloatsCommentsAndByteStringForms) {
   EXPECT_TRUE(std::isinf(*v->items()[3].as_float()));
   EXPECT_TRUE(std::isnan(*v->items()[5].as_float()));
   EXPECT_EQ(encode_diag("/ a comment / [ h'01 02\n 03' , b64'AQID' ] / trailing /"),
-            hex("8243010203" "43010203"));
+            hex("8243010203"
+                "43010203"));
 }
 
 TEST(Edn, CmwSuiteDiagMatchesDiag2cbor) {
   for (const char* name : {"veraison_cmw_collection-cbor-ok", "veraison_cmw_collection-cbor-ok-2",
                            "veraison_cmw_collection-cbor-mixed-keys"}) {
     const std::string base = std::string("cmw/vectors/") + name;
-    EXPECT_EQ(encode_diag(test::read_text(base + ".diag")), test::read_data(base + ".cbor")) << name;
+    EXPECT_EQ(encode_diag(test::read_text(base + ".diag")), test::read_data(base + ".cbor"))
+        << name;
   }
 }
 

@@ -28,7 +28,7 @@ TEST(Hex, RejectsBadInput) {
 // alphabet (none of these inputs produce '+' or '/').
 TEST(Base64Url, Rfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg"},          {"fo", "Zm8"},        {"foo", "Zm9v"},
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
       {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
@@ -52,14 +52,14 @@ TEST(Base64Url, UrlAlphabet) {
 }
 
 TEST(Base64Url, RejectsNonCanonicalInput) {
-  EXPECT_EQ(base64url_decode("Zg==").error().code, ErrorCode::InvalidBase64);   // padding
+  EXPECT_EQ(base64url_decode("Zg==").error().code, ErrorCode::InvalidBase64);  // padding
   EXPECT_EQ(base64url_decode("Zm8=").error().code, ErrorCode::InvalidBase64);
-  EXPECT_EQ(base64url_decode("+/+/").error().code, ErrorCode::InvalidBase64);   // standard alphabet
+  EXPECT_EQ(base64url_decode("+/+/").error().code, ErrorCode::InvalidBase64);  // standard alphabet
   EXPECT_EQ(base64url_decode("ab+c").error().code, ErrorCode::InvalidBase64);
   EXPECT_EQ(base64url_decode("ab/c").error().code, ErrorCode::InvalidBase64);
-  EXPECT_EQ(base64url_decode("Zh").error().code, ErrorCode::InvalidBase64);     // trailing bits set
+  EXPECT_EQ(base64url_decode("Zh").error().code, ErrorCode::InvalidBase64);  // trailing bits set
   EXPECT_EQ(base64url_decode("Zm9").error().code, ErrorCode::InvalidBase64);
-  EXPECT_EQ(base64url_decode("Z").error().code, ErrorCode::InvalidBase64);      // length % 4 == 1
+  EXPECT_EQ(base64url_decode("Z").error().code, ErrorCode::InvalidBase64);  // length % 4 == 1
   EXPECT_EQ(base64url_decode("Zm9vY").error().code, ErrorCode::InvalidBase64);
   EXPECT_EQ(base64url_decode("Zm 9v").error().code, ErrorCode::InvalidBase64);
   EXPECT_EQ(base64url_decode("Zm9v\n").error().code, ErrorCode::InvalidBase64);
@@ -90,14 +90,14 @@ TEST(Utf8, AcceptsWellFormed) {
   EXPECT_TRUE(is_valid_utf8(""));
   EXPECT_TRUE(is_valid_utf8("plain ascii"));
   EXPECT_TRUE(is_valid_utf8(std::string("\0", 1)));
-  EXPECT_TRUE(is_valid_utf8("\xc2\x80"));              // U+0080
-  EXPECT_TRUE(is_valid_utf8("\xdf\xbf"));              // U+07FF
-  EXPECT_TRUE(is_valid_utf8("\xe0\xa0\x80"));          // U+0800
-  EXPECT_TRUE(is_valid_utf8("\xed\x9f\xbf"));          // U+D7FF
-  EXPECT_TRUE(is_valid_utf8("\xee\x80\x80"));          // U+E000
-  EXPECT_TRUE(is_valid_utf8("\xef\xbf\xbf"));          // U+FFFF
-  EXPECT_TRUE(is_valid_utf8("\xf0\x90\x80\x80"));      // U+10000
-  EXPECT_TRUE(is_valid_utf8("\xf4\x8f\xbf\xbf"));      // U+10FFFF
+  EXPECT_TRUE(is_valid_utf8("\xc2\x80"));          // U+0080
+  EXPECT_TRUE(is_valid_utf8("\xdf\xbf"));          // U+07FF
+  EXPECT_TRUE(is_valid_utf8("\xe0\xa0\x80"));      // U+0800
+  EXPECT_TRUE(is_valid_utf8("\xed\x9f\xbf"));      // U+D7FF
+  EXPECT_TRUE(is_valid_utf8("\xee\x80\x80"));      // U+E000
+  EXPECT_TRUE(is_valid_utf8("\xef\xbf\xbf"));      // U+FFFF
+  EXPECT_TRUE(is_valid_utf8("\xf0\x90\x80\x80"));  // U+10000
+  EXPECT_TRUE(is_valid_utf8("\xf4\x8f\xbf\xbf"));  // U+10FFFF
   EXPECT_TRUE(is_valid_utf8("\xe6\xb0\xb4 \xf0\x9f\x98\x80"));
 }
 

@@ -33,7 +33,8 @@ using namespace std::chrono_literals;
 
 TEST(EngineDeadline, IsOnByDefault) {
   auto config = build_or_fail(Config::builder().peer_attestation(AttestationMode::Off));
-  EXPECT_NE(config->describe().find("handshake_timeout_ms = 10000\n"), std::string::npos) << config->describe();
+  EXPECT_NE(config->describe().find("handshake_timeout_ms = 10000\n"), std::string::npos)
+      << config->describe();
 }
 
 TEST(EngineDeadline, ServerAcceptGivesUpOnASilentClient) {
@@ -74,7 +75,8 @@ TEST(EngineDeadline, OneSilentClientDoesNotStopTheAcceptLoop) {
   cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
   auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
   ASSERT_TRUE(conn) << conn.error().to_string();
-  EXPECT_EQ(test::round_trip(*conn, to_bytes("after the silent one")), to_bytes("after the silent one"));
+  EXPECT_EQ(test::round_trip(*conn, to_bytes("after the silent one")),
+            to_bytes("after the silent one"));
   (void)conn->close();
   ::close(*silent);
   srv.join();
@@ -123,7 +125,9 @@ Error alert_seen_by_server(bool detailed) {
   test::PolicyOptions po;
   po.machine_ids = {"ueid:0000"};
   auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle, po)).detailed_alerts(detailed);
+  cb.peer_attestation(AttestationMode::Required)
+      .policy_json(test::software_policy(bundle, po))
+      .detailed_alerts(detailed);
   auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
   EXPECT_FALSE(conn);
   if (conn) {
@@ -168,7 +172,8 @@ TEST(EngineHeldData, UnattestedDataIsCappedWellBelowTheDeliveryBuffer) {
   ASSERT_TRUE(server) << server.error().to_string();
   std::thread t([&server]() { (void)server->accept(); });
 
-  auto raw_config = build_or_fail(client_builder().negotiation(false).peer_attestation(AttestationMode::Off));
+  auto raw_config =
+      build_or_fail(client_builder().negotiation(false).peer_attestation(AttestationMode::Off));
   auto peer = test::RawPeer::connect_to(port, raw_config);
   ASSERT_TRUE(peer);
   ASSERT_EQ(::setsockopt(peer->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);

@@ -52,11 +52,11 @@ TEST(Error, Categories) {
 }
 
 TEST(Error, Alerts) {
-  EXPECT_EQ(error_tls_alert(ErrorCode::Internal), 80);       // internal_error
-  EXPECT_EQ(error_tls_alert(ErrorCode::Truncated), 50);      // decode_error
+  EXPECT_EQ(error_tls_alert(ErrorCode::Internal), 80);          // internal_error
+  EXPECT_EQ(error_tls_alert(ErrorCode::Truncated), 50);         // decode_error
   EXPECT_EQ(error_tls_alert(ErrorCode::SignatureInvalid), 51);  // decrypt_error
-  EXPECT_EQ(error_tls_alert(ErrorCode::CertExpired), 45);    // certificate_expired
-  EXPECT_EQ(error_tls_alert(ErrorCode::CertUntrusted), 48);  // unknown_ca
+  EXPECT_EQ(error_tls_alert(ErrorCode::CertExpired), 45);       // certificate_expired
+  EXPECT_EQ(error_tls_alert(ErrorCode::CertUntrusted), 48);     // unknown_ca
 }
 
 TEST(Error, OutOfRangeCodeIsInternal) {

@@ -23,7 +23,8 @@ TEST(Json, RejectsDuplicateKeys) {
   EXPECT_EQ(parse_json(R"({"a": 1, "a": 2})").error().code, ErrorCode::JsonDuplicateKey);
   EXPECT_EQ(parse_json(R"({"a": 1, "b": {"x": 1, "y": 2, "x": 3}})").error().code,
             ErrorCode::JsonDuplicateKey);
-  EXPECT_EQ(parse_json(R"([{"ok": 1}, {"k": 1, "k": 1}])").error().code, ErrorCode::JsonDuplicateKey);
+  EXPECT_EQ(parse_json(R"([{"ok": 1}, {"k": 1, "k": 1}])").error().code,
+            ErrorCode::JsonDuplicateKey);
   // Keys that are equal after unescaping are duplicates.
   EXPECT_EQ(parse_json(R"({"a": 1, "\u0061": 2})").error().code, ErrorCode::JsonDuplicateKey);
   // The empty key, too.
@@ -38,7 +39,8 @@ TEST(Json, DepthLimit) {
   limits.max_depth = 4;
   EXPECT_TRUE(parse_json("[[[[1]]]]", limits));
   EXPECT_EQ(parse_json("[[[[[1]]]]]", limits).error().code, ErrorCode::JsonTooDeep);
-  EXPECT_EQ(parse_json(R"({"a":{"b":{"c":{"d":{}}}}})", limits).error().code, ErrorCode::JsonTooDeep);
+  EXPECT_EQ(parse_json(R"({"a":{"b":{"c":{"d":{}}}}})", limits).error().code,
+            ErrorCode::JsonTooDeep);
   // Brackets inside strings do not count.
   EXPECT_TRUE(parse_json(R"(["[[[[[[[[", "\"[[[[[["])", limits));
   // A depth bomb with the default limit fails fast and cleanly.
@@ -55,7 +57,7 @@ TEST(Json, SizeLimit) {
 
 TEST(Json, RejectsMalformedText) {
   EXPECT_EQ(parse_json("").error().code, ErrorCode::JsonMalformed);
-  EXPECT_EQ(parse_json("{} x").error().code, ErrorCode::JsonMalformed);   // trailing garbage
+  EXPECT_EQ(parse_json("{} x").error().code, ErrorCode::JsonMalformed);  // trailing garbage
   EXPECT_EQ(parse_json("{}{}").error().code, ErrorCode::JsonMalformed);
   EXPECT_EQ(parse_json("1 2").error().code, ErrorCode::JsonMalformed);
   EXPECT_EQ(parse_json("[1,]").error().code, ErrorCode::JsonMalformed);
@@ -64,7 +66,8 @@ TEST(Json, RejectsMalformedText) {
   EXPECT_EQ(parse_json("[NaN]").error().code, ErrorCode::JsonMalformed);
   // A NUL byte ends input for nlohmann's lexer; it must not hide trailing data.
   EXPECT_EQ(parse_json(std::string("[1]\0", 4)).error().code, ErrorCode::JsonMalformed);
-  EXPECT_EQ(parse_json(std::string("{\"a\":1}\0{\"a\":2}", 15)).error().code, ErrorCode::JsonMalformed);
+  EXPECT_EQ(parse_json(std::string("{\"a\":1}\0{\"a\":2}", 15)).error().code,
+            ErrorCode::JsonMalformed);
   EXPECT_EQ(parse_json("\"unterminated").error().code, ErrorCode::JsonMalformed);
   EXPECT_EQ(parse_json("\"ctl\x01\"").error().code, ErrorCode::JsonMalformed);
   EXPECT_TRUE(parse_json(" [1] \n\t"));  // trailing whitespace is fine
@@ -72,10 +75,10 @@ TEST(Json, RejectsMalformedText) {
 
 TEST(Json, RejectsInvalidUtf8) {
   EXPECT_EQ(parse_json("\"\xff\"").error().code, ErrorCode::JsonMalformed);
-  EXPECT_EQ(parse_json("\"\xc0\xaf\"").error().code, ErrorCode::JsonMalformed);       // overlong
-  EXPECT_EQ(parse_json("\"\xed\xa0\x80\"").error().code, ErrorCode::JsonMalformed);   // surrogate
+  EXPECT_EQ(parse_json("\"\xc0\xaf\"").error().code, ErrorCode::JsonMalformed);      // overlong
+  EXPECT_EQ(parse_json("\"\xed\xa0\x80\"").error().code, ErrorCode::JsonMalformed);  // surrogate
   EXPECT_EQ(parse_json("\"\xf4\x90\x80\x80\"").error().code, ErrorCode::JsonMalformed);
-  EXPECT_EQ(parse_json("\"\xe6\xb0\"").error().code, ErrorCode::JsonMalformed);       // truncated
+  EXPECT_EQ(parse_json("\"\xe6\xb0\"").error().code, ErrorCode::JsonMalformed);  // truncated
   EXPECT_EQ(parse_json("{\"\xff\": 1}").error().code, ErrorCode::JsonMalformed);
   // A lone escaped surrogate is not a character either.
   EXPECT_EQ(parse_json(R"("\ud800")").error().code, ErrorCode::JsonMalformed);

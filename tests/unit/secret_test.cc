@@ -19,8 +19,11 @@ constexpr std::uint8_t kMark = 0xA5;
 // after the SecretBytes is gone.
 struct Arena {
   std::array<std::uint8_t, 4096> bytes{};
-  std::pmr::monotonic_buffer_resource resource{bytes.data(), bytes.size(), std::pmr::null_memory_resource()};
-  std::size_t marks() const { return static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), kMark)); }
+  std::pmr::monotonic_buffer_resource resource{bytes.data(), bytes.size(),
+                                               std::pmr::null_memory_resource()};
+  std::size_t marks() const {
+    return static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), kMark));
+  }
 };
 
 TEST(SecretBytes, DestructionOverwritesTheBytes) {

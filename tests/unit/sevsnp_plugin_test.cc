@@ -1,14 +1,14 @@
 #include "src/plugins/sevsnp/sevsnp.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/attestation/relying_party.h"
 #include "src/core/encoding.h"
 #include "src/formats/snp/report.h"
 
-#include "tests/testlib/rp_outcome.h"
 #include "tests/testlib/fake_configfs.h"
+#include "tests/testlib/rp_outcome.h"
 #include "tests/testlib/test_data.h"
 
 #include <gtest/gtest.h>
@@ -427,7 +427,8 @@ TEST(SevSnpPlugin, VcekAndAnchorsWithoutPolicy) {
   ctx.trust_anchors = {read_data("snp/ask_ark_turin.pem"), read_data("snp/ask_ark_milan.pem")};
   auto a = rp.appraise(*e, {ctx});
   ASSERT_TRUE(a) << a.error().to_string();
-  EXPECT_EQ(claim(a->result, TrustVector::kConfiguration), 96) << "debug is rejected without a policy";
+  EXPECT_EQ(claim(a->result, TrustVector::kConfiguration), 96)
+      << "debug is rejected without a policy";
 }
 
 TEST(SevSnpPlugin, VcekFromPolicyTrustSection) {

@@ -1,16 +1,16 @@
 #include "src/plugins/tdx/tdx.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/attestation/relying_party.h"
 #include "src/core/encoding.h"
 #include "src/formats/tdx/quote.h"
 #include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
 
-#include "tests/testlib/rp_outcome.h"
 #include "tests/testlib/fake_configfs.h"
+#include "tests/testlib/rp_outcome.h"
 #include "tests/testlib/test_data.h"
 
 #include <gtest/gtest.h>
@@ -85,7 +85,8 @@ Evidence evidence_of(Bytes quote) {
 Policy policy_with(const Registry& reg, const nlohmann::json& reference,
                    const nlohmann::json& trust = {{"sgx_root", "intel_sgx_root_ca.pem"}}) {
   nlohmann::json doc = {
-      {"schemes", {{std::string(kMediaTypeTdxQuote), {{"trust", trust}, {"reference", reference}}}}}};
+      {"schemes",
+       {{std::string(kMediaTypeTdxQuote), {{"trust", trust}, {"reference", reference}}}}}};
   auto p = parse_policy(doc.dump(), reg, test::data_path("tdx"));
   EXPECT_TRUE(p) << p.error().to_string();
   return p ? std::move(*p) : Policy{};
@@ -121,10 +122,10 @@ Outcome run_spr(const nlohmann::json& reference) {
 // --- the valid vectors through the whole pipeline ------------------------------
 
 TEST(TdxPlugin, SprE4Affirming) {
-  const nlohmann::json ref = {{"mrtd", {kSprMrTd}},  {"rtmr0", kSprRtmr0}, {"rtmr1", kSprRtmr1},
-                              {"rtmr2", kSprRtmr2},  {"rtmr3", kZero48},   {"mrseam", {kSprMrSeam}},
-                              {"mrconfigid", kZero48}, {"mrowner", kZero48},
-                              {"mrownerconfig", kZero48}};
+  const nlohmann::json ref = {
+      {"mrtd", {kSprMrTd}},    {"rtmr0", kSprRtmr0}, {"rtmr1", kSprRtmr1},
+      {"rtmr2", kSprRtmr2},    {"rtmr3", kZero48},   {"mrseam", {kSprMrSeam}},
+      {"mrconfigid", kZero48}, {"mrowner", kZero48}, {"mrownerconfig", kZero48}};
   const Outcome o = run_spr(ref);
   ASSERT_TRUE(o.verified) << o.verified.error().to_string();
   const EvidenceClaims& c = o.verified->claims();
@@ -185,8 +186,8 @@ TEST(TdxPlugin, EveryValidVectorVerifies) {
     auto parsed = parse_tdx_quote(quote);
     ASSERT_TRUE(parsed);
     // The expected nonce is the quote's whole REPORTDATA.
-    const Outcome o = run(evidence_of(quote), kAnyMeasurement,
-                          ctx_with_nonce(parsed->body.report_data), v.at);
+    const Outcome o =
+        run(evidence_of(quote), kAnyMeasurement, ctx_with_nonce(parsed->body.report_data), v.at);
     ASSERT_TRUE(o.verified) << o.verified.error().to_string();
     EXPECT_TRUE(o.verified->claims().nonce_verified);
     EXPECT_EQ(o.verified->claims().claims["quote_version"], v.version);
@@ -205,8 +206,8 @@ TEST(TdxPlugin, EveryValidVectorVerifies) {
 }
 
 TEST(TdxPlugin, V5SampleFields) {
-  const Outcome o = run(evidence_of(quote_file(kV5)), kAnyMeasurement, VerifyContext{},
-                        unix_day(2026, 2, 3));
+  const Outcome o =
+      run(evidence_of(quote_file(kV5)), kAnyMeasurement, VerifyContext{}, unix_day(2026, 2, 3));
   ASSERT_TRUE(o.verified) << o.verified.error().to_string();
   const auto& c = o.verified->claims().claims;
   EXPECT_EQ(c["body_type"], 3);
@@ -254,8 +255,7 @@ TEST(TdxPlugin, WrongNonce) {
   // The source's bad value: the last byte differs (...2213 instead of ...1113).
   Bytes bad = hex(kSprReportData);
   bad[62] = 0x22;
-  EXPECT_EQ(verify_error(run(e, kAnyMeasurement, ctx_with_nonce(bad))),
-            ErrorCode::NonceMismatch);
+  EXPECT_EQ(verify_error(run(e, kAnyMeasurement, ctx_with_nonce(bad))), ErrorCode::NonceMismatch);
   // A prefix of REPORTDATA: the zero padding differs.
   Bytes prefix = hex(kSprReportData);
   prefix.resize(32);
@@ -266,11 +266,10 @@ TEST(TdxPlugin, WrongNonce) {
   // The COS quote has all-zero REPORTDATA: a short zero nonce matches, others do not.
   const Evidence cos = evidence_of(quote_file(kCos));
   EXPECT_TRUE(
-      run(cos, kAnyMeasurement, ctx_with_nonce(Bytes(32, 0)), unix_day(2025, 1, 1))
-          .verified);
-  EXPECT_EQ(verify_error(run(cos, kAnyMeasurement, ctx_with_nonce(Bytes(32, 1)),
-                             unix_day(2025, 1, 1))),
-            ErrorCode::NonceMismatch);
+      run(cos, kAnyMeasurement, ctx_with_nonce(Bytes(32, 0)), unix_day(2025, 1, 1)).verified);
+  EXPECT_EQ(
+      verify_error(run(cos, kAnyMeasurement, ctx_with_nonce(Bytes(32, 1)), unix_day(2025, 1, 1))),
+      ErrorCode::NonceMismatch);
 }
 
 // --- integrity --------------------------------------------------------------------
@@ -301,10 +300,10 @@ TEST(TdxPlugin, UntrustedRoot) {
                              {{"sgx_root", "../snp/ask_ark_milan.pem"}})),
             ErrorCode::CertUntrusted);
   // No root at all.
-  EXPECT_EQ(verify_error(run(evidence_of(quote_file(kSpr)), kAnyMeasurement,
-                             ctx_with_nonce(hex(kSprReportData)), kSprTime,
-                             nlohmann::json::object())),
-            ErrorCode::CertUntrusted);
+  EXPECT_EQ(
+      verify_error(run(evidence_of(quote_file(kSpr)), kAnyMeasurement,
+                       ctx_with_nonce(hex(kSprReportData)), kSprTime, nlohmann::json::object())),
+      ErrorCode::CertUntrusted);
 }
 
 TEST(TdxPlugin, ChainTimes) {
@@ -405,20 +404,20 @@ TEST(TdxPlugin, SectionValidation) {
   EXPECT_TRUE(a->check_reference_section({{"mrtd", {kSprMrTd}}, {"rtmr0", {kSprRtmr0, kZero48}}}));
   EXPECT_TRUE(a->check_reference_section(kAnyMeasurement));
   const nlohmann::json bad[] = {
-      {{"mr_td", {kSprMrTd}}},                // unknown key
-      {{"mrtd", nlohmann::json::array()}},    // empty list
-      {{"mrtd", {std::string(64, 'a')}}},     // 32 bytes
-      {{"rtmr1", std::string(96, 'g')}},      // not hex
-      {{"rtmr2", 5}},                         //
-      {{"allow_debug", "no"}},                //
-      {{"policy_id", 1}},                     //
-      nlohmann::json::array(),                // not an object
-      nlohmann::json::object(),               // no reference value for the TD
-      {{"mrseam", kSprMrSeam}, {"mrowner", kZero48}},  // none that measures the TD
-      {{"allow_debug", true}},                //
+      {{"mr_td", {kSprMrTd}}},                                    // unknown key
+      {{"mrtd", nlohmann::json::array()}},                        // empty list
+      {{"mrtd", {std::string(64, 'a')}}},                         // 32 bytes
+      {{"rtmr1", std::string(96, 'g')}},                          // not hex
+      {{"rtmr2", 5}},                                             //
+      {{"allow_debug", "no"}},                                    //
+      {{"policy_id", 1}},                                         //
+      nlohmann::json::array(),                                    // not an object
+      nlohmann::json::object(),                                   // no reference value for the TD
+      {{"mrseam", kSprMrSeam}, {"mrowner", kZero48}},             // none that measures the TD
+      {{"allow_debug", true}},                                    //
       {{"mrtd", kSprMrTd}, {"dangerous_any_measurement", true}},  // both
-      {{"dangerous_any_measurement", false}},  //
-      {{"dangerous_any_measurement", "yes"}},  //
+      {{"dangerous_any_measurement", false}},                     //
+      {{"dangerous_any_measurement", "yes"}},                     //
   };
   for (const auto& r : bad) {
     auto v = a->check_reference_section(r);
@@ -667,8 +666,7 @@ TEST(TdxTestChain, BuiltQuoteVerifiesOnlyUnderTheTestRoot) {
   EXPECT_EQ(o.verified->claims().machine_id, "tdx-ppid:089ddfdb9c0359c82a3bc7719239574e");
   EXPECT_TRUE(o.check) << o.check.error().to_string();
   // Intel's root does not vouch for the test chain.
-  EXPECT_EQ(verify_error(run(e, kAnyMeasurement, ctx_with_nonce(nonce))),
-            ErrorCode::CertUntrusted);
+  EXPECT_EQ(verify_error(run(e, kAnyMeasurement, ctx_with_nonce(nonce))), ErrorCode::CertUntrusted);
   // Both roots trusted: the test chain is accepted.
   EXPECT_TRUE(run(e, kAnyMeasurement, ctx_with_nonce(nonce), kSprTime,
                   {{"sgx_root", {"intel_sgx_root_ca.pem", "test_chain/root.test.pem"}}})
@@ -701,8 +699,8 @@ TEST(TdxTestChain, DebugForbiddenByDefault) {
   ASSERT_TRUE(explicit_false.result);
   EXPECT_EQ(explicit_false.check.error().code, ErrorCode::DebugEnabled);
 
-  const Outcome allowed =
-      run(e, {{"allow_debug", true}, {"mrtd", kSprMrTd}}, ctx_with_nonce(nonce), kSprTime, kTestRoot);
+  const Outcome allowed = run(e, {{"allow_debug", true}, {"mrtd", kSprMrTd}}, ctx_with_nonce(nonce),
+                              kSprTime, kTestRoot);
   ASSERT_TRUE(allowed.result);
   EXPECT_TRUE(allowed.check);
 }
@@ -733,8 +731,7 @@ TEST(TdxTestChain, AttesterRoundTripWithFreshNonce) {
   EXPECT_TRUE(o.check);
   Bytes other = binder;
   other[0] ^= 1;
-  EXPECT_EQ(verify_error(run(*wire, kAnyMeasurement, ctx_with_nonce(other), kSprTime,
-                             kTestRoot)),
+  EXPECT_EQ(verify_error(run(*wire, kAnyMeasurement, ctx_with_nonce(other), kSprTime, kTestRoot)),
             ErrorCode::NonceMismatch);
 }
 
@@ -768,9 +765,9 @@ TEST(TdxQeIdentity, CollateralIsCheckedInTimeAndSignature) {
   EXPECT_EQ(verify_error(run(e, ref, ctx_with_nonce(hex(kSprReportData)), unix_day(2023, 7, 9),
                              kSprQeTrust)),
             ErrorCode::TdxQeIdentityExpired);
-  EXPECT_TRUE(
-      run(e, ref, ctx_with_nonce(hex(kSprReportData)), unix_day(2023, 7, 9), {{"sgx_root", "intel_sgx_root_ca.pem"}})
-          .verified);
+  EXPECT_TRUE(run(e, ref, ctx_with_nonce(hex(kSprReportData)), unix_day(2023, 7, 9),
+                  {{"sgx_root", "intel_sgx_root_ca.pem"}})
+                  .verified);
   nlohmann::json tampered = kSprQeTrust;
   tampered["qe_identity"] = "qe_identity/bad_signature.json";
   EXPECT_EQ(verify_error(run(e, ref, ctx_with_nonce(hex(kSprReportData)), kSprTime, tampered)),

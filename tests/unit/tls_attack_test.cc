@@ -1,5 +1,5 @@
 // Attacks on attested connections, one test each, asserting the exact
-// error code (PROTOCOL.md §1.2-§1.6). Malicious peers are RawPeers that
+// error code (docs/wire-profile.md §1.2-§1.6). Malicious peers are RawPeers that
 // speak the atls stream by hand with the pure protocol layer; the victim is
 // the real Client or Server.
 
@@ -27,9 +27,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <chrono>
 #include <functional>
 #include <thread>
 
@@ -134,7 +134,8 @@ void expect_code(const Result<Connection>& r, ErrorCode code) {
 // context was never issued there.
 TEST(TlsAttack, ReplayFromAnotherConnectionHasAnUnknownContext) {
   AttackFixture f;
-  auto honest_server = build_or_fail(server_builder(f.genuine.attester).peer_attestation(AttestationMode::Off));
+  auto honest_server =
+      build_or_fail(server_builder(f.genuine.attester).peer_attestation(AttestationMode::Off));
   ServerThread srv(honest_server, nullptr);
   Bytes captured;
   {
@@ -162,7 +163,8 @@ TEST(TlsAttack, ReplayFromAnotherConnectionHasAnUnknownContext) {
 TEST(TlsAttack, ReplayWithACollidingContextFailsFinished) {
   auto rng = std::make_shared<test::FixedRng>(0x42);
   AttackFixture f([&](Config::Builder& b) { b.rng(rng); });
-  auto honest_server = build_or_fail(server_builder(f.genuine.attester).peer_attestation(AttestationMode::Off));
+  auto honest_server =
+      build_or_fail(server_builder(f.genuine.attester).peer_attestation(AttestationMode::Off));
   ServerThread srv(honest_server, nullptr);
   Bytes captured;
   {
@@ -191,7 +193,8 @@ TEST(TlsAttack, ReplayWithACollidingContextFailsFinished) {
 // bound to the other TLS connection (RFC 9261 §5.1 keys), so Finished fails.
 TEST(TlsAttack, RelayThroughTlsTerminatingMitmFailsFinished) {
   AttackFixture f;
-  auto honest_server = build_or_fail(server_builder(f.genuine.attester).peer_attestation(AttestationMode::Off));
+  auto honest_server =
+      build_or_fail(server_builder(f.genuine.attester).peer_attestation(AttestationMode::Off));
   ServerThread srv(honest_server, nullptr);
   auto pc = client_builder();
   pc.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(f.genuine));
@@ -254,7 +257,8 @@ TEST(TlsAttack, UnsolicitedContextIsRejected) {
     tls::AuthRequest other = req;
     other.context = Bytes(32, 0x99);
     const Bytes cmw = test::attest_cmw(*f.genuine.attester, peer.binder(spki, other.context), spki);
-    peer.send_frame(tls::FrameType::Authenticator, peer.answer(other, cs.chain_der, cs.key.get(), cmw, *f.attacker));
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.answer(other, cs.chain_der, cs.key.get(), cmw, *f.attacker));
   });
   expect_code(r, ErrorCode::EaUnknownContext);
 }
@@ -267,8 +271,10 @@ TEST(TlsAttack, EvidenceMadeForAnotherBinderIsRejected) {
     const auto& cs = internal::config_state(*f.attacker);
     const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
     // Evidence for the binder of another context (e.g. obtained earlier).
-    const Bytes cmw = test::attest_cmw(*f.genuine.attester, peer.binder(spki, Bytes(32, 0x01)), spki);
-    peer.send_frame(tls::FrameType::Authenticator, peer.answer(req, cs.chain_der, cs.key.get(), cmw, *f.attacker));
+    const Bytes cmw =
+        test::attest_cmw(*f.genuine.attester, peer.binder(spki, Bytes(32, 0x01)), spki);
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.answer(req, cs.chain_der, cs.key.get(), cmw, *f.attacker));
   });
   expect_code(r, ErrorCode::NonceMismatch);
 }
@@ -279,15 +285,18 @@ TEST(TlsAttack, EvidenceForKeyAWithAnAuthenticatorForKeyBIsRejected) {
     const auto& cs = internal::config_state(*f.attacker);
     const test::Identity a = test::make_identity("key A");  // the attested key
     // Evidence binds key A on this very connection and context...
-    const Bytes cmw = test::attest_cmw(*f.genuine.attester, peer.binder(a.spki, req.context), a.spki);
+    const Bytes cmw =
+        test::attest_cmw(*f.genuine.attester, peer.binder(a.spki, req.context), a.spki);
     // ...but the authenticator is signed with key B (the attacker's).
-    peer.send_frame(tls::FrameType::Authenticator, peer.answer(req, cs.chain_der, cs.key.get(), cmw, *f.attacker));
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.answer(req, cs.chain_der, cs.key.get(), cmw, *f.attacker));
   });
   expect_code(r, ErrorCode::NonceMismatch);
 }
 
 TEST(TlsAttack, StaleEvidenceIsRejected) {
-  auto old_clock = std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)) - 1000);
+  auto old_clock =
+      std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)) - 1000);
   auto bundle = test::make_software_bundle(old_clock.get());
   auto sb = server_builder(bundle.attester);
   ServerThread srv(build_or_fail(sb), nullptr);
@@ -299,7 +308,8 @@ TEST(TlsAttack, StaleEvidenceIsRejected) {
 
 TEST(TlsAttack, StaleEarIsRejected) {
   // A passport that is older than the RP's max_result_age.
-  auto past = std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)) - 200);
+  auto past =
+      std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)) - 200);
   auto ear_key = ossl::generate_key(ossl::KeyType::EcP256).value();
   PassportAttesterConfig pc;
   auto reg = std::make_shared<Registry>(builtin_registry());
@@ -317,10 +327,13 @@ TEST(TlsAttack, StaleEarIsRejected) {
   ServerThread srv(build_or_fail(sb), nullptr);
   nlohmann::json policy;
   policy["required_tier"] = "warning";
-  policy["schemes"] = {{std::string(kMediaTypeEar),
-                        {{"trust", {{"verifier_keys", ossl::public_key_pem(ear_key.get()).value()}}}}}};
+  policy["schemes"] = {
+      {std::string(kMediaTypeEar),
+       {{"trust", {{"verifier_keys", ossl::public_key_pem(ear_key.get()).value()}}}}}};
   auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Required).policy_json(policy.dump()).max_result_age(std::chrono::seconds(60));
+  cb.peer_attestation(AttestationMode::Required)
+      .policy_json(policy.dump())
+      .max_result_age(std::chrono::seconds(60));
   auto r = Client::connect(build_or_fail(cb), "localhost", srv.port());
   expect_code(r, ErrorCode::EvidenceStale);
 }
@@ -390,7 +403,8 @@ TEST(TlsAttack, ClientThatNeverAttestsTimesOutAtTheServer) {
 // --- fallback detection -------------------------------------------------------------
 
 TEST(TlsAttack, PeerThatNeverAttestsTimesOut) {
-  AttackFixture f([](Config::Builder& b) { b.attestation_timeout(std::chrono::milliseconds(300)); });
+  AttackFixture f(
+      [](Config::Builder& b) { b.attestation_timeout(std::chrono::milliseconds(300)); });
   const auto start = std::chrono::steady_clock::now();
   auto r = f.run([](RawPeer&, const tls::AuthRequest&) {});
   const auto took = std::chrono::steady_clock::now() - start;
@@ -441,7 +455,8 @@ TEST(TlsAttack, WrongPinnedMachineIdIsRejected) {
   });
   auto cb = client_builder();
   cb.peer_attestation(AttestationMode::Required)
-      .policy_json(test::software_policy(bundle, test::PolicyOptions{{"ueid:0102"}, "", 300, 3600}));
+      .policy_json(
+          test::software_policy(bundle, test::PolicyOptions{{"ueid:0102"}, "", 300, 3600}));
   auto r = Client::connect(build_or_fail(cb), "localhost", srv.port());
   expect_code(r, ErrorCode::MachineIdMismatch);
   srv.join();
@@ -456,7 +471,8 @@ TEST(TlsAttack, FailingMeasurementIsRejected) {
   ServerThread srv(build_or_fail(server_builder(bundle.attester)), nullptr);
   auto cb = client_builder();
   cb.peer_attestation(AttestationMode::Required)
-      .policy_json(test::software_policy(bundle, test::PolicyOptions{{}, std::string(64, '0'), 300, 3600}));
+      .policy_json(
+          test::software_policy(bundle, test::PolicyOptions{{}, std::string(64, '0'), 300, 3600}));
   auto r = Client::connect(build_or_fail(cb), "localhost", srv.port());
   expect_code(r, ErrorCode::MeasurementMismatch);
 }
@@ -502,7 +518,8 @@ TEST(TlsAttack, NoCommonSchemeIsReportedByTheAttester) {
       .negotiation(false);
   auto r = Client::connect(build_or_fail(cb), "localhost", srv.port());
   expect_code(r, ErrorCode::PeerAlert);
-  ASSERT_TRUE(r.error().detail.find("unsupported_attestation_schemes") != std::string::npos) << r.error().detail;
+  ASSERT_TRUE(r.error().detail.find("unsupported_attestation_schemes") != std::string::npos)
+      << r.error().detail;
   srv.join();
   // The request may arrive while accept() still runs the server's handshake.
   if (!srv.errors().empty()) {
@@ -571,7 +588,8 @@ TEST(TlsAttack, CertificateWithAnUnrequestedExtensionIsRejected) {
     tls::AuthRequest widened = req;
     widened.extensions.push_back(tls::Extension{0x0005, {}});
     peer.send_frame(tls::FrameType::Authenticator,
-                    peer.answer(widened, cs.chain_der, cs.key.get(), cmw, *f.attacker, {tls::Extension{0x0005, {}}}));
+                    peer.answer(widened, cs.chain_der, cs.key.get(), cmw, *f.attacker,
+                                {tls::Extension{0x0005, {}}}));
   });
   expect_code(r, ErrorCode::EaUnsupportedExtension);
 }
@@ -580,7 +598,9 @@ TEST(TlsAttack, UntrustedServerCertificateIsRejected) {
   auto bundle = test::make_software_bundle();
   const auto& pki = test::TestPki::get();
   auto sb = Config::builder();
-  sb.certificate_chain_pem(pki.untrusted_chain_pem).private_key_pem(pki.untrusted_key_pem).attester(bundle.attester);
+  sb.certificate_chain_pem(pki.untrusted_chain_pem)
+      .private_key_pem(pki.untrusted_key_pem)
+      .attester(bundle.attester);
   ServerThread srv(build_or_fail(sb), nullptr);
   auto cb = client_builder();
   cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
@@ -592,7 +612,9 @@ TEST(TlsAttack, HostnameMismatchIsRejected) {
   auto bundle = test::make_software_bundle();
   const auto& pki = test::TestPki::get();
   auto sb = Config::builder();
-  sb.certificate_chain_pem(pki.other_chain_pem).private_key_pem(pki.other_key_pem).attester(bundle.attester);
+  sb.certificate_chain_pem(pki.other_chain_pem)
+      .private_key_pem(pki.other_key_pem)
+      .attester(bundle.attester);
   ServerThread srv(build_or_fail(sb), nullptr);
   auto cb = client_builder();
   cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
@@ -603,11 +625,14 @@ TEST(TlsAttack, HostnameMismatchIsRejected) {
 TEST(TlsAttack, PinnedKeyMismatchIsRejectedAndMatchIsAccepted) {
   auto bundle = test::make_software_bundle();
   auto server = build_or_fail(server_builder(bundle.attester));
-  const Bytes pin = internal::spki_sha256(internal::config_state(*server).chain.front().get()).value();
+  const Bytes pin =
+      internal::spki_sha256(internal::config_state(*server).chain.front().get()).value();
   {
     ServerThread srv(server, nullptr);
     auto cb = Config::builder();
-    cb.pin_spki_sha256(pin).peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+    cb.pin_spki_sha256(pin)
+        .peer_attestation(AttestationMode::Required)
+        .policy_json(test::software_policy(bundle));
     auto r = Client::connect(build_or_fail(cb), "localhost", srv.port());
     ASSERT_TRUE(r) << r.error().to_string();
     EXPECT_TRUE(r->is_attested());
@@ -615,8 +640,9 @@ TEST(TlsAttack, PinnedKeyMismatchIsRejectedAndMatchIsAccepted) {
   {
     ServerThread srv(server, nullptr);
     auto cb = Config::builder();
-    cb.pin_spki_sha256(Bytes(32, 0xAB)).peer_attestation(AttestationMode::Required).policy_json(
-        test::software_policy(bundle));
+    cb.pin_spki_sha256(Bytes(32, 0xAB))
+        .peer_attestation(AttestationMode::Required)
+        .policy_json(test::software_policy(bundle));
     auto r = Client::connect(build_or_fail(cb), "localhost", srv.port());
     expect_code(r, ErrorCode::PinnedKeyMismatch);
   }
@@ -627,7 +653,8 @@ TEST(TlsAttack, PinnedKeyMismatchIsRejectedAndMatchIsAccepted) {
 TEST(TlsAttack, TruncatedFrameIsRejected) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest&) {
-    const Bytes header = {0x02, 0x00, 0x00, 0x64, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};  // 100 announced, 10 sent
+    const Bytes header = {0x02, 0x00, 0x00, 0x64, 1, 2, 3,
+                          4,    5,    6,    7,    8, 9, 10};  // 100 announced, 10 sent
     peer.send_raw(header);
     peer.close();
   });
@@ -647,7 +674,8 @@ TEST(TlsAttack, TruncatedAuthenticatorIsRejected) {
 TEST(TlsAttack, OversizeFrameIsRejectedFromItsHeader) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest&) {
-    const Bytes header = {0x02, 0x10, 0x00, 0x00};  // a 1 MiB AUTHENTICATOR; the control limit is 64 KiB
+    const Bytes header = {0x02, 0x10, 0x00,
+                          0x00};  // a 1 MiB AUTHENTICATOR; the control limit is 64 KiB
     peer.send_raw(header);
   });
   expect_code(r, ErrorCode::FrameTooLarge);
@@ -665,7 +693,8 @@ TEST(TlsAttack, UnknownFrameTypeIsRejected) {
 TEST(TlsAttack, EmptyAuthenticatorIsARefusal) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    peer.send_frame(tls::FrameType::Authenticator, tls::build_empty_authenticator(peer.own_keys(), req).value());
+    peer.send_frame(tls::FrameType::Authenticator,
+                    tls::build_empty_authenticator(peer.own_keys(), req).value());
   });
   expect_code(r, ErrorCode::EaEmptyAuthenticator);
 }
@@ -674,10 +703,11 @@ TEST(TlsAttack, UnknownEvidenceMediaTypeIsRejected) {
   AttackFixture f;
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
     const auto& cs = internal::config_state(*f.attacker);
-    auto ev = evidence_from_records({EvidenceRecord{"", "application/vnd.example.unknown", Bytes(16, 0x5A),
-                                                    kIndEvidence}});
+    auto ev = evidence_from_records(
+        {EvidenceRecord{"", "application/vnd.example.unknown", Bytes(16, 0x5A), kIndEvidence}});
     ASSERT_TRUE(ev);
-    peer.send_frame(tls::FrameType::Authenticator, peer.answer(req, cs.chain_der, cs.key.get(), ev->cmw, *f.attacker));
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.answer(req, cs.chain_der, cs.key.get(), ev->cmw, *f.attacker));
   });
   expect_code(r, ErrorCode::UnsupportedMediaType);
 }
@@ -693,7 +723,8 @@ TEST(TlsAttack, AuthenticatorWithoutAttestationIsRejected) {
 }
 
 TEST(TlsAttack, DataBeforeAttestationIsNotDelivered) {
-  AttackFixture f([](Config::Builder& b) { b.attestation_timeout(std::chrono::milliseconds(300)); });
+  AttackFixture f(
+      [](Config::Builder& b) { b.attestation_timeout(std::chrono::milliseconds(300)); });
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest&) {
     peer.send_frame(tls::FrameType::Data, to_bytes("unattested bytes"));
   });
@@ -740,8 +771,10 @@ TEST(TlsAttack, ReattestationWithAnotherKeyIsRejected) {
         }
         const tls::AuthRequest renewal = tls::parse_auth_request(next->body).value();
         const test::Identity b = test::make_identity("key B");
-        const Bytes cmw = test::attest_cmw(*f.genuine.attester, peer.binder(b.spki, renewal.context), b.spki);
-        peer.send_frame(tls::FrameType::Authenticator, peer.answer(renewal, {b.cert_der}, b.key.get(), cmw, *f.attacker));
+        const Bytes cmw =
+            test::attest_cmw(*f.genuine.attester, peer.binder(b.spki, renewal.context), b.spki);
+        peer.send_frame(tls::FrameType::Authenticator,
+                        peer.answer(renewal, {b.cert_der}, b.key.get(), cmw, *f.attacker));
       },
       nullptr,
       [&](Connection& conn) -> Result<void> {
@@ -795,7 +828,8 @@ TEST(TlsAttack, ReattestationFromAnotherMachineIsRejected) {
   bundle.public_key_pem = software_attester_public_key(*first).value();
 
   auto clock = std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)));
-  ServerThread srv(build_or_fail(server_builder(std::make_shared<SwitchingAttester>(first, later))), nullptr);
+  ServerThread srv(build_or_fail(server_builder(std::make_shared<SwitchingAttester>(first, later))),
+                   nullptr);
   auto cb = client_builder();
   cb.peer_attestation(AttestationMode::Required)
       .policy_json(test::software_policy(bundle, test::PolicyOptions{{}, "", 300, 60}))
@@ -814,7 +848,8 @@ TEST(TlsAttack, ReattestationFromAnotherMachineIsRejected) {
     }
   }
   ASSERT_FALSE(failed) << "the switched machine was accepted";
-  EXPECT_EQ(failed.error().code, ErrorCode::AttestationIdentityChanged) << failed.error().to_string();
+  EXPECT_EQ(failed.error().code, ErrorCode::AttestationIdentityChanged)
+      << failed.error().to_string();
 }
 
 TEST(TlsAttack, PeerAlertIsReported) {

@@ -1,4 +1,4 @@
-// End-to-end tests of attested connections (PROTOCOL.md §1): server,
+// End-to-end tests of attested connections (docs/wire-profile.md §1): server,
 // client and mutual attestation over loopback sockets and BIO pairs, DATA
 // round trips, re-attestation, fallback to plain TLS, non-blocking use, the
 // async policy, passports and the tpm2 attester.
@@ -12,8 +12,8 @@
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/tpm2/tpm2.h"
 #include "src/tls/connection.h"
-#include "tools/swtpm_process.h"
 #include "tests/testlib/tls_harness.h"
+#include "tools/swtpm_process.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -29,9 +29,9 @@ namespace atls {
 namespace {
 
 using test::build_or_fail;
+using test::client_builder;
 using test::pattern;
 using test::round_trip;
-using test::client_builder;
 using test::server_builder;
 using test::ServerThread;
 
@@ -50,7 +50,8 @@ struct ServerAttested {
 };
 
 TEST(TlsConnection, ServerAttestationBackgroundCheckOverSockets) {
-  ServerAttested f(test::PolicyOptions{{}, test::make_software_bundle().executable_sha256, 300, 3600});
+  ServerAttested f(
+      test::PolicyOptions{{}, test::make_software_bundle().executable_sha256, 300, 3600});
   ServerThread srv(f.server, test::echo_handler);
   auto conn = Client::connect(f.client, "localhost", srv.port());
   ASSERT_TRUE(conn) << conn.error().to_string();
@@ -350,7 +351,8 @@ TEST(TlsConnection, PlainClientAgainstServerRequiringClientAttestationIsRefused)
   auto bundle = test::make_software_bundle();
   auto sb = server_builder(nullptr);
   sb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
-  ServerThread srv(build_or_fail(sb), [](Connection&) { ADD_FAILURE() << "accepted a plain client"; });
+  ServerThread srv(build_or_fail(sb),
+                   [](Connection&) { ADD_FAILURE() << "accepted a plain client"; });
   const Bytes msg = to_bytes("hello");
   const Bytes got = test::plain_tls_client(srv.port(), msg, msg.size());
   EXPECT_TRUE(got.empty());
@@ -364,7 +366,9 @@ TEST(TlsConnection, NegotiationOffOnBothSides) {
   auto sb = server_builder(bundle.attester);
   sb.negotiation(false);
   auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle)).negotiation(false);
+  cb.peer_attestation(AttestationMode::Required)
+      .policy_json(test::software_policy(bundle))
+      .negotiation(false);
   ServerThread srv(build_or_fail(sb), test::echo_handler);
   auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
   ASSERT_TRUE(conn) << conn.error().to_string();
@@ -382,7 +386,9 @@ TEST(TlsConnection, CustomCodepoints) {
   auto sb = server_builder(bundle.attester);
   sb.codepoints(cp);
   auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle)).codepoints(cp);
+  cb.peer_attestation(AttestationMode::Required)
+      .policy_json(test::software_policy(bundle))
+      .codepoints(cp);
   ServerThread srv(build_or_fail(sb), test::echo_handler);
   auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
   ASSERT_TRUE(conn) << conn.error().to_string();
@@ -400,8 +406,10 @@ TEST(TlsConnection, NonBlockingClientDrivenByPoll) {
       if (r || r.error().category() != ErrorCategory::WouldBlock) {
         return r;
       }
-      pollfd p{conn->fd(), static_cast<short>((conn->want_read() ? POLLIN : 0) | (conn->want_write() ? POLLOUT : 0)),
-               0};
+      pollfd p{
+          conn->fd(),
+          static_cast<short>((conn->want_read() ? POLLIN : 0) | (conn->want_write() ? POLLOUT : 0)),
+          0};
       ::poll(&p, 1, conn->timeout_ms() < 0 ? 100 : std::min(conn->timeout_ms(), 100));
     }
     return decltype(op())(Error{ErrorCode::Internal, "did not finish"});
@@ -523,8 +531,9 @@ TEST(TlsConnection, PassportModel) {
   // The RP trusts the Verifier's EAR key.
   nlohmann::json policy;
   policy["required_tier"] = "warning";
-  policy["schemes"] = {{std::string(kMediaTypeEar),
-                        {{"trust", {{"verifier_keys", ossl::public_key_pem(ear_key.get()).value()}}}}}};
+  policy["schemes"] = {
+      {std::string(kMediaTypeEar),
+       {{"trust", {{"verifier_keys", ossl::public_key_pem(ear_key.get()).value()}}}}}};
   auto cb = client_builder();
   cb.peer_attestation(AttestationMode::Required).policy_json(policy.dump());
   auto client = build_or_fail(cb);
@@ -552,9 +561,9 @@ TEST(TlsConnection, Tpm2AttesterAgainstSwtpm) {
   auto sb = server_builder(std::shared_ptr<Attester>(std::move(*attester)));
   nlohmann::json policy;
   policy["required_tier"] = "warning";
-  policy["schemes"] = {{std::string(kMediaTypeTpmQuote),
-                        {{"trust", {{"ak_keys", {ak_pem}}}},
-                         {"reference", {{"dangerous_any_measurement", true}}}}}};
+  policy["schemes"] = {
+      {std::string(kMediaTypeTpmQuote),
+       {{"trust", {{"ak_keys", {ak_pem}}}}, {"reference", {{"dangerous_any_measurement", true}}}}}};
   auto cb = client_builder();
   cb.peer_attestation(AttestationMode::Required).policy_json(policy.dump());
   ServerThread srv(build_or_fail(sb), test::echo_handler);
@@ -570,7 +579,9 @@ TEST(TlsConnection, Tpm2AttesterAgainstSwtpm) {
 TEST(TlsConnection, AttestationOnlyIdentityOnboarding) {
   auto bundle = test::make_software_bundle();
   auto sb = Config::builder();
-  sb.attestation_only_identity("device-1234").attester(bundle.attester).peer_attestation(AttestationMode::Off);
+  sb.attestation_only_identity("device-1234")
+      .attester(bundle.attester)
+      .peer_attestation(AttestationMode::Off);
   auto cb = Config::builder();
   cb.peer_certificate_policy(PeerCertificatePolicy::AttestationOnly)
       .peer_attestation(AttestationMode::Required)

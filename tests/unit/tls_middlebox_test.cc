@@ -2,7 +2,7 @@
 // capture (docs/middleboxes.md):
 //   - HAProxy in TCP mode (an L4 passthrough) is transparent;
 //   - HAProxy terminating TLS on both sides cannot relay the server's
-//     attestation (the exporter binding of PROTOCOL.md §1.5), and does not
+//     attestation (the exporter binding of docs/wire-profile.md §1.5), and does not
 //     answer the atls_negotiation extension (§1.7);
 //   - HAProxy stripping atls (terminating TLS to a plain TLS backend) is
 //     caught by fallback detection (§1.2);
@@ -48,9 +48,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 using test::build_or_fail;
+using test::client_builder;
 using test::pattern;
 using test::round_trip;
-using test::client_builder;
 using test::server_builder;
 using test::ServerThread;
 
@@ -394,7 +394,7 @@ TEST(TlsMiddlebox, HaproxyTcpPassthroughIsTransparent) {
 // the client's preamble and request reach the genuine server, which
 // attests, and haproxy relays the genuine authenticator back. It is bound
 // to the exporter of the haproxy-to-server connection, not the client's:
-// Finished fails (PROTOCOL.md §1.5, RFC 9261 §5.1).
+// Finished fails (docs/wire-profile.md §1.5, RFC 9261 §5.1).
 TEST(TlsMiddlebox, TlsTerminatingHaproxyRelayFailsFinished) {
   const std::string haproxy = test::find_program("haproxy");
   ASSERT_FALSE(haproxy.empty()) << missing("haproxy");

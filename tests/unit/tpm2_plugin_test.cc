@@ -7,9 +7,9 @@
 #include "src/plugins/tpm2/tpm2.h"
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/relying_party.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/attestation/relying_party.h"
 #include "src/core/encoding.h"
 #include "src/formats/cbor/cbor.h"
 #include "src/formats/json/json.h"
@@ -94,7 +94,8 @@ Outcome run_pipeline(const Evidence& e, const nlohmann::json& trust,
   internal::Expectation expect;
   expect.context.expected_nonce = std::move(nonce);
   expect.context.trust_anchors = std::move(anchors);
-  return test::rp_outcome(internal::RelyingParty(reg, clock, *policy).appraise(e, std::move(expect)));
+  return test::rp_outcome(
+      internal::RelyingParty(reg, clock, *policy).appraise(e, std::move(expect)));
 }
 
 std::optional<std::int8_t> claim(const AttestationResult& r, TrustVector::Claim c) {

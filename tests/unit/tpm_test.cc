@@ -334,7 +334,7 @@ TEST(Tpm2Evidence, RoundTripAndStrictness) {
 TEST(Tpm2Evidence, QualifyingData) {
   EXPECT_EQ(*tpm_qualifying_data(Bytes{}), Bytes{});
   EXPECT_EQ(*tpm_qualifying_data(Bytes(32, 7)), Bytes(32, 7));
-  // PROTOCOL.md 1.5: extraData = binder, also a SHA-384 suite's 48 bytes.
+  // docs/wire-profile.md 1.5: extraData = binder, also a SHA-384 suite's 48 bytes.
   EXPECT_EQ(*tpm_qualifying_data(Bytes(48, 7)), Bytes(48, 7));
   EXPECT_EQ(*tpm_qualifying_data(Bytes(64, 7)), Bytes(64, 7));
   EXPECT_EQ(*tpm_qualifying_data(Bytes(65, 7)), *ossl::digest(ossl::HashAlg::Sha256, Bytes(65, 7)));

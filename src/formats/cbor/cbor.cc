@@ -15,7 +15,9 @@ namespace atls {
 // ---------------------------------------------------------------------------
 // CborValue
 
-CborValue CborValue::uint(std::uint64_t v) { return CborValue(Type::Unsigned, v); }
+CborValue CborValue::uint(std::uint64_t v) {
+  return CborValue(Type::Unsigned, v);
+}
 
 CborValue CborValue::integer(std::int64_t v) {
   if (v >= 0) {
@@ -25,7 +27,9 @@ CborValue CborValue::integer(std::int64_t v) {
   return negative_raw(static_cast<std::uint64_t>(-(v + 1)));
 }
 
-CborValue CborValue::negative_raw(std::uint64_t n) { return CborValue(Type::Negative, n); }
+CborValue CborValue::negative_raw(std::uint64_t n) {
+  return CborValue(Type::Negative, n);
+}
 
 CborValue CborValue::bytes(ByteView b) {
   CborValue v(Type::ByteString, 0);
@@ -67,10 +71,18 @@ CborValue CborValue::tag(std::uint64_t tag, CborValue content) {
   return v;
 }
 
-CborValue CborValue::boolean(bool b) { return CborValue(Type::Simple, b ? kTrue : kFalse); }
-CborValue CborValue::null() { return CborValue(Type::Simple, kNull); }
-CborValue CborValue::undefined() { return CborValue(Type::Simple, kUndefined); }
-CborValue CborValue::simple(std::uint8_t v) { return CborValue(Type::Simple, v); }
+CborValue CborValue::boolean(bool b) {
+  return CborValue(Type::Simple, b ? kTrue : kFalse);
+}
+CborValue CborValue::null() {
+  return CborValue(Type::Simple, kNull);
+}
+CborValue CborValue::undefined() {
+  return CborValue(Type::Simple, kUndefined);
+}
+CborValue CborValue::simple(std::uint8_t v) {
+  return CborValue(Type::Simple, v);
+}
 
 CborValue CborValue::floating(double d) {
   CborValue v(Type::Float, 0);
@@ -132,7 +144,9 @@ Result<double> CborValue::as_float() const {
   return m_float;
 }
 
-std::string_view CborValue::raw_text() const { return as_string_view(m_bytes); }
+std::string_view CborValue::raw_text() const {
+  return as_string_view(m_bytes);
+}
 
 const CborValue* CborValue::find(std::int64_t key) const {
   for (std::size_t i = 0; i < map_size(); ++i) {
@@ -345,7 +359,8 @@ struct Decoder {
       // before anything is sized by them.
       const std::uint64_t left = input_size - offset;
       if (count > left || (kind == FrameKind::Map && count > left / 2 + 1)) {
-        fail(ErrorCode::CborMalformed, "declared " + std::to_string(count) + " items, input too short");
+        fail(ErrorCode::CborMalformed,
+             "declared " + std::to_string(count) + " items, input too short");
         return;
       }
       const std::uint64_t items = kind == FrameKind::Map ? 2 * count : count;
@@ -380,17 +395,37 @@ struct Decoder {
   }
 };
 
-Decoder& dec(void* ctx) { return *static_cast<Decoder*>(ctx); }
+Decoder& dec(void* ctx) {
+  return *static_cast<Decoder*>(ctx);
+}
 
-void on_uint8(void* c, std::uint8_t v) { dec(c).leaf(CborValue::uint(v)); }
-void on_uint16(void* c, std::uint16_t v) { dec(c).leaf(CborValue::uint(v)); }
-void on_uint32(void* c, std::uint32_t v) { dec(c).leaf(CborValue::uint(v)); }
-void on_uint64(void* c, std::uint64_t v) { dec(c).leaf(CborValue::uint(v)); }
-void on_neg8(void* c, std::uint8_t v) { dec(c).leaf(CborValue::negative_raw(v)); }
-void on_neg16(void* c, std::uint16_t v) { dec(c).leaf(CborValue::negative_raw(v)); }
-void on_neg32(void* c, std::uint32_t v) { dec(c).leaf(CborValue::negative_raw(v)); }
-void on_neg64(void* c, std::uint64_t v) { dec(c).leaf(CborValue::negative_raw(v)); }
-void on_bytes(void* c, cbor_data d, std::size_t n) { dec(c).leaf(CborValue::bytes(ByteView(d, n))); }
+void on_uint8(void* c, std::uint8_t v) {
+  dec(c).leaf(CborValue::uint(v));
+}
+void on_uint16(void* c, std::uint16_t v) {
+  dec(c).leaf(CborValue::uint(v));
+}
+void on_uint32(void* c, std::uint32_t v) {
+  dec(c).leaf(CborValue::uint(v));
+}
+void on_uint64(void* c, std::uint64_t v) {
+  dec(c).leaf(CborValue::uint(v));
+}
+void on_neg8(void* c, std::uint8_t v) {
+  dec(c).leaf(CborValue::negative_raw(v));
+}
+void on_neg16(void* c, std::uint16_t v) {
+  dec(c).leaf(CborValue::negative_raw(v));
+}
+void on_neg32(void* c, std::uint32_t v) {
+  dec(c).leaf(CborValue::negative_raw(v));
+}
+void on_neg64(void* c, std::uint64_t v) {
+  dec(c).leaf(CborValue::negative_raw(v));
+}
+void on_bytes(void* c, cbor_data d, std::size_t n) {
+  dec(c).leaf(CborValue::bytes(ByteView(d, n)));
+}
 void on_text(void* c, cbor_data d, std::size_t n) {
   Decoder& D = dec(c);
   CborValue v = CborValue::text(std::string_view(reinterpret_cast<const char*>(d), n));
@@ -401,23 +436,47 @@ void on_text(void* c, cbor_data d, std::size_t n) {
   }
   D.leaf(std::move(v));
 }
-void on_bytes_start(void* c) { dec(c).open(FrameKind::IndefBytes, true, 0, CborValue::bytes(Bytes{})); }
-void on_text_start(void* c) { dec(c).open(FrameKind::IndefText, true, 0, CborValue::text("")); }
-void on_indef_array(void* c) { dec(c).open(FrameKind::Array, true, 0, CborValue::array()); }
-void on_array(void* c, std::size_t n) { dec(c).open(FrameKind::Array, false, n, CborValue::array()); }
-void on_indef_map(void* c) { dec(c).open(FrameKind::Map, true, 0, CborValue::map()); }
-void on_map(void* c, std::size_t n) { dec(c).open(FrameKind::Map, false, n, CborValue::map()); }
+void on_bytes_start(void* c) {
+  dec(c).open(FrameKind::IndefBytes, true, 0, CborValue::bytes(Bytes{}));
+}
+void on_text_start(void* c) {
+  dec(c).open(FrameKind::IndefText, true, 0, CborValue::text(""));
+}
+void on_indef_array(void* c) {
+  dec(c).open(FrameKind::Array, true, 0, CborValue::array());
+}
+void on_array(void* c, std::size_t n) {
+  dec(c).open(FrameKind::Array, false, n, CborValue::array());
+}
+void on_indef_map(void* c) {
+  dec(c).open(FrameKind::Map, true, 0, CborValue::map());
+}
+void on_map(void* c, std::size_t n) {
+  dec(c).open(FrameKind::Map, false, n, CborValue::map());
+}
 void on_tag(void* c, std::uint64_t t) {
   CborValue shell = CborValue::tag(t, CborValue());
   shell.items().clear();  // the content arrives as the frame's one item
   dec(c).open(FrameKind::Tag, false, 1, std::move(shell));
 }
-void on_float(void* c, float f) { dec(c).leaf(CborValue::floating(f)); }
-void on_double(void* c, double d) { dec(c).leaf(CborValue::floating(d)); }
-void on_undef(void* c) { dec(c).leaf(CborValue::undefined()); }
-void on_null(void* c) { dec(c).leaf(CborValue::null()); }
-void on_bool(void* c, bool b) { dec(c).leaf(CborValue::boolean(b)); }
-void on_break(void* c) { dec(c).brk(); }
+void on_float(void* c, float f) {
+  dec(c).leaf(CborValue::floating(f));
+}
+void on_double(void* c, double d) {
+  dec(c).leaf(CborValue::floating(d));
+}
+void on_undef(void* c) {
+  dec(c).leaf(CborValue::undefined());
+}
+void on_null(void* c) {
+  dec(c).leaf(CborValue::null());
+}
+void on_bool(void* c, bool b) {
+  dec(c).leaf(CborValue::boolean(b));
+}
+void on_break(void* c) {
+  dec(c).brk();
+}
 
 cbor_callbacks make_callbacks() {
   cbor_callbacks cb = cbor_empty_callbacks;
@@ -452,8 +511,8 @@ const cbor_callbacks kCallbacks = make_callbacks();
 
 Result<CborPrefix> decode(ByteView data, const CborLimits& limits) {
   if (data.size() > limits.max_size) {
-    return Error{ErrorCode::CborTooLarge, std::to_string(data.size()) + " bytes exceeds " +
-                                              std::to_string(limits.max_size)};
+    return Error{ErrorCode::CborTooLarge,
+                 std::to_string(data.size()) + " bytes exceeds " + std::to_string(limits.max_size)};
   }
   if (data.empty()) {
     return Error{ErrorCode::CborMalformed, "empty input"};
@@ -479,7 +538,8 @@ Result<CborPrefix> decode(ByteView data, const CborLimits& limits) {
       off += 1;
       continue;
     }
-    const cbor_decoder_result r = ::cbor_stream_decode(data.data() + off, data.size() - off, &kCallbacks, &d);
+    const cbor_decoder_result r =
+        ::cbor_stream_decode(data.data() + off, data.size() - off, &kCallbacks, &d);
     if (d.error) {
       return *d.error;
     }
@@ -514,21 +574,34 @@ Result<CborValue> cbor_decode(ByteView data, const CborLimits& limits) {
 
 namespace {
 
-void put(Bytes& out, std::size_t (*fn)(std::uint64_t, unsigned char*, std::size_t), std::uint64_t v) {
+void put(Bytes& out, std::size_t (*fn)(std::uint64_t, unsigned char*, std::size_t),
+         std::uint64_t v) {
   unsigned char buf[9];
   const std::size_t n = fn(v, buf, sizeof buf);
   out.insert(out.end(), buf, buf + n);
 }
 
-std::size_t enc_bytes_start(std::uint64_t n, unsigned char* b, std::size_t s) { return ::cbor_encode_bytestring_start(n, b, s); }
-std::size_t enc_text_start(std::uint64_t n, unsigned char* b, std::size_t s) { return ::cbor_encode_string_start(n, b, s); }
-std::size_t enc_array_start(std::uint64_t n, unsigned char* b, std::size_t s) { return ::cbor_encode_array_start(n, b, s); }
-std::size_t enc_map_start(std::uint64_t n, unsigned char* b, std::size_t s) { return ::cbor_encode_map_start(n, b, s); }
+std::size_t enc_bytes_start(std::uint64_t n, unsigned char* b, std::size_t s) {
+  return ::cbor_encode_bytestring_start(n, b, s);
+}
+std::size_t enc_text_start(std::uint64_t n, unsigned char* b, std::size_t s) {
+  return ::cbor_encode_string_start(n, b, s);
+}
+std::size_t enc_array_start(std::uint64_t n, unsigned char* b, std::size_t s) {
+  return ::cbor_encode_array_start(n, b, s);
+}
+std::size_t enc_map_start(std::uint64_t n, unsigned char* b, std::size_t s) {
+  return ::cbor_encode_map_start(n, b, s);
+}
 
 void encode_into(Bytes& out, const CborValue& v) {
   switch (v.type()) {
-    case CborValue::Type::Unsigned: put(out, ::cbor_encode_uint, v.raw_uint()); break;
-    case CborValue::Type::Negative: put(out, ::cbor_encode_negint, v.raw_uint()); break;
+    case CborValue::Type::Unsigned:
+      put(out, ::cbor_encode_uint, v.raw_uint());
+      break;
+    case CborValue::Type::Negative:
+      put(out, ::cbor_encode_negint, v.raw_uint());
+      break;
     case CborValue::Type::ByteString:
       put(out, enc_bytes_start, v.raw_bytes().size());
       out.insert(out.end(), v.raw_bytes().begin(), v.raw_bytes().end());
@@ -539,11 +612,15 @@ void encode_into(Bytes& out, const CborValue& v) {
       break;
     case CborValue::Type::Array:
       put(out, enc_array_start, v.items().size());
-      for (const auto& i : v.items()) { encode_into(out, i); }
+      for (const auto& i : v.items()) {
+        encode_into(out, i);
+      }
       break;
     case CborValue::Type::Map:
       put(out, enc_map_start, v.map_size());
-      for (const auto& i : v.items()) { encode_into(out, i); }
+      for (const auto& i : v.items()) {
+        encode_into(out, i);
+      }
       break;
     case CborValue::Type::Tag:
       put(out, ::cbor_encode_tag, v.tag_number());
@@ -574,7 +651,9 @@ void encode_into(Bytes& out, const CborValue& v) {
 
 void diag_into(std::string& s, const CborValue& v) {
   switch (v.type()) {
-    case CborValue::Type::Unsigned: s += std::to_string(v.raw_uint()); break;
+    case CborValue::Type::Unsigned:
+      s += std::to_string(v.raw_uint());
+      break;
     case CborValue::Type::Negative:
       if (v.raw_uint() == UINT64_MAX) {
         s += "-18446744073709551616";
@@ -582,7 +661,9 @@ void diag_into(std::string& s, const CborValue& v) {
         s += "-" + std::to_string(v.raw_uint() + 1);
       }
       break;
-    case CborValue::Type::ByteString: s += "h'" + to_hex(v.raw_bytes()) + "'"; break;
+    case CborValue::Type::ByteString:
+      s += "h'" + to_hex(v.raw_bytes()) + "'";
+      break;
     case CborValue::Type::TextString: {
       s += '"';
       for (const char c : v.raw_text()) {
@@ -591,7 +672,8 @@ void diag_into(std::string& s, const CborValue& v) {
           s += c;
         } else if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          std::snprintf(buf, sizeof buf, "\\u%04x",
+                        static_cast<unsigned>(static_cast<unsigned char>(c)));
           s += buf;
         } else {
           s += c;
@@ -603,7 +685,9 @@ void diag_into(std::string& s, const CborValue& v) {
     case CborValue::Type::Array:
       s += '[';
       for (std::size_t i = 0; i < v.items().size(); ++i) {
-        if (i) { s += ", "; }
+        if (i) {
+          s += ", ";
+        }
         diag_into(s, v.items()[i]);
       }
       s += ']';
@@ -611,7 +695,9 @@ void diag_into(std::string& s, const CborValue& v) {
     case CborValue::Type::Map:
       s += '{';
       for (std::size_t i = 0; i < v.map_size(); ++i) {
-        if (i) { s += ", "; }
+        if (i) {
+          s += ", ";
+        }
         diag_into(s, v.map_key(i));
         s += ": ";
         diag_into(s, v.map_value(i));
@@ -625,11 +711,21 @@ void diag_into(std::string& s, const CborValue& v) {
       break;
     case CborValue::Type::Simple:
       switch (v.raw_uint()) {
-        case CborValue::kFalse: s += "false"; break;
-        case CborValue::kTrue: s += "true"; break;
-        case CborValue::kNull: s += "null"; break;
-        case CborValue::kUndefined: s += "undefined"; break;
-        default: s += "simple(" + std::to_string(v.raw_uint()) + ")"; break;
+        case CborValue::kFalse:
+          s += "false";
+          break;
+        case CborValue::kTrue:
+          s += "true";
+          break;
+        case CborValue::kNull:
+          s += "null";
+          break;
+        case CborValue::kUndefined:
+          s += "undefined";
+          break;
+        default:
+          s += "simple(" + std::to_string(v.raw_uint()) + ")";
+          break;
       }
       break;
     case CborValue::Type::Float: {

@@ -36,7 +36,17 @@ struct CborLimits {
 // CborValue is one decoded CBOR data item.
 class CborValue {
  public:
-  enum class Type : std::uint8_t { Unsigned, Negative, ByteString, TextString, Array, Map, Tag, Simple, Float };
+  enum class Type : std::uint8_t {
+    Unsigned,
+    Negative,
+    ByteString,
+    TextString,
+    Array,
+    Map,
+    Tag,
+    Simple,
+    Float
+  };
 
   // Simple values (major type 7) as their RFC 8949 numbers.
   static constexpr std::uint8_t kFalse = 20;
@@ -84,7 +94,9 @@ class CborValue {
   Result<double> as_float() const;
 
   // Raw access (valid only for the matching type).
-  std::uint64_t raw_uint() const { return m_uint; }  // Unsigned value, Negative n, Tag number, Simple value
+  std::uint64_t raw_uint() const {
+    return m_uint;
+  }  // Unsigned value, Negative n, Tag number, Simple value
   double raw_float() const { return m_float; }
   const Bytes& raw_bytes() const { return m_bytes; }  // Bytes, or Text's UTF-8
   std::string_view raw_text() const;

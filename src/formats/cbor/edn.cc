@@ -29,7 +29,8 @@ class Parser {
 
  private:
   Error fail(std::string_view what, ErrorCode code = ErrorCode::CborMalformed) const {
-    return Error{code, "diagnostic notation at offset " + std::to_string(m_pos) + ": " + std::string(what)};
+    return Error{
+        code, "diagnostic notation at offset " + std::to_string(m_pos) + ": " + std::string(what)};
   }
 
   bool at_end() const { return m_pos >= m_text.size(); }
@@ -166,9 +167,10 @@ class Parser {
     if (peek() == '.' || peek() == 'e' || peek() == 'E') {
       // A decimal float: let strtod read the whole literal.
       std::size_t end = m_pos;
-      while (end < m_text.size() && (std::isdigit(static_cast<unsigned char>(m_text[end])) ||
-                                      m_text[end] == '.' || m_text[end] == 'e' || m_text[end] == 'E' ||
-                                      m_text[end] == '+' || m_text[end] == '-')) {
+      while (end < m_text.size() &&
+             (std::isdigit(static_cast<unsigned char>(m_text[end])) || m_text[end] == '.' ||
+              m_text[end] == 'e' || m_text[end] == 'E' || m_text[end] == '+' ||
+              m_text[end] == '-')) {
         ++end;
       }
       const std::string literal(m_text.substr(start, end - start));
@@ -221,14 +223,30 @@ class Parser {
       }
       const char e = m_text[m_pos++];
       switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
         case 'u': {
           ATLS_ASSIGN_OR_RETURN(std::uint32_t cp, parse_hex4());
           if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -246,7 +264,8 @@ class Parser {
           append_utf8(out, cp);
           break;
         }
-        default: return fail("unknown escape");
+        default:
+          return fail("unknown escape");
       }
     }
     if (!is_valid_utf8(out)) {

@@ -373,7 +373,8 @@ nlohmann::json ear_to_claims(const Ear& ear) {
       nlohmann::json tv = nlohmann::json::object();
       for (std::size_t i = 0; i < TrustVector::kSize; ++i) {
         if (sm.trust_vector->claims[i]) {
-          tv[std::string(TrustVector::claim_name(i))] = static_cast<int>(*sm.trust_vector->claims[i]);
+          tv[std::string(TrustVector::claim_name(i))] =
+              static_cast<int>(*sm.trust_vector->claims[i]);
         }
       }
       s[pick(kTrustVector, legacy)] = std::move(tv);
@@ -407,7 +408,8 @@ Result<Ear> verify_ear_jwt(std::string_view token, EVP_PKEY* key, const Clock& c
   return ear_from_verified_jws(jws, clock, opts);
 }
 
-Result<Ear> ear_from_verified_jws(const Jws& jws, const Clock& clock, const EarVerifyOptions& opts) {
+Result<Ear> ear_from_verified_jws(const Jws& jws, const Clock& clock,
+                                  const EarVerifyOptions& opts) {
   if (opts.leeway_s < 0 || opts.max_age_s < 0) {
     return Error{ErrorCode::InvalidArgument, "negative leeway or max age"};
   }

@@ -100,7 +100,8 @@ Result<Ear> verify_ear_jwt(std::string_view token, EVP_PKEY* key, const Clock& c
 // whose signature the caller has already verified with a trusted key (for
 // a caller that found the signer among several keys by verifying). Fails as
 // verify_ear_jwt does after its signature check.
-Result<Ear> ear_from_verified_jws(const Jws& jws, const Clock& clock, const EarVerifyOptions& opts = {});
+Result<Ear> ear_from_verified_jws(const Jws& jws, const Clock& clock,
+                                  const EarVerifyOptions& opts = {});
 
 // decode_ear_jwt_unverified parses an EAR JWT WITHOUT checking its
 // signature or times, for inspection and display only. Fails as

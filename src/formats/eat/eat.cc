@@ -11,8 +11,9 @@
 namespace atls {
 
 bool operator==(const EatSubmod& a, const EatSubmod& b) {
-  return a.name == b.name && a.kind == b.kind && a.claims == b.claims && a.cbor_token == b.cbor_token &&
-         a.json_token == b.json_token && a.digest_alg == b.digest_alg && a.digest == b.digest;
+  return a.name == b.name && a.kind == b.kind && a.claims == b.claims &&
+         a.cbor_token == b.cbor_token && a.json_token == b.json_token &&
+         a.digest_alg == b.digest_alg && a.digest == b.digest;
 }
 
 bool operator==(const EatClaims& a, const EatClaims& b) {
@@ -65,9 +66,9 @@ constexpr std::array kClaimNames = {
 
 // The keys parse_eat_claims turns into typed fields.
 constexpr std::array kTypedKeys = {
-    eat_key::kIss,     eat_key::kExp,     eat_key::kNbf,       eat_key::kIat,
-    eat_key::kNonce,   eat_key::kUeid,    eat_key::kOemid,     eat_key::kHwmodel,
-    eat_key::kDbgstat, eat_key::kProfile, eat_key::kSubmods,   eat_key::kSwname,
+    eat_key::kIss,       eat_key::kExp,          eat_key::kNbf,     eat_key::kIat,
+    eat_key::kNonce,     eat_key::kUeid,         eat_key::kOemid,   eat_key::kHwmodel,
+    eat_key::kDbgstat,   eat_key::kProfile,      eat_key::kSubmods, eat_key::kSwname,
     eat_key::kSwversion, eat_key::kMeasurements,
 };
 
@@ -460,7 +461,9 @@ bool is_dotted_oid(std::string_view s) {
   return true;
 }
 
-CborValue int_value(std::int64_t v) { return CborValue::integer(v); }
+CborValue int_value(std::int64_t v) {
+  return CborValue::integer(v);
+}
 
 CborValue encode_submod(const EatSubmod& s) {
   switch (s.kind) {
@@ -657,7 +660,8 @@ CborValue encode_eat_claims(const EatClaims& c) {
   if (!c.measurements.empty()) {
     std::vector<CborValue> items;
     for (const EatMeasurement& e : c.measurements) {
-      items.push_back(CborValue::array({CborValue::uint(e.content_type), CborValue::bytes(e.value)}));
+      items.push_back(
+          CborValue::array({CborValue::uint(e.content_type), CborValue::bytes(e.value)}));
     }
     m.map_put(int_value(eat_key::kMeasurements), CborValue::array(std::move(items)));
   }

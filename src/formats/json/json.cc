@@ -40,8 +40,8 @@ std::size_t max_nesting(std::string_view text) {
 
 Result<nlohmann::json> parse_json(std::string_view text, const JsonLimits& limits) {
   if (text.size() > limits.max_size) {
-    return Error{ErrorCode::JsonTooLarge, std::to_string(text.size()) + " bytes exceeds " +
-                                              std::to_string(limits.max_size)};
+    return Error{ErrorCode::JsonTooLarge,
+                 std::to_string(text.size()) + " bytes exceeds " + std::to_string(limits.max_size)};
   }
   // nlohmann's lexer takes a NUL byte for the end of input, so "[1]\0junk"
   // would parse as [1]. A raw NUL is never valid JSON text (RFC 8259 §7:

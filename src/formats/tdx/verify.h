@@ -106,8 +106,7 @@ Result<ossl::UniquePtr<EVP_PKEY>> tdx_attestation_key(const TdxQuote& q);
 // TdxQeIdentityBadSignature. The identity's own dates are checked by
 // check_qe_identity_time.
 Result<void> verify_qe_identity_signature(const QeIdentity& id, ByteView issuer_chain_pem,
-                                          const std::vector<X509*>& trusted_roots,
-                                          std::int64_t at);
+                                          const std::vector<X509*>& trusted_roots, std::int64_t at);
 
 // PckCaType says which Intel CA issued a PCK certificate.
 enum class PckCaType : std::uint8_t { Platform, Processor };

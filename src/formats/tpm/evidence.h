@@ -48,7 +48,7 @@ inline constexpr std::size_t kTpmMaxPortableNonce = 32;
 
 // tpm_qualifying_data maps a nonce to the TPM2_Quote qualifyingData (and so
 // TPMS_ATTEST.extraData): the nonce itself when it is at most 64 bytes
-// (PROTOCOL.md §1.5: extraData = binder; a SHA-384 suite's binder is 48
+// (docs/wire-profile.md §1.5: extraData = binder; a SHA-384 suite's binder is 48
 // bytes), otherwise SHA-256(nonce). Fails only if hashing fails.
 Result<Bytes> tpm_qualifying_data(ByteView nonce);
 

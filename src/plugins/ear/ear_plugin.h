@@ -2,7 +2,7 @@
 
 // The ear plug-in: passports. The CMW carries an EAT Attestation Result
 // (EAR, a JWT signed ES256 by a Verifier) instead of Evidence: media type
-// application/eat+jwt, CMW ind 8 (PROTOCOL.md §1.5 "Passport", §4).
+// application/eat+jwt, CMW ind 8 (docs/wire-profile.md §1.5 "Passport", §4).
 //
 //  - The verifier checks the EAR's signature with a trusted Verifier key, its
 //    times, that it names the TLS authenticator's key

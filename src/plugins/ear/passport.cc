@@ -167,7 +167,8 @@ Result<std::unique_ptr<Attester>> make_passport_attester(PassportAttesterConfig 
   } else {
     Bytes pem = config.signing_key_pem;
     if (pem.empty() && !config.policy.ear.signing_key.empty()) {
-      ATLS_ASSIGN_OR_RETURN(pem, load_reference(config.policy.base_dir, config.policy.ear.signing_key));
+      ATLS_ASSIGN_OR_RETURN(pem,
+                            load_reference(config.policy.base_dir, config.policy.ear.signing_key));
     }
     if (pem.empty()) {
       return Error{ErrorCode::InvalidArgument,

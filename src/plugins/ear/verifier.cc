@@ -1,7 +1,7 @@
 #include "src/attestation/parse_cache.h"
-#include "src/core/trust.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/trust.h"
 #include "src/formats/ear/ear.h"
 #include "src/formats/json/json.h"
 #include "src/formats/jwt/jwk.h"
@@ -23,8 +23,8 @@ constexpr std::int64_t kLeeway = 60;
 // parse_verifier_key accepts a JWK (JSON object) or what parse_public_key
 // accepts (PEM/DER public key or certificate).
 Result<ossl::UniquePtr<EVP_PKEY>> parse_verifier_key(ByteView data) {
-  const auto first = std::find_if(data.begin(), data.end(),
-                                  [](std::uint8_t c) { return std::isspace(c) == 0; });
+  const auto first =
+      std::find_if(data.begin(), data.end(), [](std::uint8_t c) { return std::isspace(c) == 0; });
   if (first != data.end() && *first == '{') {
     ATLS_ASSIGN_OR_RETURN(const nlohmann::json jwk, parse_json(as_string_view(data)));
     return jwk_to_pkey(jwk);
@@ -81,7 +81,7 @@ Result<EVP_PKEY*> find_signer(const Jws& jws, const std::vector<SharedKey>& keys
 }
 
 // Checks the key binding: every submodule that names an attested key names
-// |spki|, and at least one does (PROTOCOL.md §1.5).
+// |spki|, and at least one does (docs/wire-profile.md §1.5).
 Result<void> check_key_binding(const Ear& ear, const Bytes& spki) {
   bool named = false;
   for (const auto& sm : ear.submods) {
@@ -91,9 +91,9 @@ Result<void> check_key_binding(const Ear& ear, const Bytes& spki) {
     }
     const std::string akpub_key(kEarAkpub);
     if (!it->is_object() || !it->contains(akpub_key) || !(*it)[akpub_key].is_string()) {
-      return Error{ErrorCode::EarKeyBindingMismatch,
-                   "submods['" + sm.name + "']." + std::string(kEarKeyAttestation) +
-                       " has no akpub string"};
+      return Error{
+          ErrorCode::EarKeyBindingMismatch,
+          "submods['" + sm.name + "']." + std::string(kEarKeyAttestation) + " has no akpub string"};
     }
     auto akpub = base64url_decode((*it)[akpub_key].get<std::string>());
     if (!akpub || !constant_time_equal(*akpub, spki)) {
@@ -141,7 +141,8 @@ class EarVerifier final : public Verifier {
     // in key order is the one reported.
     for (const auto& [k, v] : trust.items()) {
       if (k != "verifier_keys") {
-        return Error{ErrorCode::PolicyInvalid, "unknown key \"" + k + "\" in the ear trust section"};
+        return Error{ErrorCode::PolicyInvalid,
+                     "unknown key \"" + k + "\" in the ear trust section"};
       }
       ATLS_TRY(internal::check_file_list(v, "verifier_keys", "a key file or a list of key files"));
     }
@@ -260,7 +261,8 @@ class EarAppraiser final : public Appraiser {
       }
       // The result's status is its vector's worst claim; it must never be
       // better than the status the upstream Verifier gave.
-      if (sm.trust_vector && internal::tier_rank(sm.status) > internal::tier_rank(s.trust_vector.worst())) {
+      if (sm.trust_vector &&
+          internal::tier_rank(sm.status) > internal::tier_rank(s.trust_vector.worst())) {
         for (auto& c : s.trust_vector.claims) {
           if (c && internal::tier_rank(tier_of_claim_value(*c)) < internal::tier_rank(sm.status)) {
             c = tier_value(sm.status);
@@ -268,9 +270,9 @@ class EarAppraiser final : public Appraiser {
         }
       }
       if (sm.status != TrustTier::Affirming) {
-        s.findings.push_back({ErrorCode::TierInsufficient,
-                              "the upstream Verifier appraised this submodule as " +
-                                  std::string(tier_name(sm.status))});
+        s.findings.push_back(
+            {ErrorCode::TierInsufficient, "the upstream Verifier appraised this submodule as " +
+                                              std::string(tier_name(sm.status))});
       }
       out.push_back(std::move(s));
     }

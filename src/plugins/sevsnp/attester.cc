@@ -49,7 +49,7 @@ class SevSnpAttester final : public Attester {
   std::string_view media_type() const override { return kMediaTypeSnpReport; }
 
   Result<Evidence> attest(const AttestationRequest& request) override {
-    // PROTOCOL.md §1.5: the binder is SEV-SNP `report_data`, zero-padded to 64 bytes.
+    // docs/wire-profile.md §1.5: the binder is SEV-SNP `report_data`, zero-padded to 64 bytes.
     if (request.nonce.empty() || request.nonce.size() > kTsmInblobSize) {
       return Error{ErrorCode::InvalidArgument, "SEV-SNP nonce must be 1..64 bytes"};
     }

@@ -1,7 +1,7 @@
 #pragma once
 
 // The sev-snp plug-in: Evidence is an AMD SEV-SNP ATTESTATION_REPORT, media
-// type application/vnd.atls.sev-snp-report (PROTOCOL.md §4), with
+// type application/vnd.atls.sev-snp-report (docs/wire-profile.md §4), with
 // REPORT_DATA = the binder (nonce) zero-padded to 64 bytes. When the attester
 // has the VCEK (configfs-tsm auxblob), the Evidence is a CMW collection
 // {"report": report, "vcek": VCEK DER}. Profile: docs/evidence-profiles.md.

@@ -178,7 +178,7 @@ class SevSnpVerifier final : public Verifier {
     const ByteView report_data(r.report_data.data(), r.report_data.size());
     out.nonce.assign(report_data.begin(), report_data.end());
     if (ctx.expected_nonce) {
-      // PROTOCOL.md §1.5: REPORT_DATA is the binder zero-padded to 64 bytes. A
+      // docs/wire-profile.md §1.5: REPORT_DATA is the binder zero-padded to 64 bytes. A
       // mismatch is NonceMismatch, as for every other plug-in.
       const Bytes& n = *ctx.expected_nonce;
       if (n.size() > r.report_data.size()) {
@@ -257,11 +257,11 @@ class SevSnpAppraiser final : public Appraiser {
   }
 
   Result<void> check_reference_section(const nlohmann::json& ref) const override {
-    ATLS_TRY(internal::only_keys(ref,
-                                 {"measurements", "allow_debug", "minimum_tcb", "host_data",
-                                  "id_key_digest", "family_id", "image_id", "vmpl", "policy_id",
-                                  std::string(internal::kDangerousAnyMeasurement)},
-                                 "the sev-snp reference section"));
+    ATLS_TRY(internal::only_keys(
+        ref,
+        {"measurements", "allow_debug", "minimum_tcb", "host_data", "id_key_digest", "family_id",
+         "image_id", "vmpl", "policy_id", std::string(internal::kDangerousAnyMeasurement)},
+        "the sev-snp reference section"));
     if (ref.contains("measurements")) {
       const auto& m = ref["measurements"];
       if (!m.is_array() || m.empty()) {

@@ -17,7 +17,10 @@ class SoftwareAttester final : public Attester {
  public:
   SoftwareAttester(ossl::UniquePtr<EVP_PKEY> key, Bytes ueid, std::vector<EatMeasurement> m,
                    const Clock* clock)
-      : m_key(std::move(key)), m_ueid(std::move(ueid)), m_measurements(std::move(m)), m_clock(clock) {
+      : m_key(std::move(key)),
+        m_ueid(std::move(ueid)),
+        m_measurements(std::move(m)),
+        m_clock(clock) {
     auto spki = ossl::spki_der(m_key.get());
     if (spki) {
       m_kid = *ossl::digest(ossl::HashAlg::Sha256, *spki);
@@ -91,13 +94,14 @@ Result<std::unique_ptr<Attester>> make_software_attester(SoftwareAttesterConfig 
     const std::string name = f == "/proc/self/exe" ? "executable" : f;
     EatMeasurement m;
     m.content_type = kSoftwareMeasurementContentType;
-    m.value = cbor_encode(CborValue::array(
-        {CborValue::text(name), CborValue::integer(kCoseAlgSha256), CborValue::bytes(std::move(digest))}));
+    m.value =
+        cbor_encode(CborValue::array({CborValue::text(name), CborValue::integer(kCoseAlgSha256),
+                                      CborValue::bytes(std::move(digest))}));
     measurements.push_back(std::move(m));
   }
   const Clock* clock = config.clock != nullptr ? config.clock : &g_system_clock;
-  return std::unique_ptr<Attester>(
-      std::make_unique<SoftwareAttester>(std::move(key), std::move(ueid), std::move(measurements), clock));
+  return std::unique_ptr<Attester>(std::make_unique<SoftwareAttester>(
+      std::move(key), std::move(ueid), std::move(measurements), clock));
 }
 
 Result<std::string> software_attester_public_key(const Attester& attester) {

@@ -41,7 +41,9 @@ Result<std::vector<SharedKey>> trusted_keys(const VerifyContext& ctx, const KeyC
 class SoftwareVerifier final : public Verifier {
  public:
   std::string_view name() const override { return "software"; }
-  std::vector<std::string> accepted_types() const override { return {std::string(kMediaTypeEatCwt)}; }
+  std::vector<std::string> accepted_types() const override {
+    return {std::string(kMediaTypeEatCwt)};
+  }
 
   Result<void> check_trust_section(const nlohmann::json& trust) const override {
     ATLS_TRY(internal::only_keys(trust, {"keys"}));
@@ -59,7 +61,8 @@ class SoftwareVerifier final : public Verifier {
     }
     ATLS_ASSIGN_OR_RETURN(const auto keys, trusted_keys(ctx, m_keys));
     if (keys.empty()) {
-      return Error{ErrorCode::KeyUntrusted, "no trusted software attester key (policy trust.keys or --trust)"};
+      return Error{ErrorCode::KeyUntrusted,
+                   "no trusted software attester key (policy trust.keys or --trust)"};
     }
     // Integrity first: the signature must verify under one trusted key.
     bool signed_by_trusted = false;
@@ -70,7 +73,8 @@ class SoftwareVerifier final : public Verifier {
         signed_by_trusted = true;
         break;
       }
-      if (v.error().code != ErrorCode::CoseBadSignature && v.error().code != ErrorCode::KeyTypeMismatch) {
+      if (v.error().code != ErrorCode::CoseBadSignature &&
+          v.error().code != ErrorCode::KeyTypeMismatch) {
         return std::move(v).error();
       }
     }
@@ -124,7 +128,9 @@ class SoftwareVerifier final : public Verifier {
 class SoftwareAppraiser final : public Appraiser {
  public:
   std::string_view name() const override { return "software"; }
-  std::vector<std::string> accepted_types() const override { return {std::string(kMediaTypeEatCwt)}; }
+  std::vector<std::string> accepted_types() const override {
+    return {std::string(kMediaTypeEatCwt)};
+  }
 
   Result<void> check_reference_section(const nlohmann::json& ref) const override {
     ATLS_TRY(internal::only_keys(ref, {"measurements", "allow_debug", "policy_id"}));
@@ -162,7 +168,8 @@ class SoftwareAppraiser final : public Appraiser {
         if (measured.contains(name) && measured[name].is_string()) {
           const Bytes have = from_hex(measured[name].get<std::string>()).value_or(Bytes{});
           for (const auto& d : want.is_array() ? want : nlohmann::json::array({want})) {
-            found = constant_time_equal(have, from_hex(d.get<std::string>()).value_or(Bytes{})) || found;
+            found = constant_time_equal(have, from_hex(d.get<std::string>()).value_or(Bytes{})) ||
+                    found;
           }
         }
         if (!found) {
@@ -173,23 +180,30 @@ class SoftwareAppraiser final : public Appraiser {
         tv[TrustVector::kExecutables] = 2;
       } else {
         tv[TrustVector::kExecutables] = 96;
-        s.findings.push_back({ErrorCode::MeasurementMismatch, "measurements not in the reference values: " + bad});
+        s.findings.push_back(
+            {ErrorCode::MeasurementMismatch, "measurements not in the reference values: " + bad});
       }
     }
-    if (claims.contains("dbgstat") && claims["dbgstat"] == "enabled" && !ref.value("allow_debug", false)) {
+    if (claims.contains("dbgstat") && claims["dbgstat"] == "enabled" &&
+        !ref.value("allow_debug", false)) {
       tv[TrustVector::kConfiguration] = 96;
       s.findings.insert(s.findings.begin(), {ErrorCode::DebugEnabled, "dbgstat is enabled"});
     }
     // Software-rooted: nothing vouches for the hardware.
     tv[TrustVector::kHardware] = 32;
-    s.findings.push_back({ErrorCode::TierInsufficient, "software-rooted evidence: hardware trust is at most warning"});
+    s.findings.push_back({ErrorCode::TierInsufficient,
+                          "software-rooted evidence: hardware trust is at most warning"});
     return std::vector<SubmodAppraisal>{std::move(s)};
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Verifier> make_software_verifier() { return std::make_unique<SoftwareVerifier>(); }
-std::unique_ptr<Appraiser> make_software_appraiser() { return std::make_unique<SoftwareAppraiser>(); }
+std::unique_ptr<Verifier> make_software_verifier() {
+  return std::make_unique<SoftwareVerifier>();
+}
+std::unique_ptr<Appraiser> make_software_appraiser() {
+  return std::make_unique<SoftwareAppraiser>();
+}
 
 }  // namespace atls

@@ -19,7 +19,7 @@ class TdxAttester final : public Attester {
   std::string_view media_type() const override { return kMediaTypeTdxQuote; }
 
   Result<Evidence> attest(const AttestationRequest& request) override {
-    // PROTOCOL.md §1.5: the binder is TDX REPORTDATA, zero-padded to 64 bytes.
+    // docs/wire-profile.md §1.5: the binder is TDX REPORTDATA, zero-padded to 64 bytes.
     if (request.nonce.empty() || request.nonce.size() > kTsmInblobSize) {
       return Error{ErrorCode::InvalidArgument, "TDX nonce must be 1..64 bytes"};
     }
@@ -55,7 +55,8 @@ class TdxAttester final : public Attester {
 
 Result<std::unique_ptr<Attester>> make_tdx_attester(TdxAttesterConfig config) {
   if (config.tsm.privlevel != -1) {
-    return Error{ErrorCode::InvalidArgument, "TDX has no privilege level; leave tsm.privlevel at -1"};
+    return Error{ErrorCode::InvalidArgument,
+                 "TDX has no privilege level; leave tsm.privlevel at -1"};
   }
   return std::unique_ptr<Attester>(std::make_unique<TdxAttester>(std::move(config)));
 }

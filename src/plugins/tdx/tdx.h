@@ -1,7 +1,7 @@
 #pragma once
 
 // The tdx plug-in: Evidence is an Intel TDX DCAP quote (version 4 or 5),
-// media type application/vnd.atls.tdx-quote (PROTOCOL.md §4), with
+// media type application/vnd.atls.tdx-quote (docs/wire-profile.md §4), with
 // REPORTDATA = the binder (nonce) zero-padded to 64 bytes. The quote carries
 // its PCK certificate chain (certification data type 5); the Intel SGX Root
 // CA comes from the policy or the context's trust anchors, never from the

@@ -120,7 +120,8 @@ Result<nlohmann::json> check_quoting_enclave(const TdxQuote& q, const VerifyCont
   }
   const auto chain_refs = internal::file_refs(ctx.trust, "qe_identity_issuer_chain");
   if (chain_refs.empty()) {
-    return Error{ErrorCode::PolicyInvalid, "trust.qe_identity needs trust.qe_identity_issuer_chain"};
+    return Error{ErrorCode::PolicyInvalid,
+                 "trust.qe_identity needs trust.qe_identity_issuer_chain"};
   }
   ATLS_ASSIGN_OR_RETURN(const Bytes text, internal::load_file(ctx, identity_refs.front()));
   ATLS_ASSIGN_OR_RETURN(const Bytes chain, internal::load_file(ctx, chain_refs.front()));
@@ -174,12 +175,9 @@ nlohmann::json quote_claims(const TdxQuote& q, const PckExtensions& pck) {
       {"perfmon", bit_set(b.td_attributes, kTdAttrPerfmonBit)},
   };
   c["qe_report"] = {
-      {"mr_enclave", to_hex(q.qe_report.mr_enclave)},
-      {"mr_signer", to_hex(q.qe_report.mr_signer)},
-      {"attributes", to_hex(q.qe_report.attributes)},
-      {"misc_select", q.qe_report.misc_select},
-      {"isv_prod_id", q.qe_report.isv_prod_id},
-      {"isv_svn", q.qe_report.isv_svn},
+      {"mr_enclave", to_hex(q.qe_report.mr_enclave)}, {"mr_signer", to_hex(q.qe_report.mr_signer)},
+      {"attributes", to_hex(q.qe_report.attributes)}, {"misc_select", q.qe_report.misc_select},
+      {"isv_prod_id", q.qe_report.isv_prod_id},       {"isv_svn", q.qe_report.isv_svn},
   };
   c["pck"] = pck_extensions_to_json(pck);
   return c;
@@ -196,11 +194,13 @@ class TdxVerifier final : public Verifier {
     ATLS_TRY(internal::only_keys(trust, {"sgx_root", "qe_identity", "qe_identity_issuer_chain"},
                                  "the tdx trust section"));
     if (trust.contains("sgx_root")) {
-      ATLS_TRY(internal::check_file_list(trust["sgx_root"], "sgx_root",
-                                         "an Intel SGX Root CA certificate file or a list of them"));
+      ATLS_TRY(
+          internal::check_file_list(trust["sgx_root"], "sgx_root",
+                                    "an Intel SGX Root CA certificate file or a list of them"));
     }
     for (const char* key : {"qe_identity", "qe_identity_issuer_chain"}) {
-      if (trust.contains(key) && (!trust[key].is_string() || trust[key].get<std::string>().empty())) {
+      if (trust.contains(key) &&
+          (!trust[key].is_string() || trust[key].get<std::string>().empty())) {
         return Error{ErrorCode::PolicyInvalid, std::string("\"") + key + "\" must be a file name"};
       }
     }
@@ -253,7 +253,7 @@ class TdxVerifier final : public Verifier {
     const Bytes& report_data = q.body.report_data;
     out.nonce = report_data;
     if (ctx.expected_nonce) {
-      // PROTOCOL.md §1.5: REPORTDATA is the binder zero-padded to 64 bytes.
+      // docs/wire-profile.md §1.5: REPORTDATA is the binder zero-padded to 64 bytes.
       const Bytes& n = *ctx.expected_nonce;
       if (n.size() > report_data.size()) {
         return Error{ErrorCode::NonceMismatch,
@@ -291,8 +291,8 @@ Result<void> check_measurement(const nlohmann::json& ref, const char* key) {
   const auto& v = ref[key];
   const bool list = v.is_array();
   if ((!list && !v.is_string()) || (list && v.empty())) {
-    return Error{ErrorCode::PolicyInvalid, std::string("\"") + key +
-                                               "\" must be a hex digest or a non-empty list of them"};
+    return Error{ErrorCode::PolicyInvalid,
+                 std::string("\"") + key + "\" must be a hex digest or a non-empty list of them"};
   }
   for (const auto& d : list ? v : nlohmann::json::array({v})) {
     auto b = internal::json_hex(d);
@@ -391,9 +391,9 @@ class TdxAppraiser final : public Appraiser {
     const bool debug = c.contains("td_attributes_flags") && c["td_attributes_flags"].is_object() &&
                        c["td_attributes_flags"].value("debug", false);
     if (debug && !ref.value("allow_debug", false)) {
-      config_findings.insert(config_findings.begin(),
-                             {ErrorCode::DebugEnabled,
-                              "TD_ATTRIBUTES.DEBUG (bit 0) is set and allow_debug is false"});
+      config_findings.insert(
+          config_findings.begin(),
+          {ErrorCode::DebugEnabled, "TD_ATTRIBUTES.DEBUG (bit 0) is set and allow_debug is false"});
     }
     tv[TrustVector::kConfiguration] = config_findings.empty() ? 2 : 96;
 

@@ -2,7 +2,7 @@
 
 // The tpm2 plug-in: Evidence is a TPM 2.0 quote (TPMS_ATTEST + TPMT_SIGNATURE
 // + the quoted PCR values + the AK public area) in one CBOR map, media type
-// application/vnd.atls.tpm2-quote+cbor (PROTOCOL.md §4; profile in
+// application/vnd.atls.tpm2-quote+cbor (docs/wire-profile.md §4; profile in
 // docs/evidence-profiles.md); extraData = the nonce (up to 64 bytes), or
 // SHA-256(nonce) for a longer one or for a TPM too small to take it whole.
 

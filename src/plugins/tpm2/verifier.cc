@@ -244,9 +244,9 @@ std::optional<std::string> trust_key(EVP_PKEY* key, const std::vector<X509*>& ak
     // A certificate for this key that does not say it certifies an AK (for
     // instance a TLS certificate from the same CA) vouches for nothing here.
     if (!has_eku(cert, t.ak_ekus)) {
-      error = Error{ErrorCode::TpmAkCertificateProfile,
-                    "the certificate for the AK lacks the AK extended key usage (" +
-                        t.ak_ekus.front() + ")"};
+      error = Error{
+          ErrorCode::TpmAkCertificateProfile,
+          "the certificate for the AK lacks the AK extended key usage (" + t.ak_ekus.front() + ")"};
       continue;
     }
     if (roots.empty()) {

@@ -6,7 +6,7 @@
   corpus/authenticator/  RFC 9261 authenticators (Certificate, CertificateVerify, Finished)
   corpus/negotiation/    atls_negotiation offer / answer / scheme list (first byte = codec)
 
-Encodings are written here from the specs (RFC 9261, RFC 8446 §4.4, PROTOCOL.md
+Encodings are written here from the specs (RFC 9261, RFC 8446 §4.4, docs/wire-profile.md
 §1.2/§1.7), independently of the C++ encoders. Everything is deterministic:
 the authenticator uses an Ed25519 key from a fixed seed and fixed dates, and
 fixed stand-ins for the exporter values. Files are named valid-* or bad-*.
