@@ -16,6 +16,7 @@
 #include "src/tls/config.h"
 #include "src/tls/connection.h"
 #include "src/tls/frame.h"
+#include "tests/testlib/attack_fixture.h"
 #include "tests/testlib/tls_harness.h"
 
 #include <gtest/gtest.h>
@@ -42,90 +43,9 @@ using test::RawPeer;
 using test::server_builder;
 using test::ServerThread;
 
-using Script = std::function<void(RawPeer& peer, const tls::AuthRequest& request)>;
-
-// Fixture: a genuine platform (software attester) that the victim client
-// trusts, and an attacker endpoint that holds a certificate the victim also
-// trusts, so that only the attestation checks stand in the way.
-struct AttackFixture {
-  test::SoftwareAttesterBundle genuine = test::make_software_bundle();
-  std::shared_ptr<const Config> attacker;  // as a server: advertises the genuine scheme
-  std::shared_ptr<const Config> victim;    // client: requires server attestation
-
-  explicit AttackFixture(std::function<void(Config::Builder&)> tweak_victim = {}) {
-    auto ab = server_builder(genuine.attester);
-    attacker = build_or_fail(ab);
-    auto vb = client_builder();
-    vb.peer_attestation(AttestationMode::Required)
-        .policy_json(test::software_policy(genuine))
-        .attestation_timeout(std::chrono::milliseconds(3000));
-    if (tweak_victim) {
-      tweak_victim(vb);
-    }
-    victim = build_or_fail(vb);
-  }
-
-  // run accepts the victim on a RawPeer speaking as |attacker|, exchanges
-  // preambles, reads the victim's request and runs |script|; then it waits
-  // for the victim to close. Returns the victim's connect result.
-  Result<Connection> run(const Script& script, std::shared_ptr<const Config> as = nullptr,
-                         const std::function<Result<void>(Connection&)>& after_connect = {}) {
-    auto [lfd, port] = test::listen_local();
-    std::shared_ptr<const Config> cfg = as ? as : attacker;
-    std::thread t([lfd = lfd, cfg, &script]() {
-      auto peer = RawPeer::accept_on(lfd, cfg);
-      if (!peer) {
-        return;
-      }
-      peer->send_preamble();
-      if (!peer->read_preamble()) {
-        return;
-      }
-      auto f = peer->read_frame();
-      if (!f || f->type != tls::FrameType::AuthRequest) {
-        ADD_FAILURE() << "the victim sent no request";
-        return;
-      }
-      auto req = tls::parse_auth_request(f->body);
-      if (!req) {
-        ADD_FAILURE() << req.error().to_string();
-        return;
-      }
-      script(*peer, *req);
-      (void)peer->read_all(4000);
-    });
-    auto conn = Client::connect(victim, "localhost", port);
-    Result<Connection> out = std::move(conn);
-    if (out && after_connect) {
-      if (auto r = after_connect(*out); !r) {
-        out = r.error();
-      }
-    } else if (out) {
-      // Let the connection observe whatever the attacker sends next.
-      std::uint8_t buf[16];
-      auto r = out->read(buf);
-      if (!r) {
-        out = r.error();
-      }
-    }
-    t.join();
-    ::close(lfd);
-    return out;
-  }
-
-  // genuine_answer builds what an honest attested server would send.
-  Bytes genuine_answer(RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = internal::config_state(*attacker);
-    const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
-    const Bytes cmw = test::attest_cmw(*genuine.attester, peer.binder(spki, req.context), spki);
-    return peer.answer(req, cs.chain_der, cs.key.get(), cmw, *attacker);
-  }
-};
-
-void expect_code(const Result<Connection>& r, ErrorCode code) {
-  ASSERT_FALSE(r) << "the attack succeeded";
-  EXPECT_EQ(r.error().code, code) << r.error().to_string();
-}
+using test::AttackFixture;
+using test::expect_code;
+using test::Script;
 
 // --- binding: replay, relay, reflection ------------------------------------
 

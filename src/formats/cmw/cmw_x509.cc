@@ -76,8 +76,7 @@ void append_der_length(Bytes& out, std::size_t len) {
 }  // namespace
 
 Result<Cmw> cmw_from_extension_value(ByteView der, const CmwLimits& limits) {
-  //=
-  //https://datatracker.ietf.org/doc/draft-ietf-rats-msg-wrap#name-transporting-cmw-in-x509-messages
+  //= draft-ietf-rats-msg-wrap, "Transporting CMW in X.509 Messages"
   //# CMW ::= CHOICE {
   //#     json UTF8String,
   //#     cbor OCTET STRING

@@ -61,8 +61,7 @@ Result<TdxQuoteHeader> parse_header(ByteReader& r) {
   }
   TdxQuoteHeader h;
   ATLS_ASSIGN_OR_RETURN(h.version, take_u16(r, "version"));
-  //=
-  // https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.3.1
+  //= https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.3.1
   //# Version of the Quote data structure. Value: 4
   if (h.version != 4 && h.version != 5) {
     return Error{ErrorCode::TdxUnsupportedVersion,
@@ -158,8 +157,7 @@ Result<void> parse_qe_certification_data(ByteView data, TdxQuote& q) {
   ATLS_ASSIGN_OR_RETURN(const ByteView auth, take_sized(r, 2, "QE auth data"));
   q.qe_auth_data.assign(auth.begin(), auth.end());
   ATLS_ASSIGN_OR_RETURN(q.pck_cert_type, take_u16(r, "PCK certification data type"));
-  //=
-  // https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.3.11
+  //= https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.3.11
   //# 5: Concatenated PCK Cert Chain
   if (q.pck_cert_type != kTdxCertTypePckChain) {
     return malformed("PCK certification data type " + std::to_string(q.pck_cert_type) +
@@ -179,8 +177,7 @@ Result<void> parse_signature_data(ByteView data, TdxQuote& q) {
   ATLS_ASSIGN_OR_RETURN(q.signature, take(r, kTdxEcdsaSignatureSize, "quote signature"));
   ATLS_ASSIGN_OR_RETURN(q.attestation_key, take(r, kTdxEcdsaKeySize, "attestation key"));
   ATLS_ASSIGN_OR_RETURN(q.cert_type, take_u16(r, "certification data type"));
-  //=
-  // https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.3.9
+  //= https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.3.9
   //# Type of data required to verify the ECDSA Attestation Key. Supported values: 6 (QE
   //# Report Certification Data)
   if (q.cert_type != kTdxCertTypeQeReport) {
@@ -204,8 +201,7 @@ Result<TdxQuote> parse_tdx_quote(ByteView data) {
   std::size_t body_size = kTdReport10Size;
   q.body_type = kTdxBodyTypeTdReport10;
   if (q.header.version == 5) {
-    //=
-    // https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.4
+    //= https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.4
     //# Type of Quote Body: 1 - SGX Enclave Report, 2 - TD Report for TDX 1.0,
     //# 3 - TD Report for TDX 1.5
     ATLS_ASSIGN_OR_RETURN(q.body_type, take_u16(r, "body type"));

@@ -77,8 +77,7 @@ Result<void> verify_qe_report_signature(const TdxQuote& q, X509* pck) {
 }
 
 Result<void> verify_qe_report_data(const TdxQuote& q) {
-  //=
-  // https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.3.10
+  //= https://download.01.org/intel-sgx/latest/dcap-latest/linux/docs/Intel_TDX_DCAP_Quoting_Library_API.pdf#A.3.10
   //# QE Report.ReportData = SHA256(ECDSA Attestation Key || QE Authentication Data) ||
   //# 32-0x00's
   ATLS_ASSIGN_OR_RETURN(auto hasher, ossl::Hasher::create(ossl::HashAlg::Sha256));

@@ -1,0 +1,98 @@
+#include "tests/testlib/attack_fixture.h"
+
+#include "src/ossl/x509.h"
+#include "src/tls/config.h"
+#include "src/tls/frame.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+namespace atls::test {
+
+AttackFixture::AttackFixture(std::function<void(Config::Builder&)> tweak_victim)
+    : attester(genuine.attester) {
+  attacker = build_or_fail(server_builder(attester));
+  auto vb = client_builder();
+  vb.peer_attestation(AttestationMode::Required)
+      .policy_json(software_policy(genuine))
+      .attestation_timeout(std::chrono::milliseconds(3000));
+  if (tweak_victim) {
+    tweak_victim(vb);
+  }
+  victim = build_or_fail(vb);
+}
+
+AttackFixture::AttackFixture(std::shared_ptr<Attester> genuine_attester,
+                             const std::string& victim_policy)
+    : attester(std::move(genuine_attester)) {
+  attacker = build_or_fail(server_builder(attester));
+  auto vb = client_builder();
+  vb.peer_attestation(AttestationMode::Required)
+      .policy_json(victim_policy)
+      .attestation_timeout(std::chrono::milliseconds(3000));
+  victim = build_or_fail(vb);
+}
+
+Result<Connection> AttackFixture::run(
+    const Script& script, std::shared_ptr<const Config> as,
+    const std::function<Result<void>(Connection&)>& after_connect) {
+  auto [lfd, port] = listen_local();
+  std::shared_ptr<const Config> cfg = as ? as : attacker;
+  std::thread t([lfd = lfd, cfg, &script]() {
+    auto peer = RawPeer::accept_on(lfd, cfg);
+    if (!peer) {
+      return;
+    }
+    peer->send_preamble();
+    if (!peer->read_preamble()) {
+      return;
+    }
+    auto f = peer->read_frame();
+    if (!f || f->type != tls::FrameType::AuthRequest) {
+      ADD_FAILURE() << "the victim sent no request";
+      return;
+    }
+    auto req = tls::parse_auth_request(f->body);
+    if (!req) {
+      ADD_FAILURE() << req.error().to_string();
+      return;
+    }
+    script(*peer, *req);
+    (void)peer->read_all(4000);
+  });
+  auto conn = Client::connect(victim, "localhost", port);
+  Result<Connection> out = std::move(conn);
+  if (out && after_connect) {
+    if (auto r = after_connect(*out); !r) {
+      out = r.error();
+    }
+  } else if (out) {
+    // Let the connection observe whatever the attacker sends next.
+    std::uint8_t buf[16];
+    auto r = out->read(buf);
+    if (!r) {
+      out = r.error();
+    }
+  }
+  t.join();
+  ::close(lfd);
+  return out;
+}
+
+Bytes AttackFixture::genuine_answer(RawPeer& peer, const tls::AuthRequest& req) {
+  const auto& cs = internal::config_state(*attacker);
+  const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
+  const Bytes cmw = attest_cmw(*attester, peer.binder(spki, req.context), spki);
+  return peer.answer(req, cs.chain_der, cs.key.get(), cmw, *attacker);
+}
+
+void expect_code(const Result<Connection>& r, ErrorCode code) {
+  ASSERT_FALSE(r) << "the attack succeeded";
+  EXPECT_EQ(r.error().code, code) << r.error().to_string();
+}
+
+}  // namespace atls::test

@@ -1,0 +1,123 @@
+// The evidence attacks of tls_attack_test.cc with the tpm2 attester on a
+// real (simulated) TPM: Evidence for another binder, Evidence replayed from
+// another connection, and Evidence for another key are refused with
+// NonceMismatch, because the quote's extraData is the binder.
+
+#include <atls/atls.h>
+
+#include "src/ossl/x509.h"
+#include "src/plugins/tpm2/tpm2.h"
+#include "src/tls/config.h"
+#include "src/tls/frame.h"
+#include "tests/testlib/attack_fixture.h"
+#include "tests/testlib/tls_harness.h"
+#include "tools/swtpm_process.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace atls {
+namespace {
+
+using test::AttackFixture;
+using test::expect_code;
+using test::RawPeer;
+
+// A swtpm, its tpm2 attester, and a fixture whose victim trusts its AK.
+struct TpmAttack {
+  std::unique_ptr<tools::SwtpmProcess> tpm;
+  std::optional<AttackFixture> fixture;
+
+  static std::unique_ptr<TpmAttack> make() {
+    auto t = std::make_unique<TpmAttack>();
+    auto tpm = tools::SwtpmProcess::start();
+    EXPECT_TRUE(tpm) << tpm.error().to_string();
+    if (!tpm) {
+      return nullptr;
+    }
+    t->tpm = std::move(*tpm);
+    Tpm2AttesterConfig tc;
+    tc.tcti = t->tpm->tcti();
+    auto attester = make_tpm2_attester(tc);
+    EXPECT_TRUE(attester) << attester.error().to_string();
+    if (!attester) {
+      return nullptr;
+    }
+    const std::string ak_pem = tpm2_attester_ak_pem(**attester).value();
+    nlohmann::json policy;
+    policy["required_tier"] = "warning";
+    policy["schemes"] = {{std::string(kMediaTypeTpmQuote),
+                          {{"trust", {{"ak_keys", {ak_pem}}}},
+                           {"reference", {{"dangerous_any_measurement", true}}}}}};
+    t->fixture.emplace(std::shared_ptr<Attester>(std::move(*attester)), policy.dump());
+    return t;
+  }
+};
+
+#define ATLS_NEED_SWTPM()                  \
+  if (!tools::SwtpmProcess::available()) { \
+    GTEST_SKIP() << "swtpm not installed"; \
+  }                                        \
+  auto t = TpmAttack::make();              \
+  ASSERT_TRUE(t);                          \
+  AttackFixture& f = *t->fixture
+
+TEST(TlsAttackTpm, GenuineQuoteIsAccepted) {
+  ATLS_NEED_SWTPM();
+  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
+    peer.send_frame(tls::FrameType::Authenticator, f.genuine_answer(peer, req));
+  });
+  // The attacker closes after answering: the read in run() sees the close.
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::ConnectionClosed) << r.error().to_string();
+}
+
+TEST(TlsAttackTpm, QuoteMadeForAnotherBinderIsRejected) {
+  ATLS_NEED_SWTPM();
+  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
+    const auto& cs = internal::config_state(*f.attacker);
+    const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
+    const Bytes cmw = test::attest_cmw(*f.attester, peer.binder(spki, Bytes(32, 0x01)), spki);
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.answer(req, cs.chain_der, cs.key.get(), cmw, *f.attacker));
+  });
+  expect_code(r, ErrorCode::NonceMismatch);
+}
+
+TEST(TlsAttackTpm, QuoteReplayedFromAnotherConnectionIsRejected) {
+  ATLS_NEED_SWTPM();
+  const auto& cs = internal::config_state(*f.attacker);
+  const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
+  Bytes recorded;
+  // A genuine quote, recorded on one connection...
+  (void)f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
+    recorded = test::attest_cmw(*f.attester, peer.binder(spki, req.context), spki);
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.answer(req, cs.chain_der, cs.key.get(), recorded, *f.attacker));
+  });
+  ASSERT_FALSE(recorded.empty());
+  // ...and presented on the next one, in a correctly signed authenticator.
+  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.answer(req, cs.chain_der, cs.key.get(), recorded, *f.attacker));
+  });
+  expect_code(r, ErrorCode::NonceMismatch);
+}
+
+TEST(TlsAttackTpm, QuoteForKeyAWithAnAuthenticatorForKeyBIsRejected) {
+  ATLS_NEED_SWTPM();
+  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
+    const auto& cs = internal::config_state(*f.attacker);
+    const test::Identity a = test::make_identity("key A");
+    const Bytes cmw = test::attest_cmw(*f.attester, peer.binder(a.spki, req.context), a.spki);
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.answer(req, cs.chain_der, cs.key.get(), cmw, *f.attacker));
+  });
+  expect_code(r, ErrorCode::NonceMismatch);
+}
+
+}  // namespace
+}  // namespace atls
