@@ -191,40 +191,6 @@ void Engine::update_established() {
   }
 }
 
-int Engine::timeout_ms() const {
-  long long best = -1;
-  auto take = [&best](Clock::time_point at) {
-    const long long ms = std::max(
-        0LL, static_cast<long long>(
-                 std::chrono::duration_cast<std::chrono::milliseconds>(at - Clock::now()).count()) +
-                 1);
-    best = best < 0 ? ms : std::min(best, ms);
-  };
-  if (m_error || m_closed) {
-    return -1;
-  }
-  if (!m_hs_done) {
-    take(m_handshake_deadline);
-  }
-  if (m_deadline_armed) {
-    take(m_deadline);
-  }
-  if (auto due = m_attester.due_at()) {
-    take(*due);
-  }
-  if (m_is_rp && m_rp.attestation_count() > 0) {
-    // valid_until and renewal follow the injected Clock, which may not be
-    // the real time: wake at least once a second to look at it.
-    const std::int64_t next = m_rp.request_outstanding() ? m_rp.valid_until() : m_rp.renew_at();
-    take(Clock::now() +
-         std::chrono::milliseconds(std::min<long long>(1000, (next - now_s()) * 1000)));
-  }
-  if (m_rp.appraising()) {
-    take(Clock::now() + std::chrono::milliseconds(5));
-  }
-  return static_cast<int>(best);
-}
-
 Error Engine::fail(Error e) {
   if (m_error) {
     return *m_error;
@@ -294,13 +260,7 @@ Result<void> Engine::drive_handshake() {
     m_hs_done = true;
     return on_handshake_done();
   }
-  const int err = ::SSL_get_error(m_ssl, rc);
-  if (err == SSL_ERROR_WANT_READ) {
-    m_want_read = true;
-    return ok();
-  }
-  if (err == SSL_ERROR_WANT_WRITE) {
-    m_want_write = true;
+  if (note_wait(::SSL_get_error(m_ssl, rc))) {
     return ok();
   }
   return map_handshake_failure();

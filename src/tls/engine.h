@@ -117,6 +117,9 @@ class Engine {
   Result<void> flush();
   Result<void> read_available();
   bool read_paused() const;
+  // note_wait records what an SSL call that failed with |ssl_error| waits
+  // for (socket readable or writable); false when it is not a wait.
+  bool note_wait(int ssl_error);
   void drain_on_failure();
   // wait blocks on the socket for what advance() wants, up to the next
   // timer. Fails with WouldBlock in non-blocking mode or without a socket.

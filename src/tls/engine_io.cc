@@ -105,6 +105,18 @@ Result<void> Engine::flush() {
   return ok();
 }
 
+bool Engine::note_wait(int ssl_error) {
+  if (ssl_error == SSL_ERROR_WANT_READ) {
+    m_want_read = true;
+    return true;
+  }
+  if (ssl_error == SSL_ERROR_WANT_WRITE) {
+    m_want_write = true;
+    return true;
+  }
+  return false;
+}
+
 bool Engine::read_paused() const {
   if (m_out.size() - m_out_pos > kReadPauseOut) {
     return true;
@@ -123,12 +135,7 @@ Result<void> Engine::read_available() {
       continue;
     }
     const int err = ::SSL_get_error(m_ssl, n);
-    if (err == SSL_ERROR_WANT_READ) {
-      m_want_read = true;
-      return ok();
-    }
-    if (err == SSL_ERROR_WANT_WRITE) {
-      m_want_write = true;
+    if (note_wait(err)) {
       return ok();
     }
     if (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL) {
@@ -166,6 +173,40 @@ void Engine::drain_on_failure() {
     }
   }
   shutdown_ssl();
+}
+
+int Engine::timeout_ms() const {
+  long long best = -1;
+  auto take = [&best](Clock::time_point at) {
+    const long long ms = std::max(
+        0LL, static_cast<long long>(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(at - Clock::now()).count()) +
+                 1);
+    best = best < 0 ? ms : std::min(best, ms);
+  };
+  if (m_error || m_closed) {
+    return -1;
+  }
+  if (!m_hs_done) {
+    take(m_handshake_deadline);
+  }
+  if (m_deadline_armed) {
+    take(m_deadline);
+  }
+  if (auto due = m_attester.due_at()) {
+    take(*due);
+  }
+  if (m_is_rp && m_rp.attestation_count() > 0) {
+    // valid_until and renewal follow the injected Clock, which may not be
+    // the real time: wake at least once a second to look at it.
+    const std::int64_t next = m_rp.request_outstanding() ? m_rp.valid_until() : m_rp.renew_at();
+    take(Clock::now() +
+         std::chrono::milliseconds(std::min<long long>(1000, (next - now_s()) * 1000)));
+  }
+  if (m_rp.appraising()) {
+    take(Clock::now() + std::chrono::milliseconds(5));
+  }
+  return static_cast<int>(best);
 }
 
 Result<void> Engine::wait() {

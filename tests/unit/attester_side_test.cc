@@ -4,11 +4,10 @@
 
 #include <atls/atls.h>
 
-#include "src/plugins/tpm2/tpm2.h"
 #include "src/tls/authenticator.h"
 #include "src/tls/frame.h"
+#include "tests/testlib/swtpm_attester.h"
 #include "tests/testlib/tls_harness.h"
-#include "tools/swtpm_process.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -108,17 +107,12 @@ TEST(AttesterSide, ReattestationIsAnsweredNoSoonerThanTheMinimumInterval) {
 // answer per interval, and another peer's first attestation from the same
 // TPM goes through meanwhile.
 TEST(AttesterSide, OnePeerCannotMonopoliseTheTpm) {
-  if (!tools::SwtpmProcess::available()) {
+  if (!test::swtpm_available()) {
     GTEST_SKIP() << "swtpm not installed";
   }
-  auto tpm = tools::SwtpmProcess::start();
-  ASSERT_TRUE(tpm) << tpm.error().to_string();
-  Tpm2AttesterConfig tc;
-  tc.tcti = (*tpm)->tcti();
-  auto attester = make_tpm2_attester(tc);
-  ASSERT_TRUE(attester) << attester.error().to_string();
-  std::shared_ptr<Attester> shared = std::move(*attester);
-  ServerThread srv(attesting_server(shared, 500ms), nullptr, 2, /*concurrent=*/true);
+  auto tpm = test::start_swtpm_attester();
+  ASSERT_TRUE(tpm);
+  ServerThread srv(attesting_server(tpm->attester, 500ms), nullptr, 2, /*concurrent=*/true);
 
   RawRp flooder(srv.port());
   ASSERT_TRUE(flooder.peer);

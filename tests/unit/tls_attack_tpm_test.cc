@@ -6,12 +6,11 @@
 #include <atls/atls.h>
 
 #include "src/ossl/x509.h"
-#include "src/plugins/tpm2/tpm2.h"
 #include "src/tls/config.h"
 #include "src/tls/frame.h"
 #include "tests/testlib/attack_fixture.h"
+#include "tests/testlib/swtpm_attester.h"
 #include "tests/testlib/tls_harness.h"
-#include "tools/swtpm_process.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -26,39 +25,30 @@ using test::AttackFixture;
 using test::expect_code;
 using test::RawPeer;
 
-// A swtpm, its tpm2 attester, and a fixture whose victim trusts its AK.
+// A swtpm and its tpm2 attester, and a fixture whose victim trusts its AK.
 struct TpmAttack {
-  std::unique_ptr<tools::SwtpmProcess> tpm;
+  test::SwtpmAttester tpm;
   std::optional<AttackFixture> fixture;
 
   static std::unique_ptr<TpmAttack> make() {
-    auto t = std::make_unique<TpmAttack>();
-    auto tpm = tools::SwtpmProcess::start();
-    EXPECT_TRUE(tpm) << tpm.error().to_string();
+    auto tpm = test::start_swtpm_attester();
     if (!tpm) {
       return nullptr;
     }
+    auto t = std::make_unique<TpmAttack>();
     t->tpm = std::move(*tpm);
-    Tpm2AttesterConfig tc;
-    tc.tcti = t->tpm->tcti();
-    auto attester = make_tpm2_attester(tc);
-    EXPECT_TRUE(attester) << attester.error().to_string();
-    if (!attester) {
-      return nullptr;
-    }
-    const std::string ak_pem = tpm2_attester_ak_pem(**attester).value();
     nlohmann::json policy;
     policy["required_tier"] = "warning";
     policy["schemes"] = {{std::string(kMediaTypeTpmQuote),
-                          {{"trust", {{"ak_keys", {ak_pem}}}},
+                          {{"trust", {{"ak_keys", {t->tpm.ak_pem}}}},
                            {"reference", {{"dangerous_any_measurement", true}}}}}};
-    t->fixture.emplace(std::shared_ptr<Attester>(std::move(*attester)), policy.dump());
+    t->fixture.emplace(t->tpm.attester, policy.dump());
     return t;
   }
 };
 
 #define ATLS_NEED_SWTPM()                  \
-  if (!tools::SwtpmProcess::available()) { \
+  if (!test::swtpm_available()) {          \
     GTEST_SKIP() << "swtpm not installed"; \
   }                                        \
   auto t = TpmAttack::make();              \

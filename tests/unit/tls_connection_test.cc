@@ -12,6 +12,7 @@
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/tpm2/tpm2.h"
 #include "src/tls/connection.h"
+#include "tests/testlib/swtpm_attester.h"
 #include "tests/testlib/tls_harness.h"
 #include "tools/swtpm_process.h"
 
@@ -548,17 +549,13 @@ TEST(TlsConnection, PassportModel) {
 }
 
 TEST(TlsConnection, Tpm2AttesterAgainstSwtpm) {
-  if (!tools::SwtpmProcess::available()) {
+  if (!test::swtpm_available()) {
     GTEST_SKIP() << "swtpm not installed";
   }
-  auto tpm = tools::SwtpmProcess::start();
-  ASSERT_TRUE(tpm) << tpm.error().to_string();
-  Tpm2AttesterConfig tc;
-  tc.tcti = (*tpm)->tcti();
-  auto attester = make_tpm2_attester(tc);
-  ASSERT_TRUE(attester) << attester.error().to_string();
-  const std::string ak_pem = tpm2_attester_ak_pem(**attester).value();
-  auto sb = server_builder(std::shared_ptr<Attester>(std::move(*attester)));
+  auto tpm = test::start_swtpm_attester();
+  ASSERT_TRUE(tpm);
+  const std::string ak_pem = tpm->ak_pem;
+  auto sb = server_builder(tpm->attester);
   nlohmann::json policy;
   policy["required_tier"] = "warning";
   policy["schemes"] = {
