@@ -44,7 +44,6 @@ struct ExtensionCodepoints {
   std::uint16_t cmw_attestation = 0xFFA0;
   std::uint16_t atls_schemes = 0xFFA1;
   std::uint16_t atls_negotiation = 0xFFA2;
-  std::uint16_t remote_attestation = 0xFFA3;
 };
 
 // Extension is one TLS Extension: uint16 type ‖ opaque data<0..2^16-1>.
