@@ -343,7 +343,7 @@ Result<void> Engine::start_atls_stream(bool rp) {
 }
 
 Result<void> Engine::issue_request() {
-  ATLS_ASSIGN_OR_RETURN(const Bytes request, m_rp.new_request(m_ssl));
+  ATLS_ASSIGN_OR_RETURN(const Bytes request, m_rp.new_request());
   // The first attestation has attestation_timeout (reattest() arms it for
   // on-demand requests too); a scheduled renewal has until valid_until.
   arm_attestation_deadline();

@@ -121,8 +121,9 @@ bool Engine::read_paused() const {
   if (m_out.size() - m_out_pos > kReadPauseOut) {
     return true;
   }
+  // The cheap size test first: may_deliver() reads the clock.
   const std::size_t held = m_app_in.size() - m_app_pos;
-  return held >= (may_deliver() ? kInCap : kHeldCap);
+  return held >= kInCap || (held >= kHeldCap && !may_deliver());
 }
 
 Result<void> Engine::read_available() {

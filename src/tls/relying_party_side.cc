@@ -53,8 +53,7 @@ RelyingPartySide::~RelyingPartySide() {
   }
 }
 
-Result<Bytes> RelyingPartySide::new_request(SSL* ssl) {
-  (void)ssl;
+Result<Bytes> RelyingPartySide::new_request() {
   Bytes context(kContextSize);
   m_cs.rng->fill(context);
   tls::AuthRequestOptions o;

@@ -39,7 +39,7 @@ class RelyingPartySide {
 
   // new_request returns the body of an AUTH_REQUEST with a fresh 32-byte
   // context (§1.3) and remembers the request. Fails with Internal.
-  Result<Bytes> new_request(SSL* ssl);
+  Result<Bytes> new_request();
 
   // on_authenticator validates an AUTHENTICATOR against the request whose
   // context it names, in the order of §1.6, and appraises its Evidence: at
