@@ -172,6 +172,14 @@ enum class ErrorCategory : std::uint8_t {
   X(ConnectionClosed, Closed, 0, "connection closed")                                              \
   X(WouldBlock, WouldBlock, 0, "operation would block")                                            \
   X(TokenInvalid, BadEvidence, 51, "gateway token is invalid")                                     \
+  /* remote Verifier (docs/verifier-service.md) */                                                 \
+  X(VerifierUnavailable, Io, 80, "the remote Verifier could not be reached")                       \
+  X(VerifierTimeout, Io, 80, "the remote Verifier did not answer in time")                         \
+  X(VerifierRejected, Protocol, 80, "the remote Verifier refused the request")                     \
+  X(VerifierSessionInvalid, Protocol, 80, "the Verifier session id is not one it issued")          \
+  X(VerifierSessionExpired, Protocol, 80, "the Verifier session has expired")                      \
+  X(PayloadTooLarge, Protocol, 80, "the request body exceeds the size limit")                      \
+  X(PassportExpired, Io, 80, "the passport EAR expired and could not be renewed")                  \
   /* detection */                                                                                  \
   X(UnknownFormat, Usage, 50, "input is not a recognised format")
 

@@ -110,6 +110,15 @@ Result<Bytes> from_hex(std::string_view hex) {
   return out;
 }
 
+std::string base64_encode(ByteView data) {
+  std::string s = base64url_encode(data);
+  for (char& c : s) {
+    c = c == '-' ? '+' : c == '_' ? '/' : c;
+  }
+  s.append((4 - s.size() % 4) % 4, '=');
+  return s;
+}
+
 std::string base64url_encode(ByteView data) {
   std::string s;
   s.reserve((data.size() + 2) / 3 * 4);

@@ -18,6 +18,9 @@ Result<Bytes> from_hex(std::string_view hex);
 // base64url_encode returns base64url without padding (RFC 4648 §5).
 std::string base64url_encode(ByteView data);
 
+// base64_encode returns standard base64 with padding (RFC 4648 §4).
+std::string base64_encode(ByteView data);
+
 // base64url_decode decodes base64url without padding. It rejects padding,
 // characters outside the URL-safe alphabet, and non-canonical trailing bits.
 // Fails with InvalidBase64.

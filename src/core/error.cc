@@ -1,5 +1,7 @@
 #include <atls/error.h>
 
+#include "src/core/error_names.h"
+
 #include <array>
 #include <string>
 
@@ -38,6 +40,15 @@ std::string_view error_message(ErrorCode code) noexcept {
 }
 std::uint8_t error_tls_alert(ErrorCode code) noexcept {
   return info(code).alert;
+}
+
+std::optional<ErrorCode> error_code_from_name(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < kErrorTable.size(); ++i) {
+    if (kErrorTable[i].name == name) {
+      return static_cast<ErrorCode>(i);
+    }
+  }
+  return std::nullopt;
 }
 
 std::string_view category_name(ErrorCategory category) noexcept {
