@@ -39,6 +39,9 @@ struct AttesterSpec {
   bool passport = false;
   // Passport: the EAR signing key (PEM private key; empty: a fresh key).
   Bytes ear_key_pem;
+  // Passport: a remote Verifier service issues the EARs instead
+  // (docs/verifier-service.md); then ear_key_pem is unused.
+  std::shared_ptr<const remote::VerifierClient> verifier;
 };
 
 // BuiltAttester is the attester with what a relying party needs to trust it.
@@ -49,7 +52,8 @@ struct BuiltAttester {
   // or TPM AK, PEM public key).
   std::string evidence_media_type;
   std::string evidence_key_pem;
-  // Passport: the EAR Verifier's public key (PEM).
+  // Passport: the EAR Verifier's public key (PEM); empty with a remote
+  // Verifier (relying parties fetch its key from its well-known endpoint).
   std::string ear_public_pem;
 };
 
@@ -71,7 +75,9 @@ inline nlohmann::json relying_party_policy(
     const BuiltAttester& built, const std::string& required_tier = "warning",
     const nlohmann::json& reference = nlohmann::json::object()) {
   nlohmann::json p = {{"required_tier", required_tier}, {"schemes", nlohmann::json::object()}};
-  if (built.model == AttestationModel::Passport) {
+  if (built.model == AttestationModel::Passport && built.ear_public_pem.empty()) {
+    // A remote Verifier's key: the relying party fetches it (--verifier).
+  } else if (built.model == AttestationModel::Passport) {
     p["schemes"][std::string(kMediaTypeEar)] = {
         {"trust", trust_section_for(std::string(kMediaTypeEar), built.ear_public_pem)}};
   } else if (!built.evidence_media_type.empty()) {
@@ -141,6 +147,18 @@ inline Result<BuiltAttester> build_attester(const AttesterSpec& spec) {
   } else {
     return Error{ErrorCode::InvalidArgument,
                  "unknown attester \"" + spec.kind + "\" (software, tpm2 or none)"};
+  }
+  if (spec.passport && spec.verifier) {
+    // The remote Verifier holds the trust anchors and signs the EARs.
+    out.evidence_media_type = std::string(evidence->media_type());
+    PassportAttesterConfig pc;
+    pc.evidence_attester = std::move(evidence);
+    pc.verifier = spec.verifier;
+    ATLS_ASSIGN_OR_RETURN(std::unique_ptr<Attester> passport,
+                          make_passport_attester(std::move(pc)));
+    out.attester = std::move(passport);
+    out.model = AttestationModel::Passport;
+    return out;
   }
   if (spec.passport) {
     return make_passport(std::move(evidence), out.evidence_key_pem, spec.ear_key_pem);

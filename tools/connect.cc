@@ -11,6 +11,7 @@
 #include "tools/common.h"
 #include "tools/net.h"
 #include "tools/session.h"
+#include "tools/verifier_options.h"
 
 #include "src/core/encoding.h"
 
@@ -46,6 +47,7 @@ struct ConnectArgs {
   std::string attester_key;
   bool passport = false;
   std::string ear_key;
+  VerifierOptions verifier;
   bool no_negotiation = false;
   int handshake_timeout_ms = 15000;
   int linger_ms = 2000;
@@ -99,6 +101,10 @@ Result<std::shared_ptr<const Config>> build_config(const ConnectArgs& a) {
   if (a.no_negotiation) {
     b.negotiation(false);
   }
+  if (a.verifier.given()) {
+    b.verifier(a.verifier.url, a.verifier.ca)
+        .verifier_timeout(std::chrono::milliseconds(a.verifier.timeout_ms));
+  }
   AttesterSpec spec;
   spec.kind = a.attester;
   spec.tcti = a.tcti;
@@ -109,6 +115,11 @@ Result<std::shared_ptr<const Config>> build_config(const ConnectArgs& a) {
   }
   if (!a.ear_key.empty()) {
     ATLS_ASSIGN_OR_RETURN(spec.ear_key_pem, read_input(a.ear_key));
+  }
+  ATLS_ASSIGN_OR_RETURN(spec.verifier, a.verifier.client());
+  if (spec.verifier && !spec.ear_key_pem.empty()) {
+    return Error{ErrorCode::InvalidArgument,
+                 "--ear-key signs in-process passports; with --verifier the Verifier signs"};
   }
   ATLS_ASSIGN_OR_RETURN(const BuiltAttester built, build_attester(spec));
   if (built.attester) {
@@ -290,6 +301,9 @@ void register_connect(CLI::App& app) {
                   "software: evidence signing key (PEM; default: a fresh key)");
   cmd->add_flag("--passport", a->passport, "Client attestation in the passport model");
   cmd->add_option("--ear-key", a->ear_key, "Passport: EAR signing key (PEM)");
+  add_verifier_options(cmd, &a->verifier,
+                       "it appraises the server's Evidence, and with --passport it issues this "
+                       "client's EARs");
   cmd->add_flag("--no-negotiation", a->no_negotiation,
                 "Do not send the atls_negotiation extension (for middleboxes that strip it)");
   cmd->add_option("--handshake-timeout-ms", a->handshake_timeout_ms,

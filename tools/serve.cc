@@ -10,6 +10,7 @@
 #include "tools/common.h"
 #include "tools/net.h"
 #include "tools/session.h"
+#include "tools/verifier_options.h"
 
 #include <atls/config.h>
 #include <atls/connection.h>
@@ -37,6 +38,7 @@ struct ServeArgs {
   std::string attester_key;
   bool passport = false;
   std::string ear_key;
+  VerifierOptions verifier;
   bool require_client = false;
   bool optional_client = false;
   std::string policy;
@@ -147,6 +149,11 @@ Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, BuiltAtte
   spec.passport = a.passport;
   ATLS_ASSIGN_OR_RETURN(spec.software_key_pem, read_optional(a.attester_key));
   ATLS_ASSIGN_OR_RETURN(spec.ear_key_pem, read_optional(a.ear_key));
+  ATLS_ASSIGN_OR_RETURN(spec.verifier, a.verifier.client());
+  if (spec.verifier && !spec.ear_key_pem.empty()) {
+    return Error{ErrorCode::InvalidArgument,
+                 "--ear-key signs in-process passports; with --verifier the Verifier signs"};
+  }
   if (a.passport && a.attester == "none") {
     return Error{ErrorCode::InvalidArgument, "--passport needs --attester software or tpm2"};
   }
@@ -177,6 +184,10 @@ Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, BuiltAtte
       return Error{ErrorCode::InvalidArgument, "client attestation needs --policy FILE"};
     }
     b.policy_file(a.policy);
+    if (a.verifier.given()) {
+      b.verifier(a.verifier.url, a.verifier.ca)
+          .verifier_timeout(std::chrono::milliseconds(a.verifier.timeout_ms));
+    }
     if (a.require_client) {
       // Clients have no WebPKI certificates: a client's identity is the key
       // its Evidence binds.
@@ -320,6 +331,9 @@ void register_serve(CLI::App& app) {
   cmd->add_flag("--passport", a->passport,
                 "Passport model: appraise our own evidence in-process and send the signed EAR");
   cmd->add_option("--ear-key", a->ear_key, "Passport: EAR signing key (PEM; default: a fresh key)");
+  add_verifier_options(cmd, &a->verifier,
+                       "it appraises the clients' Evidence, and with --passport it issues this "
+                       "server's EARs");
   cmd->add_flag("--require-client-attestation", a->require_client,
                 "Refuse clients that do not attest (AttestationRequired)");
   cmd->add_flag("--optional-client-attestation", a->optional_client,

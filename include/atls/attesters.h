@@ -9,6 +9,7 @@
 #include <atls/export.h>
 #include <atls/result.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -84,6 +85,18 @@ struct PassportAttesterOptions {
   // PEM private key (P-256) that signs the EARs; empty: the policy's
   // ear.signing_key.
   std::string signing_key_pem;
+  // A remote Verifier service (docs/verifier-service.md) instead of the
+  // in-process one: https://HOST:PORT (http:// on loopback only), with the
+  // CA certificates that authenticate it (default: the system's roots) and
+  // a bound on each call. The attester then needs no policy or signing key:
+  // it sends its Evidence, bound to the key and the Verifier's nonce, and
+  // presents the Verifier's EAR, renewing it shortly before it expires
+  // (while renewal fails, the still-valid EAR is presented and a line goes
+  // to standard error; after it expired, attest() fails with
+  // PassportExpired).
+  std::string verifier_url;
+  std::string verifier_ca_file;
+  std::chrono::milliseconds verifier_timeout{5000};
 };
 
 // passport_attester builds the passport attester. Its attest() needs the

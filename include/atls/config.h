@@ -190,6 +190,22 @@ class ATLS_API Config::Builder {
   Builder& add_verifier(std::shared_ptr<const Verifier> verifier,
                         std::shared_ptr<const Appraiser> appraiser);
 
+  // verifier makes a remote Verifier service (docs/verifier-service.md) do
+  // the appraisal: the peer's Evidence goes to one of its challenge-response
+  // sessions, whose nonce is the request's certificate_request_context, and
+  // the connection is decided on the EAR it returns (signature, the binder
+  // as its nonce, then this policy's tier and machine pins). Its EAR key,
+  // from its well-known endpoint, is also trusted for passports unless the
+  // policy names verifier_keys of its own. |url| is https://HOST:PORT (plain
+  // http:// on loopback only); |ca_file| holds the CA certificates that
+  // authenticate it (default: the system's roots). Without a verifier, the
+  // appraisal runs in-process.
+  Builder& verifier(std::string url, std::string ca_file = "");
+  // verifier_timeout bounds each call to the remote Verifier (default 5 s);
+  // a Verifier that is down or slower fails the connection with
+  // VerifierUnavailable or VerifierTimeout.
+  Builder& verifier_timeout(std::chrono::milliseconds timeout);
+
   // --- certificate policy for the peer -----------------------------------
   // peer_certificate_policy: default WebPki when this Config is used by a
   // client (for the server's certificates) and AttestationOnly when used by

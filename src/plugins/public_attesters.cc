@@ -77,6 +77,13 @@ Result<std::shared_ptr<Attester>> passport_attester(const PassportAttesterOption
                         parse_policy(options.policy_json.empty() ? "{}" : options.policy_json,
                                      *registry, options.policy_base_dir));
   config.signing_key_pem = to_bytes(options.signing_key_pem);
+  if (!options.verifier_url.empty()) {
+    remote::ClientOptions vo;
+    vo.url = options.verifier_url;
+    vo.ca_file = options.verifier_ca_file;
+    vo.timeout = options.verifier_timeout;
+    ATLS_ASSIGN_OR_RETURN(config.verifier, remote::VerifierClient::create(std::move(vo)));
+  }
   return shared(make_passport_attester(std::move(config)));
 }
 

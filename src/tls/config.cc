@@ -255,6 +255,9 @@ std::string Config::describe() const {
   o << "accept_background_check = " << (s.accepts(AttestationModel::BackgroundCheck) ? "yes" : "no")
     << "\n";
   o << "accept_passport = " << (s.accepts(AttestationModel::Passport) ? "yes" : "no") << "\n";
+  o << "verifier = " << (s.verifier_url.empty() ? std::string("in-process") : s.verifier_url)
+    << "\n";
+  o << "verifier_timeout_ms = " << s.verifier_timeout.count() << "\n";
   o << "max_result_age = " << s.policy.max_result_age << "\n";
   o << "peer_certificate_policy = "
     << (s.cert_policy ? cert(*s.cert_policy) : "webpki (client), attestation-only (server)")
@@ -452,6 +455,17 @@ Config::Builder& Config::Builder::detailed_alerts(bool on) {
   return *this;
 }
 
+Config::Builder& Config::Builder::verifier(std::string url, std::string ca_file) {
+  m_state->verifier_url = std::move(url);
+  m_state->verifier_ca_file = std::move(ca_file);
+  return *this;
+}
+
+Config::Builder& Config::Builder::verifier_timeout(std::chrono::milliseconds timeout) {
+  m_state->verifier_timeout = timeout;
+  return *this;
+}
+
 internal::ConfigState::~ConfigState() {
   ossl::cleanse(key_pem);
 }
@@ -584,6 +598,15 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
       s->peer_attestation != AttestationMode::Required) {
     return Error{ErrorCode::InvalidArgument,
                  "the attestation-only certificate policy needs peer_attestation(Required)"};
+  }
+  if (!s->verifier_url.empty()) {
+    remote::ClientOptions vo;
+    vo.url = s->verifier_url;
+    vo.ca_file = s->verifier_ca_file;
+    vo.timeout = s->verifier_timeout;
+    ATLS_ASSIGN_OR_RETURN(s->verifier, remote::VerifierClient::create(std::move(vo)));
+  } else if (!s->verifier_ca_file.empty()) {
+    return Error{ErrorCode::InvalidArgument, "a Verifier CA file needs a Verifier URL"};
   }
   s->registry = builtin_registry();
   for (auto& [verifier, appraiser] : s->plugins) {

@@ -14,6 +14,7 @@
 #include "src/ossl/ossl.h"
 #include "src/ossl/ssl_ptr.h"
 #include "src/ossl/x509.h"
+#include "src/remote/verifier_client.h"
 #include "src/tls/authenticator.h"
 #include "src/tls/frame.h"
 
@@ -50,6 +51,11 @@ struct ConfigState {
   // Plug-ins added with Config::Builder::add_verifier, in call order; they
   // are registered after the built-in ones, so they win for their types.
   std::vector<std::pair<std::shared_ptr<const Verifier>, std::shared_ptr<const Appraiser>>> plugins;
+
+  // The remote Verifier (Config::Builder::verifier), resolved by build().
+  std::string verifier_url, verifier_ca_file;
+  std::chrono::milliseconds verifier_timeout{5000};
+  std::shared_ptr<const remote::VerifierClient> verifier;
 
   std::optional<PeerCertificatePolicy> cert_policy;
   std::string ca_file, ca_pem;

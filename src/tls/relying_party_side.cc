@@ -5,6 +5,8 @@
 #include "src/core/encoding.h"
 #include "src/ossl/secret.h"
 #include "src/ossl/x509.h"
+#include "src/remote/api.h"
+#include "src/remote/remote_appraisal.h"
 #include "src/tls/exporter.h"
 #include "src/tls/host_name.h"
 
@@ -27,15 +29,24 @@ constexpr std::size_t kContextSize = 32;
 // Evidence (or EAR), appraise it, apply the relying party's policy. It may
 // run on a worker thread (async policy); it only reads |cs|.
 Result<AttestationResult> appraise_job(const ConfigState& cs, const Evidence& evidence,
-                                       const Bytes& binder, const Bytes& leaf_spki,
-                                       bool passport) noexcept {
+                                       const Bytes& binder, const Bytes& leaf_spki, bool passport,
+                                       const std::optional<remote::Session>& session) noexcept {
   try {
     const RelyingParty rp(cs.registry, *cs.clock, cs.policy);
+    if (!passport && session && cs.verifier) {
+      return remote::remote_background_check(rp, cs.policy, *cs.verifier, *session, evidence,
+                                             binder);
+    }
     //= docs/wire-profile.md §1.5: a passport EAR must name the leaf key (the
     //= authenticator's CertificateVerify binds it to this connection);
     //= Evidence must carry the binder.
-    return rp.accept(evidence, passport ? Expectation::passport(leaf_spki)
-                                        : Expectation::background_check(binder));
+    Expectation expect =
+        passport ? Expectation::passport(leaf_spki) : Expectation::background_check(binder);
+    if (passport && cs.verifier) {
+      return remote::accept_with_verifier_key(rp, cs.policy, *cs.verifier, evidence,
+                                              std::move(expect));
+    }
+    return rp.accept(evidence, std::move(expect));
   } catch (const std::exception& e) {  // copying the expectation may throw bad_alloc
     return Error{ErrorCode::Internal, std::string("appraisal: ") + e.what()};
   }
@@ -55,7 +66,16 @@ RelyingPartySide::~RelyingPartySide() {
 
 Result<Bytes> RelyingPartySide::new_request() {
   Bytes context(kContextSize);
-  m_cs.rng->fill(context);
+  std::optional<remote::Session> session;
+  if (m_cs.verifier && m_cs.accepts(AttestationModel::BackgroundCheck)) {
+    //= docs/wire-profile.md §1.3: with a remote Verifier (background-check)
+    //= the context is the Verifier's nonce.
+    ATLS_ASSIGN_OR_RETURN(session,
+                          m_cs.verifier->new_session(remote::kBindingTls, {}, kContextSize));
+    context = session->nonce;
+  } else {
+    m_cs.rng->fill(context);
+  }
   tls::AuthRequestOptions o;
   o.msg_type = m_role == Role::Client ? tls::kClientCertificateRequest : tls::kCertificateRequest;
   o.context = std::move(context);
@@ -66,7 +86,7 @@ Result<Bytes> RelyingPartySide::new_request() {
     return Error{ErrorCode::Internal, "authenticator request: " + req.error().to_string()};
   }
   Bytes raw = req->raw;
-  m_issued.push_back(IssuedRequest{std::move(*req), false, {}});
+  m_issued.push_back(IssuedRequest{std::move(*req), false, {}, std::move(session)});
   if (m_issued.size() > kMaxIssued) {
     m_issued.erase(m_issued.begin());
   }
@@ -195,13 +215,15 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
   }
   if (m_cs.async_policy) {
     auto job = std::async(
-        std::launch::async,
-        [config = m_config, ev = std::move(evidence), b = std::move(binder), spki = va.leaf_spki,
-         passport]() { return appraise_job(config_state(*config), ev, b, spki, passport); });
+        std::launch::async, [config = m_config, ev = std::move(evidence), b = std::move(binder),
+                             spki = va.leaf_spki, passport, session = issued->session]() {
+          return appraise_job(config_state(*config), ev, b, spki, passport, session);
+        });
     m_async = Pending{std::move(job), va.leaf_spki};
     return ok();
   }
-  return finish(appraise_job(m_cs, evidence, binder, va.leaf_spki, passport), va.leaf_spki);
+  return finish(appraise_job(m_cs, evidence, binder, va.leaf_spki, passport, issued->session),
+                va.leaf_spki);
 }
 
 Result<const tls::EaKeys*> RelyingPartySide::peer_keys(SSL* ssl) {

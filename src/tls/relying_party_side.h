@@ -38,7 +38,10 @@ class RelyingPartySide {
   RelyingPartySide& operator=(const RelyingPartySide&) = delete;
 
   // new_request returns the body of an AUTH_REQUEST with a fresh 32-byte
-  // context (§1.3) and remembers the request. Fails with Internal.
+  // context (§1.3) and remembers the request. With a remote Verifier that
+  // will appraise Evidence, the context is the nonce of a new session of
+  // the Verifier's. Fails with Internal, or the Verifier client's codes
+  // (VerifierUnavailable, VerifierTimeout, ...).
   Result<Bytes> new_request();
 
   // on_authenticator validates an AUTHENTICATOR against the request whose
@@ -71,6 +74,9 @@ class RelyingPartySide {
     tls::AuthRequest request;
     bool used = false;
     ossl::SecretBytes exported;  // TLS-Exporter("Attestation", context, 32); empty until computed
+    // The remote Verifier's session whose nonce is the context (remote
+    // background-check), if any.
+    std::optional<remote::Session> session;
   };
   // The identity the first appraisal established; later ones must match
   // it (re-attestation may not switch the peer's key or machine).

@@ -130,6 +130,8 @@ TEST(Config, DefaultConfigSnapshot) {
             "peer_attestation = required\n"
             "accept_background_check = yes\n"
             "accept_passport = yes\n"
+            "verifier = in-process\n"
+            "verifier_timeout_ms = 5000\n"
             "max_result_age = 300\n"
             "peer_certificate_policy = webpki (client), attestation-only (server)\n"
             "trust_anchors = system\n"

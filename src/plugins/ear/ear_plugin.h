@@ -21,10 +21,13 @@
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
 #include "src/ossl/ossl.h"
+#include "src/remote/verifier_client.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace atls {
 
@@ -75,7 +78,16 @@ struct PassportAttesterConfig {
   const Clock* clock = nullptr;
   // Source of the Verifier's session nonces (borrowed). nullptr: SystemRng.
   Rng* rng = nullptr;
-  // A cached EAR is reused while now + refresh_margin < exp.
+  // A remote Verifier service (docs/verifier-service.md): when set, the
+  // Evidence goes to it (a session with binding "key" naming the key) and
+  // its EAR is presented; registry, policy, trust anchors and signing key
+  // are then unused.
+  std::shared_ptr<const remote::VerifierClient> verifier;
+  // Receives a line when renewing an EAR fails while the cached one is still
+  // valid (it is presented meanwhile). nullptr: standard error.
+  std::function<void(const std::string&)> log;
+  // A cached EAR is reused while now + refresh_margin < exp; after that it
+  // is renewed, and still presented until exp if renewal fails.
   std::int64_t refresh_margin = 30;
   // At most this many keys have a cached EAR (the soonest to expire goes).
   std::size_t max_cache_entries = 64;
@@ -83,7 +95,8 @@ struct PassportAttesterConfig {
 
 // make_passport_attester builds the passport attester (media type
 // application/eat+jwt). Fails with InvalidArgument (no evidence attester, a
-// negative margin, no signing key) or KeyInvalid (the key does not parse).
+// negative margin, no signing key and no remote Verifier) or KeyInvalid
+// (the key does not parse).
 //
 // attest(request) needs request.key_spki (else InvalidArgument) and ignores
 // request.nonce: the EAR is bound to the key, and the authenticator's
@@ -92,8 +105,11 @@ struct PassportAttesterConfig {
 // until shortly before its exp (thread-safe); otherwise it draws a fresh
 // 32-byte Verifier nonce, asks the evidence attester for Evidence with
 // nonce = passport_evidence_nonce(verifier nonce, key_spki), verifies and
-// appraises it, and signs an EAR that names key_spki. Fails with the
-// evidence attester's and the Verifier's codes, or AttesterFailure.
+// appraises it, and signs an EAR that names key_spki. With a remote
+// Verifier it opens a session naming key_spki and sends the Evidence for
+// passport_evidence_nonce(session nonce, key_spki) there instead. Fails with
+// the evidence attester's and the Verifier's codes, or AttesterFailure;
+// when renewal fails after the cached EAR expired, with PassportExpired.
 Result<std::unique_ptr<Attester>> make_passport_attester(PassportAttesterConfig config);
 
 }  // namespace atls

@@ -1,10 +1,14 @@
 #include "src/attestation/evidence_cmw.h"
 #include "src/attestation/relying_party.h"
+#include "src/formats/ear/ear.h"
 #include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
 #include "src/plugins/builtin_plugins.h"
 #include "src/plugins/ear/ear_plugin.h"
+#include "src/remote/api.h"
+#include "src/remote/remote_appraisal.h"
 
+#include <cstdio>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -45,53 +49,105 @@ class PassportAttester final : public Attester {
                    "a passport needs the key it is bound to (AttestationRequest::key_spki)"};
     }
     const Clock& clock = m_config.clock != nullptr ? *m_config.clock : m_system_clock;
-    if (auto cached = lookup(request.key_spki, clock)) {
-      return wrap(*cached);
+    if (auto cached = lookup(request.key_spki, clock.now() + m_config.refresh_margin)) {
+      return remote::ear_evidence(cached->jwt);
     }
     // One issuance at a time, so that connections racing for the same key
     // share one EAR; the cache itself stays readable meanwhile.
     std::lock_guard<std::mutex> issuing(m_issue_mutex);
-    if (auto cached = lookup(request.key_spki, clock)) {
-      return wrap(*cached);
+    if (auto cached = lookup(request.key_spki, clock.now() + m_config.refresh_margin)) {
+      return remote::ear_evidence(cached->jwt);
     }
-    ATLS_ASSIGN_OR_RETURN(CachedEar fresh, issue(request.key_spki, clock));
-    auto evidence = wrap(fresh.jwt);
+    Result<CachedEar> fresh = issue(request.key_spki, clock);
+    if (!fresh) {
+      return renewal_failed(request.key_spki, clock, std::move(fresh).error());
+    }
+    auto evidence = remote::ear_evidence(fresh->jwt);
     if (evidence) {
-      store(request.key_spki, std::move(fresh), clock.now());
+      store(request.key_spki, std::move(*fresh), clock.now());
     }
     return evidence;
   }
 
  private:
-  // lookup returns the cached EAR for |spki| unless it is due for renewal.
-  std::optional<std::string> lookup(const Bytes& spki, const Clock& clock) {
+  // lookup returns the cached EAR for |spki| if it is still valid at |at|.
+  std::optional<CachedEar> lookup(const Bytes& spki, std::int64_t at) {
     std::lock_guard<std::mutex> lock(m_mutex);
     const auto it = m_cache.find(spki);
-    if (it != m_cache.end() && clock.now() + m_config.refresh_margin < it->second.exp) {
-      return it->second.jwt;
+    if (it != m_cache.end() && at < it->second.exp) {
+      return it->second;
     }
     return std::nullopt;
   }
 
-  // issue runs Evidence -> in-process Verifier -> EAR for |spki|.
-  Result<CachedEar> issue(const Bytes& spki, const Clock& clock) {
-    // Called with m_issue_mutex held, so the Rng is used by one thread at a time.
-    Bytes verifier_nonce(kPassportVerifierNonceSize, 0);
-    (m_config.rng != nullptr ? *m_config.rng : m_system_rng).fill(verifier_nonce);
-    ATLS_ASSIGN_OR_RETURN(const Bytes nonce, passport_evidence_nonce(verifier_nonce, spki));
+  // renewal_failed presents the cached EAR while it is still valid (and
+  // says so in the log), else fails: PassportExpired when there was one.
+  Result<Evidence> renewal_failed(const Bytes& spki, const Clock& clock, Error why) {
+    const std::int64_t now = clock.now();
+    if (auto cached = lookup(spki, now)) {
+      log("atls: passport: renewing the EAR failed (" + why.to_string() +
+          "); presenting the cached one, valid for " + std::to_string(cached->exp - now) +
+          " s more");
+      return remote::ear_evidence(cached->jwt);
+    }
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (const auto it = m_cache.find(spki); it != m_cache.end()) {
+      return Error{ErrorCode::PassportExpired,
+                   "the EAR expired " + std::to_string(now - it->second.exp) +
+                       " s ago and renewing it failed: " + why.to_string()};
+    }
+    return why;
+  }
+
+  void log(const std::string& line) const {
+    if (m_config.log) {
+      m_config.log(line);
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+  }
+
+  // issue_remote sends Evidence to the remote Verifier's session that names
+  // |spki| (binding "key") and returns its EAR.
+  Result<CachedEar> issue_remote(const Bytes& spki) {
+    const remote::VerifierClient& verifier = *m_config.verifier;
+    ATLS_ASSIGN_OR_RETURN(const remote::Session session,
+                          verifier.new_session(remote::kBindingKey, spki));
+    ATLS_ASSIGN_OR_RETURN(const Bytes nonce, passport_evidence_nonce(session.nonce, spki));
+    ATLS_ASSIGN_OR_RETURN(const Evidence evidence, evidence_for(nonce, spki));
+    ATLS_ASSIGN_OR_RETURN(std::string jwt, verifier.submit(session, evidence.cmw));
+    // The relying party verifies the EAR; here only its lifetime is read.
+    ATLS_ASSIGN_OR_RETURN(const Ear ear, decode_ear_jwt_unverified(jwt));
+    if (!ear.exp) {
+      return Error{ErrorCode::EarMissingClaim, "the Verifier's EAR has no exp"};
+    }
+    return CachedEar{std::move(jwt), *ear.exp};
+  }
+
+  // evidence_for asks the evidence attester for Evidence with |nonce|.
+  Result<Evidence> evidence_for(const Bytes& nonce, const Bytes& spki) {
     AttestationRequest inner;
     inner.nonce = nonce;
     inner.key_spki = spki;
-    Result<Evidence> evidence = Error{ErrorCode::Internal, "evidence attester did not run"};
     try {
-      evidence = m_config.evidence_attester->attest(inner);
+      return m_config.evidence_attester->attest(inner);
     } catch (const std::exception& e) {
       return Error{ErrorCode::Internal,
                    std::string(m_config.evidence_attester->name()) + " attester: " + e.what()};
     }
-    if (!evidence) {
-      return std::move(evidence).error();
+  }
+
+  // issue runs Evidence -> Verifier -> EAR for |spki|: the remote Verifier
+  // when there is one, else the in-process one.
+  Result<CachedEar> issue(const Bytes& spki, const Clock& clock) {
+    if (m_config.verifier) {
+      return issue_remote(spki);
     }
+    // Called with m_issue_mutex held, so the Rng is used by one thread at a time.
+    Bytes verifier_nonce(kPassportVerifierNonceSize, 0);
+    (m_config.rng != nullptr ? *m_config.rng : m_system_rng).fill(verifier_nonce);
+    ATLS_ASSIGN_OR_RETURN(const Bytes nonce, passport_evidence_nonce(verifier_nonce, spki));
+    ATLS_ASSIGN_OR_RETURN(const Evidence evidence, evidence_for(nonce, spki));
 
     // The in-process Verifier appraises and signs whatever the tier: the
     // relying party judges the EAR against its own policy.
@@ -100,7 +156,7 @@ class PassportAttester final : public Attester {
     expect.context.trust_anchors = m_config.trust_anchors;
     expect.context.attested_key_spki = spki;  // named in the EAR
     ATLS_ASSIGN_OR_RETURN(const internal::Appraisal appraisal,
-                          verifier.appraise(*evidence, std::move(expect), m_key.get()));
+                          verifier.appraise(evidence, std::move(expect), m_key.get()));
     const AttestationResult& result = appraisal.result;
     if (result.ear().empty()) {
       return Error{ErrorCode::AttesterFailure, "the in-process Verifier signed no EAR"};
@@ -126,16 +182,6 @@ class PassportAttester final : public Attester {
     if (m_config.max_cache_entries > 0) {
       m_cache.emplace(spki, std::move(ear));
     }
-  }
-
-  static Result<Evidence> wrap(const std::string& jwt) {
-    EvidenceRecord rec;
-    rec.media_type = std::string(kMediaTypeEar);
-    rec.value.assign(jwt.begin(), jwt.end());
-    rec.ind = kIndAttestationResult;
-    std::vector<EvidenceRecord> records;
-    records.push_back(std::move(rec));
-    return evidence_from_records(std::move(records));
   }
 
   PassportAttesterConfig m_config;
@@ -164,7 +210,7 @@ Result<std::unique_ptr<Attester>> make_passport_attester(PassportAttesterConfig 
     }
     key.reset(config.signing_key);
     config.signing_key = nullptr;
-  } else {
+  } else if (!config.verifier) {
     Bytes pem = config.signing_key_pem;
     if (pem.empty() && !config.policy.ear.signing_key.empty()) {
       ATLS_ASSIGN_OR_RETURN(pem,
@@ -173,7 +219,7 @@ Result<std::unique_ptr<Attester>> make_passport_attester(PassportAttesterConfig 
     if (pem.empty()) {
       return Error{ErrorCode::InvalidArgument,
                    "the passport attester needs an EAR signing key (signing_key, signing_key_pem "
-                   "or the policy's ear.signing_key)"};
+                   "or the policy's ear.signing_key) or a remote Verifier"};
     }
     ATLS_ASSIGN_OR_RETURN(key, ossl::parse_private_key(pem));
   }
