@@ -3,12 +3,14 @@
 
 #include "tools/commands.h"
 #include "tools/common.h"
+#include "tools/verifier_options.h"
 
 #include "src/core/encoding.h"
 #include "src/plugins/sevsnp/sevsnp.h"
 #include "src/plugins/software/software.h"
 #include "src/plugins/tdx/tdx.h"
 #include "src/plugins/tpm2/tpm2.h"
+#include "src/remote/api.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +44,8 @@ struct AttestArgs {
   // sev-snp, tdx
   std::string tsm_path = "/sys/kernel/config/tsm/report";
   int vmpl = -1;
+  // A remote Verifier: the nonce comes from its session, the output is its EAR.
+  VerifierOptions verifier;
   // Options the user gave explicitly, to reject those of another attester.
   std::vector<std::string> given;
 
@@ -67,6 +71,9 @@ NonceLimits nonce_limits(std::string_view attester) {
 }
 
 Result<Bytes> parse_nonce(const AttestArgs& a) {
+  if (a.nonce.empty() && a.verifier.given()) {
+    return Bytes{};  // the Verifier's session draws it
+  }
   if (a.nonce.empty()) {
     return Error{ErrorCode::InvalidArgument, "--nonce is required (hex)"};
   }
@@ -223,6 +230,29 @@ Result<Built> build_attester(const AttestArgs& a) {
   return Error{ErrorCode::Internal, "unhandled attester \"" + a.attester + "\""};
 }
 
+// attest_remote has the Verifier appraise Evidence made for one of its
+// sessions (the given nonce, or one it draws) and writes the EAR it returns.
+Result<void> attest_remote(const AttestArgs& a, Attester& attester, const Bytes& nonce,
+                           const std::string& out) {
+  ATLS_ASSIGN_OR_RETURN(const auto client, a.verifier.client());
+  const NonceLimits lim = nonce_limits(a.attester);
+  const std::size_t size = std::clamp<std::size_t>(32, std::max<std::size_t>(lim.min, 8),
+                                                   std::min<std::size_t>(lim.max, 64));
+  ATLS_ASSIGN_OR_RETURN(const remote::Session session,
+                        client->new_session(remote::kBindingNonce, {}, size, nonce));
+  AttestationRequest req;
+  req.nonce = session.nonce;
+  ATLS_ASSIGN_OR_RETURN(const Evidence evidence, attester.attest(req));
+  ATLS_ASSIGN_OR_RETURN(const std::string ear, client->submit(session, evidence.cmw));
+  ATLS_TRY(write_output(out, to_bytes(ear + "\n")));
+  if (out != "-") {
+    std::cerr << "atls attest: " << client->url() << " appraised " << evidence.cmw.size()
+              << " bytes of " << attester.media_type() << " evidence; wrote its EAR to " << out
+              << "\n";
+  }
+  return ok();
+}
+
 void run_attest(AttestArgs& a, const CLI::App& cmd) {
   for (const auto* opt : cmd.get_options()) {
     if (opt->count() > 0) {
@@ -264,6 +294,12 @@ void run_attest(AttestArgs& a, const CLI::App& cmd) {
   auto built = build_attester(a);
   if (!built) {
     fail("attest", built.error());
+    return;
+  }
+  if (a.verifier.given()) {
+    if (auto w = attest_remote(a, *built->attester, *nonce, out); !w) {
+      fail("attest", w.error());
+    }
     return;
   }
   AttestationRequest req;
@@ -343,6 +379,9 @@ void register_attest(CLI::App& app) {
       ->group(tee);
   cmd->add_option("--vmpl", a->vmpl, "sev-snp: VMPL to request (0..3; default: the kernel's)")
       ->group(tee);
+  add_verifier_options(cmd, &a->verifier,
+                       "the nonce comes from one of its sessions (or --nonce), the Evidence goes "
+                       "to it, and its EAR (a JWT) is written instead of the Evidence");
   cmd->callback([a, cmd] { run_attest(*a, *cmd); });
 }
 

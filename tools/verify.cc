@@ -3,6 +3,7 @@
 
 #include "tools/commands.h"
 #include "tools/common.h"
+#include "tools/verifier_options.h"
 
 #include "src/attestation/evidence_cmw.h"
 #include "src/attestation/policy.h"
@@ -15,6 +16,8 @@
 #include "src/ossl/x509.h"
 #include "src/plugins/builtin_plugins.h"
 #include "src/plugins/tpm2/tpm2.h"
+#include "src/remote/api.h"
+#include "src/remote/remote_appraisal.h"
 
 #include <cctype>
 #include <charconv>
@@ -41,6 +44,7 @@ struct VerifyArgs {
   std::string tpm_quote, tpm_signature, tpm_pcrs, tpm_ak_pub;
   std::string attested_key;
   bool json = false;
+  VerifierOptions verifier;
   // --nonce was given (possibly as "", which expects an empty nonce).
   bool nonce_given = false;
 };
@@ -279,6 +283,29 @@ Result<Evidence> load_evidence(const VerifyArgs& a) {
   return evidence_from_cmw(data);
 }
 
+// appraise_remotely sends non-EAR |evidence| to a session of the remote
+// Verifier opened for the --nonce, replaces it with the Verifier's EAR and
+// returns that EAR ("" when |evidence| was an EAR already); in both cases
+// the Verifier's EAR key joins the trust anchors.
+Result<std::string> appraise_remotely(const VerifyArgs& a, Evidence& evidence, VerifyContext& ctx) {
+  ATLS_ASSIGN_OR_RETURN(const auto client, a.verifier.client());
+  std::string ear;
+  if (evidence.media_type() != kMediaTypeEar) {
+    if (!ctx.expected_nonce || ctx.expected_nonce->empty()) {
+      return Error{ErrorCode::InvalidArgument,
+                   "--verifier needs --nonce for Evidence: the Verifier's session is opened for "
+                   "that nonce"};
+    }
+    ATLS_ASSIGN_OR_RETURN(const remote::Session session,
+                          client->new_session(remote::kBindingNonce, {}, 0, *ctx.expected_nonce));
+    ATLS_ASSIGN_OR_RETURN(ear, client->submit(session, evidence.cmw));
+    ATLS_ASSIGN_OR_RETURN(evidence, remote::ear_evidence(ear));
+  }
+  ATLS_ASSIGN_OR_RETURN(Bytes key, client->ear_key());
+  ctx.trust_anchors.push_back(std::move(key));
+  return ear;
+}
+
 void run_verify(const VerifyArgs& a) {
   // Every failure prints one line on stderr; with --json, stdout also gets a
   // JSON object naming the error, so that a harness never parses empty output.
@@ -326,8 +353,9 @@ void run_verify(const VerifyArgs& a) {
     }
     policy = std::make_unique<Policy>(std::move(*p));
   }
-  if (!a.ear_out.empty() && (!policy || policy->ear.signing_key.empty())) {
-    bail(Error{ErrorCode::InvalidArgument, "--ear-out needs a policy with ear.signing_key"});
+  if (!a.ear_out.empty() && !a.verifier.given() && (!policy || policy->ear.signing_key.empty())) {
+    bail(Error{ErrorCode::InvalidArgument,
+               "--ear-out needs a policy with ear.signing_key, or --verifier"});
     return;
   }
   auto evidence = load_evidence(a);
@@ -369,8 +397,19 @@ void run_verify(const VerifyArgs& a) {
     }
     ctx.certificates.push_back(std::move(*b));
   }
+  // With --verifier, Evidence is appraised by the remote Verifier and its
+  // EAR is checked here with the key of its well-known endpoint.
+  std::string remote_ear;
+  if (a.verifier.given()) {
+    auto r = appraise_remotely(a, *evidence, ctx);
+    if (!r) {
+      bail(r.error(), a.evidence);
+      return;
+    }
+    remote_ear = std::move(*r);
+  }
   ossl::UniquePtr<EVP_PKEY> ear_key;
-  if (policy && !policy->ear.signing_key.empty()) {
+  if (policy && !policy->ear.signing_key.empty() && remote_ear.empty()) {
     auto pem = load_reference(policy->base_dir, policy->ear.signing_key);
     if (!pem) {
       bail(pem.error());
@@ -417,7 +456,7 @@ void run_verify(const VerifyArgs& a) {
     print_result(*result, *verified, policy.get(), verdict);
   }
   if (!a.ear_out.empty()) {
-    auto w = write_output(a.ear_out, to_bytes(result->ear()));
+    auto w = write_output(a.ear_out, to_bytes(remote_ear.empty() ? result->ear() : remote_ear));
     if (!w) {
       fail("verify", w.error());  // the result is already printed
       return;
@@ -475,6 +514,9 @@ void register_verify(CLI::App& app) {
   cmd->add_option("--tpm-ak-pub", a->tpm_ak_pub,
                   "AK public area (TPMT_PUBLIC or TPM2B_PUBLIC, e.g. tpm2_create -u); optional");
   cmd->add_flag("--json", a->json, "Print the result as JSON");
+  add_verifier_options(cmd, &a->verifier,
+                       "Evidence goes to a session opened for --nonce and its EAR is verified "
+                       "here; an EAR is verified with the Verifier's key");
   cmd->callback([a, nonce] {
     a->nonce_given = nonce->count() > 0;
     run_verify(*a);

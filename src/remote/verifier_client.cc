@@ -96,7 +96,7 @@ Result<Session> parse_session(const Reply& r, std::string_view fallback_path) {
 }  // namespace
 
 Result<std::shared_ptr<VerifierClient>> VerifierClient::create(ClientOptions options) {
-  const std::string& url = options.url;
+  const std::string url = options.url;
   const bool https = url.starts_with("https://");
   if (!https && !url.starts_with("http://")) {
     return Error{ErrorCode::InvalidArgument,
