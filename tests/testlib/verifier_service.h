@@ -36,6 +36,8 @@ struct VerifierServiceOptions {
 // stopped by the destructor.
 class VerifierService {
  public:
+  // available: this build has the atls command (sanitizer builds do not).
+  static bool available();
   // start returns nullptr (with a test failure) when it does not come up
   // within 10 s.
   static std::unique_ptr<VerifierService> start(const VerifierServiceOptions& options = {});

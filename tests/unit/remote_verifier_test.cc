@@ -112,6 +112,9 @@ struct RecordingServer {
 class RemoteVerifier : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (!test::VerifierService::available()) {
+      GTEST_SKIP() << "no atls command in this build";
+    }
     test::VerifierServiceOptions o;
     o.policy_json = test::software_policy(bundle);
     service = test::VerifierService::start(o);
@@ -227,6 +230,9 @@ TEST_F(RemoteVerifier, ClientAttestationPassport) {
 }
 
 TEST(RemoteVerifierTpm, BackgroundCheckAndPassportWithSwtpm) {
+  if (!test::VerifierService::available()) {
+    GTEST_SKIP() << "no atls command in this build";
+  }
   if (!test::swtpm_available()) {
     GTEST_SKIP() << "swtpm not installed";
   }
@@ -286,6 +292,9 @@ TEST_F(RemoteVerifier, ForgedSessionIsRefused) {
 }
 
 TEST(RemoteVerifierExpiry, ExpiredSessionIsRefused) {
+  if (!test::VerifierService::available()) {
+    GTEST_SKIP() << "no atls command in this build";
+  }
   auto bundle = test::make_software_bundle();
   test::VerifierServiceOptions o;
   o.policy_json = test::software_policy(bundle);
@@ -328,6 +337,9 @@ TEST_F(RemoteVerifier, WrongMediaTypeIsRefused) {
 }
 
 TEST(RemoteVerifierLimits, OversizeBodyIsRefused) {
+  if (!test::VerifierService::available()) {
+    GTEST_SKIP() << "no atls command in this build";
+  }
   auto bundle = test::make_software_bundle();
   test::VerifierServiceOptions o;
   o.policy_json = test::software_policy(bundle);
