@@ -96,8 +96,15 @@ Result<std::shared_ptr<const Config>> build_config(const ConnectArgs& a) {
     }
     b.peer_certificate_policy(PeerCertificatePolicy::AttestationOnly);
   }
-  b.policy_file(a.policy).peer_attestation(a.optional ? AttestationMode::Optional
-                                                      : AttestationMode::Required);
+  if (a.policy.empty() && !a.verifier.given()) {
+    return Error{ErrorCode::InvalidArgument,
+                 "--policy FILE is required (with --verifier URL it is optional: the Verifier "
+                 "appraises, and the result must then be affirming)"};
+  }
+  if (!a.policy.empty()) {
+    b.policy_file(a.policy);
+  }
+  b.peer_attestation(a.optional ? AttestationMode::Optional : AttestationMode::Required);
   if (a.no_negotiation) {
     b.negotiation(false);
   }
@@ -275,8 +282,8 @@ void register_connect(CLI::App& app) {
       "printed, e.g. AttestationRequired, MeasurementMismatch), 2 usage error.");
   cmd->add_option("server", a->target, "Server address HOST:PORT")->required();
   cmd->add_option("--policy", a->policy,
-                  "Appraisal policy for the server's evidence (docs/policy.md)")
-      ->required();
+                  "Appraisal policy for the server's evidence (docs/policy.md); required unless "
+                  "--verifier is given");
   cmd->add_option("--listen", a->listen,
                   "Tunnel: accept plain TCP on HOST:PORT instead of using stdin/stdout");
   cmd->add_option("--ca", a->ca,

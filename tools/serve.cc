@@ -180,10 +180,13 @@ Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, BuiltAtte
         "--require-client-attestation and --optional-client-attestation exclude each other"};
   }
   if (a.require_client || a.optional_client) {
-    if (a.policy.empty()) {
-      return Error{ErrorCode::InvalidArgument, "client attestation needs --policy FILE"};
+    if (a.policy.empty() && !a.verifier.given()) {
+      return Error{ErrorCode::InvalidArgument,
+                   "client attestation needs --policy FILE (or --verifier URL)"};
     }
-    b.policy_file(a.policy);
+    if (!a.policy.empty()) {
+      b.policy_file(a.policy);
+    }
     if (a.verifier.given()) {
       b.verifier(a.verifier.url, a.verifier.ca)
           .verifier_timeout(std::chrono::milliseconds(a.verifier.timeout_ms));
