@@ -1,9 +1,9 @@
 #include "src/remote/verifier_client.h"
 
 #include "src/core/encoding.h"
-#include "src/core/error_names.h"
 #include "src/formats/json/json.h"
 #include "src/remote/api.h"
+#include "src/remote/replies.h"
 
 #include <httplib.h>
 
@@ -13,7 +13,7 @@
 namespace atls::remote {
 namespace {
 
-// The largest reply taken from a Verifier (an EAR with many submodules).
+// The largest reply taken from a Verifier (src/remote/replies.cc bounds its JSON).
 constexpr std::size_t kMaxReply = 256 * 1024;
 
 bool is_loopback_host(std::string_view host) {
@@ -34,64 +34,6 @@ struct Reply {
   std::string location;
   std::string body;
 };
-
-// problem_error turns a 4xx/5xx reply into the Verifier's own code when it
-// names one (RFC 9457 problem details with "code"), else VerifierRejected.
-Error problem_error(const Reply& r) {
-  std::string detail = "HTTP " + std::to_string(r.status);
-  if (auto j = parse_json(r.body); j && j->is_object()) {
-    const auto text = [&](const char* k) {
-      const auto it = j->find(k);
-      return it != j->end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    const std::string code = text("code");
-    std::string what = text("detail");
-    if (what.empty()) {
-      what = text("title");
-    }
-    if (!what.empty()) {
-      detail += ": " + what;
-    }
-    if (const auto c = error_code_from_name(code); c && *c != ErrorCode::Ok) {
-      return Error{*c, "the Verifier says: " + detail};
-    }
-  }
-  return Error{ErrorCode::VerifierRejected, detail};
-}
-
-Result<Session> parse_session(const Reply& r, std::string_view fallback_path) {
-  auto j = parse_json(r.body);
-  if (!j || !j->is_object()) {
-    return Error{ErrorCode::VerifierRejected, "the session reply is not a JSON object"};
-  }
-  Session s;
-  s.path = r.location.empty() ? std::string(fallback_path) : r.location;
-  // A Location may be absolute (Veraison writes scheme://host/path).
-  if (const auto p = s.path.find("://"); p != std::string::npos) {
-    const auto slash = s.path.find('/', p + 3);
-    s.path = slash == std::string::npos ? std::string("/") : s.path.substr(slash);
-  }
-  if (!s.path.starts_with(kSessionPathPrefix)) {
-    return Error{ErrorCode::VerifierRejected, "the session location is not a session path"};
-  }
-  const auto nonce = j->find("nonce");
-  if (nonce == j->end() || !nonce->is_string()) {
-    return Error{ErrorCode::VerifierRejected, "the session has no nonce"};
-  }
-  auto n = base64_decode_lenient(nonce->get<std::string>());
-  if (!n || n->size() < kMinNonceSize || n->size() > kMaxNonceSize) {
-    return Error{ErrorCode::VerifierRejected, "the session nonce is not 8..64 bytes of base64"};
-  }
-  s.nonce = std::move(*n);
-  if (const auto acc = j->find("accept"); acc != j->end() && acc->is_array()) {
-    for (const auto& a : *acc) {
-      if (a.is_string()) {
-        s.accept.push_back(a.get<std::string>());
-      }
-    }
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -196,9 +138,9 @@ Result<Session> VerifierClient::new_session(std::string_view binding, ByteView a
   }
   ATLS_ASSIGN_OR_RETURN(const Reply r, perform(m_options, m_origin, Call{"POST", path, "", ""}));
   if (r.status != 201 && r.status != 200) {
-    return problem_error(r);
+    return problem_error(r.status, r.body);
   }
-  ATLS_ASSIGN_OR_RETURN(Session s, parse_session(r, ""));
+  ATLS_ASSIGN_OR_RETURN(Session s, parse_session(r.location, r.body));
   if (!nonce.empty() && s.nonce != Bytes(nonce.begin(), nonce.end())) {
     return Error{ErrorCode::VerifierRejected, "the Verifier answered with another nonce"};
   }
@@ -221,18 +163,9 @@ Result<std::string> VerifierClient::submit_as(const Session& session, std::strin
                                                Call{"POST", session.path, std::string(media_type),
                                                     std::string(as_string_view(body))}));
   if (r.status != 200) {
-    return problem_error(r);
+    return problem_error(r.status, r.body);
   }
-  auto j = parse_json(r.body);
-  if (!j || !j->is_object()) {
-    return Error{ErrorCode::VerifierRejected, "the Verifier's reply is not a JSON object"};
-  }
-  const auto status = j->find("status");
-  const auto result = j->find("result");
-  if (status == j->end() || *status != "complete" || result == j->end() || !result->is_string()) {
-    return Error{ErrorCode::VerifierRejected, "the session did not complete with a result"};
-  }
-  return result->get<std::string>();
+  return parse_completed(r.body);
 }
 
 Result<nlohmann::json> VerifierClient::discovery() const {
@@ -240,9 +173,9 @@ Result<nlohmann::json> VerifierClient::discovery() const {
       const Reply r,
       perform(m_options, m_origin, Call{"GET", m_prefix + std::string(kWellKnownPath), "", ""}));
   if (r.status != 200) {
-    return problem_error(r);
+    return problem_error(r.status, r.body);
   }
-  auto j = parse_json(r.body);
+  auto j = parse_json(r.body, JsonLimits{});
   if (!j || !j->is_object()) {
     return Error{ErrorCode::VerifierRejected, "the well-known document is not a JSON object"};
   }

@@ -7,7 +7,7 @@
 #include <atls/bytes.h>
 #include <atls/result.h>
 
-#include "src/ossl/ossl.h"
+#include "src/remote/replies.h"
 
 #include <nlohmann/json.hpp>
 
@@ -30,13 +30,6 @@ struct ClientOptions {
   // Bounds connecting, sending and waiting for each reply.
   std::chrono::milliseconds timeout{5000};
   bool allow_insecure_http = false;
-};
-
-// Session is an open challenge-response session.
-struct Session {
-  std::string path;  // the Location: /challenge-response/v1/session/{id}
-  Bytes nonce;
-  std::vector<std::string> accept;
 };
 
 // VerifierClient talks to one Verifier service. Thread-safe: each call
