@@ -9,10 +9,11 @@ build_pkgs=(
   libcbor-dev                   # CBOR
   nlohmann-json3-dev            # JSON
   libcli11-dev                  # command line
+  libcpp-httplib-dev            # HTTP server of `atls verifier` (src/service)
   libgtest-dev libgmock-dev     # unit tests
   libbenchmark-dev              # benchmarks
   libtss2-dev swtpm swtpm-tools tpm2-tools  # TPM 2.0 plug-in (ESAPI) and its tests
-  python3 python3-cryptography python3-cbor2 python3-openssl  # independent cross-checks
+  python3 python3-cryptography python3-cbor2 python3-openssl python3-jwt  # independent cross-checks
   haproxy tshark                # middlebox and capture tests (tls_middlebox_test)
   clang-format-14               # format.clang_format test, make format
 )
