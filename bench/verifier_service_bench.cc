@@ -30,6 +30,8 @@
 //
 //   atls_verifier_service_bench [--n N] [--rounds R] [--warmup W] [--clients C]
 //                               [--workers 1,2] [--kinds software,tpm2] [--max-seconds S]
+//
+// The service is the atls command built with this program, or $ATLS_CLI.
 
 #include "tools/attesters.h"
 #include "tools/swtpm_process.h"
@@ -370,7 +372,10 @@ int run(int argc, char** argv) {
       return 2;
     }
   }
-  if (std::string(ATLS_CLI_PATH).empty()) {
+  // $ATLS_CLI names another atls command than the one built with this program.
+  const char* cli_env = std::getenv("ATLS_CLI");
+  const std::string cli = cli_env != nullptr && *cli_env != '\0' ? cli_env : ATLS_CLI_PATH;
+  if (cli.empty()) {
     std::fprintf(stderr, "verifier_service_bench: built without the atls command; skipped\n");
     return 0;
   }
@@ -447,7 +452,7 @@ int run(int argc, char** argv) {
   std::vector<std::unique_ptr<tools::VerifierProcess>> services;
   for (const int w : opt.workers) {
     tools::VerifierProcessOptions vo;
-    vo.executable = ATLS_CLI_PATH;
+    vo.executable = cli;
     vo.policy_json = policy.dump();
     vo.workers = w;
     auto svc = tools::VerifierProcess::start(vo);
