@@ -19,6 +19,7 @@ void register_commands(CLI::App& app) {
   register_serve(app);
   register_connect(app);
   register_demo(app);
+  register_verifier(app);
 }
 
 }  // namespace atls::tools

@@ -1,7 +1,6 @@
 #include "src/attestation/pipeline.h"
 
-#include "src/core/encoding.h"
-#include "src/formats/ear/ear.h"
+#include "src/attestation/ear_issuer.h"
 
 #include <algorithm>
 #include <exception>
@@ -157,41 +156,20 @@ Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, c
     valid_until = std::min(valid_until, *c.expires_at);
   }
   if (ear_key != nullptr) {
-    const std::int64_t lifetime = policy.ear.lifetime;
-    Ear ear;
-    ear.profile = std::string(kEarProfileIetf03);
-    ear.iat = r.m_verified_at;
-    ear.exp = std::min(r.m_verified_at + lifetime, valid_until);
-    valid_until = *ear.exp;
-    ear.status = r.m_status;
-    ear.verifier_id.developer = policy.ear.developer;
-    ear.verifier_id.build = policy.ear.build;
+    EarIssue issue;
+    issue.key = ear_key;
+    issue.iat = r.m_verified_at;
+    issue.exp = std::min(r.m_verified_at + policy.ear.lifetime, valid_until);
     if (c.nonce.size() >= 8 && c.nonce.size() <= 64) {
-      ear.nonce = c.nonce;
+      issue.nonce = c.nonce;
     }
-    for (const auto& s : r.m_submods) {
-      EarSubmod es;
-      es.name = s.name;
-      es.status = s.status;
-      es.trust_vector = s.trust_vector;
-      if (!s.policy_id.empty()) {
-        es.policy_ids.push_back(s.policy_id);
-      }
-      es.extensions["atls.media-type"] = r.m_media_type;
-      if (!r.m_machine_id.empty()) {
-        es.extensions["atls.machine-id"] = r.m_machine_id;
-      }
-      if (attested_key_spki != nullptr) {
-        //= docs/wire-profile.md §1.5: the submodule's ear.veraison.key-attestation
-        //= object with akpub = base64url(DER SPKI).
-        es.extensions["ear.veraison.key-attestation"] = {
-            {"akpub", base64url_encode(*attested_key_spki)}};
-      }
-      ear.submods.push_back(std::move(es));
+    if (attested_key_spki != nullptr) {
+      issue.attested_key_spki = *attested_key_spki;
     }
-    std::sort(ear.submods.begin(), ear.submods.end(),
-              [](const EarSubmod& x, const EarSubmod& y) { return x.name < y.name; });
-    ATLS_ASSIGN_OR_RETURN(r.m_ear, sign_ear_jwt(ear, ear_key));
+    issue.developer = policy.ear.developer;
+    issue.build = policy.ear.build;
+    ATLS_ASSIGN_OR_RETURN(r.m_ear, issue_ear(r, c, issue));
+    valid_until = issue.exp;
   }
   r.m_valid_until = valid_until;
   return r;

@@ -446,10 +446,13 @@ Result<Ear> decode_ear_jwt_unverified(std::string_view token) {
   return decode_claims_of(jws);
 }
 
-Result<std::string> sign_ear_jwt(const Ear& ear, EVP_PKEY* key) {
+Result<std::string> sign_ear_jwt(const Ear& ear, EVP_PKEY* key, std::string_view kid) {
   const nlohmann::json claims = ear_to_claims(ear);
   ATLS_TRY(ear_from_claims(claims));
-  const nlohmann::json header = {{"typ", "JWT"}};
+  nlohmann::json header = {{"typ", "JWT"}};
+  if (!kid.empty()) {
+    header["kid"] = std::string(kid);
+  }
   return sign_jws(key, to_bytes(json_dump(claims)), header);
 }
 

@@ -110,8 +110,9 @@ Result<Ear> decode_ear_jwt_unverified(std::string_view token);
 
 // sign_ear_jwt validates |ear| (as ear_from_claims would) and signs it as a
 // JWT (typ "JWT") with the private |key| (borrowed); the algorithm follows
-// the key (ES256 for P-256). Fails with the codes of ear_from_claims and
-// sign_jws.
-Result<std::string> sign_ear_jwt(const Ear& ear, EVP_PKEY* key);
+// the key (ES256 for P-256). A non-empty |kid| is written to the header
+// (e.g. the key's RFC 7638 thumbprint). Fails with the codes of
+// ear_from_claims and sign_jws.
+Result<std::string> sign_ear_jwt(const Ear& ear, EVP_PKEY* key, std::string_view kid = {});
 
 }  // namespace atls
