@@ -30,6 +30,11 @@
 //
 //   atls_verifier_service_bench [--n N] [--rounds R] [--warmup W] [--clients C]
 //                               [--workers 1,2] [--kinds software,tpm2] [--max-seconds S]
+//                               [--verifier-client]
+//
+// --verifier-client adds rows that go through remote::VerifierClient, as an
+// atls relying party does (a new HTTP connection per call), instead of the
+// keep-alive clients.
 //
 // The service is the atls command built with this program, or $ATLS_CLI.
 
@@ -117,6 +122,9 @@ struct Row {
   const Kind* kind = nullptr;
   tools::VerifierProcess* service = nullptr;  // null: in-process
   int threads = 1;
+  // Service rows: through remote::VerifierClient (what an atls relying
+  // party uses: a new HTTP connection per call) instead of keep-alive.
+  bool verifier_client = false;
   std::vector<double> ms;
   double seconds = 0;
   double verifier_cpu = 0;  // the service process, or this process in-process
@@ -126,7 +134,8 @@ struct Row {
 
   std::string label() const {
     if (service != nullptr) {
-      return "service, " + std::to_string(threads) + (threads == 1 ? " worker" : " workers");
+      return "service, " + std::to_string(threads) + (threads == 1 ? " worker" : " workers") +
+             (verifier_client ? ", VerifierClient" : "");
     }
     return "in-process, " + std::to_string(threads) + (threads == 1 ? " thread" : " threads");
   }
@@ -138,6 +147,7 @@ class ServiceClient {
   ServiceClient(std::uint16_t port, std::string new_session_target)
       : m_cli("127.0.0.1", port), m_new_session(std::move(new_session_target)) {
     m_cli.set_keep_alive(true);
+    m_cli.set_tcp_nodelay(true);  // no Nagle wait between a request's header and body writes
     m_cli.set_connection_timeout(std::chrono::seconds(15));
     m_cli.set_read_timeout(std::chrono::seconds(15));
     m_cli.set_write_timeout(std::chrono::seconds(15));
@@ -178,6 +188,18 @@ class ServiceClient {
   std::string m_new_session;
 };
 
+// verify_with_client is one verification through remote::VerifierClient.
+Result<void> verify_with_client(const remote::VerifierClient& client, const Kind& kind,
+                                const Bytes& nonce) {
+  ATLS_ASSIGN_OR_RETURN(const remote::Session s,
+                        client.new_session(remote::kBindingNonce, {}, nonce.size(), nonce));
+  ATLS_ASSIGN_OR_RETURN(const std::string ear, client.submit(s, kind.evidence.cmw));
+  if (ear.empty()) {
+    return Error{ErrorCode::VerifierRejected, "no EAR"};
+  }
+  return ok();
+}
+
 // verify_in_process is one verification as the service runs it.
 Result<void> verify_in_process(const InProcess& v, const Kind& kind, const Bytes& nonce) {
   ATLS_ASSIGN_OR_RETURN(const Evidence e, evidence_from_cmw(kind.evidence.cmw));
@@ -198,6 +220,7 @@ struct Options {
   int warmup = 20;
   int clients = 2;
   double max_seconds = 30;
+  bool verifier_client = false;  // also rows through remote::VerifierClient
   std::vector<int> workers = {1, 2};
   std::vector<std::string> kinds = {"software", "tpm2"};
 };
@@ -214,15 +237,30 @@ void run_round(Row& row, int count, const Options& opt, const InProcess& inproc,
   std::mutex mu;
   std::vector<double> ms;
   std::string error;
+  std::shared_ptr<remote::VerifierClient> shared;
+  if (row.verifier_client) {
+    remote::ClientOptions o;
+    o.url = row.service->url();
+    o.timeout = std::chrono::seconds(15);
+    auto c = remote::VerifierClient::create(o);
+    if (!c) {
+      row.error = describe(c.error());
+      row.stopped = true;
+      return;
+    }
+    shared = *c;
+  }
   auto body = [&] {
     std::unique_ptr<ServiceClient> client;
-    if (row.service != nullptr) {
+    if (row.service != nullptr && !shared) {
       client = std::make_unique<ServiceClient>(row.service->port(), new_session_target);
     }
     std::vector<double> mine;
     while (left.fetch_sub(1) > 0) {
       const auto t0 = SteadyClock::now();
-      auto r = client ? client->verify(*row.kind) : verify_in_process(inproc, *row.kind, nonce);
+      auto r = shared   ? verify_with_client(*shared, *row.kind, nonce)
+               : client ? client->verify(*row.kind)
+                        : verify_in_process(inproc, *row.kind, nonce);
       if (!r) {
         const std::lock_guard<std::mutex> lock(mu);
         error = describe(r.error());
@@ -272,7 +310,7 @@ double rate(const Row& r) {
 }
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("%-14s %-22s %8s %6s %6s %8s %8s %11s %11s %6s\n", "Evidence", "Verifier", "verif/s",
+  std::printf("%-14s %-34s %8s %6s %6s %8s %8s %11s %11s %6s\n", "Evidence", "Verifier", "verif/s",
               "ratio", "vs 1T", "p50 ms", "p99 ms", "Verifier ms", "client ms", "n");
   const Kind* last = nullptr;
   for (const Row& r : rows) {
@@ -282,7 +320,7 @@ void print_table(const std::vector<Row>& rows) {
     last = r.kind;
     const std::string evidence = r.kind->label;
     if (r.ms.empty()) {
-      std::printf("%-14s %-22s failed: %s\n", evidence.c_str(), r.label().c_str(), r.error.c_str());
+      std::printf("%-14s %-34s failed: %s\n", evidence.c_str(), r.label().c_str(), r.error.c_str());
       continue;
     }
     // The in-process rows of the same kind: same thread count, and one thread.
@@ -303,10 +341,17 @@ void print_table(const std::vector<Row>& rows) {
     if (r.service != nullptr) {
       std::snprintf(client, sizeof client, "%.3f", 1000.0 * r.client_cpu / n);
     }
-    std::printf("%-14s %-22s %8.1f %6.3f %6.3f %8.3f %8.3f %11.3f %11s %6zu%s\n", evidence.c_str(),
-                r.label().c_str(), rate(r), same > 0 ? rate(r) / same : 0.0,
-                one > 0 ? rate(r) / one : 0.0, percentile(r.ms, 0.5), percentile(r.ms, 0.99),
-                1000.0 * r.verifier_cpu / n, client, r.ms.size(),
+    char ratio_same[16] = "-";
+    char ratio_one[16] = "-";
+    if (same > 0) {
+      std::snprintf(ratio_same, sizeof ratio_same, "%.3f", rate(r) / same);
+    }
+    if (one > 0) {
+      std::snprintf(ratio_one, sizeof ratio_one, "%.3f", rate(r) / one);
+    }
+    std::printf("%-14s %-34s %8.1f %6s %6s %8.3f %8.3f %11.3f %11s %6zu%s\n", evidence.c_str(),
+                r.label().c_str(), rate(r), ratio_same, ratio_one, percentile(r.ms, 0.5),
+                percentile(r.ms, 0.99), 1000.0 * r.verifier_cpu / n, client, r.ms.size(),
                 r.error.empty() ? "" : ("  (stopped: " + r.error + ")").c_str());
   }
   std::printf(
@@ -359,12 +404,14 @@ int run(int argc, char** argv) {
       for (const auto& w : split(next())) {
         opt.workers.push_back(std::clamp(std::atoi(w.c_str()), 1, 16));
       }
+    } else if (a == "--verifier-client") {
+      opt.verifier_client = true;
     } else if (a == "--kinds") {
       opt.kinds = split(next());
     } else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: %s [--n N] [--rounds R] [--warmup W] [--clients C] [--workers 1,2]\n"
-          "          [--kinds software,tpm2] [--max-seconds S]\n",
+          "          [--kinds software,tpm2] [--max-seconds S] [--verifier-client]\n",
           argv[0]);
       return 0;
     } else {
@@ -478,6 +525,10 @@ int run(int argc, char** argv) {
       Row svc = in;
       svc.service = services[i].get();
       rows.push_back(svc);
+      if (opt.verifier_client) {
+        svc.verifier_client = true;
+        rows.push_back(svc);
+      }
     }
   }
 

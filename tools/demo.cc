@@ -328,8 +328,10 @@ int remote_scenarios(Progress& progress, const DevCert& cert, const BuiltAtteste
       return -1;
     }
     Outcome o = run_scenario(*sc, *cc, body);
-    o.notes = "   Verifier:    " + url +
-              " saw the quote and the session nonce only; the TLS binder stayed with the client\n";
+    o.notes =
+        "   Verifier:    " + url +
+        " saw the Evidence and its session, nothing of the connection\n"
+        "                (the quote's nonce is the TLS binder: only the client can check it)\n";
     print_block(6, "Server attestation, remote background-check",
                 "client: Verifier session nonce = request context; the service checks the quote "
                 "(AK, PCRs) and signs an EAR; client checks the EAR's key and binder",
