@@ -219,7 +219,7 @@ struct Options {
   int rounds = 5;
   int warmup = 20;
   int clients = 2;
-  double max_seconds = 30;
+  double max_seconds = 15;
   bool verifier_client = false;  // also rows through remote::VerifierClient
   std::vector<int> workers = {1, 2};
   std::vector<std::string> kinds = {"software", "tpm2"};
