@@ -1,10 +1,12 @@
-// `atls demo`: the whole system on one machine, in one process. It starts a
-// private swtpm (TPM 2.0 simulator) on free loopback ports, runs an attested
-// server with the tpm2 attester on a thread and a client on another, and
-// walks through five scenarios: server attestation in the background-check
+// `atls demo`: the whole system on one machine, in one process and its
+// children. It starts a private swtpm (TPM 2.0 simulator) on free loopback
+// ports, runs an attested server with the tpm2 attester on a thread and a
+// client on another, and walks through seven scenarios: server attestation in the background-check
 // and passport models, mutual attestation, re-attestation on a live
-// connection, and a server whose PCRs do not match the client's policy
-// being refused. Every process, socket and directory it makes is removed
+// connection, a server whose PCRs do not match the client's policy being
+// refused, and then, with an `atls verifier` service it starts as a child
+// process (docs/verifier-service.md), a remote background-check and a
+// remote passport. Every process, socket and directory it makes is removed
 // on the way out, also on failure.
 
 #include "tools/attesters.h"
@@ -14,10 +16,12 @@
 #include "tools/net.h"
 #include "tools/session.h"
 #include "tools/swtpm_process.h"
+#include "tools/verifier_process.h"
 
 #include "src/core/encoding.h"
 #include "src/ossl/crypto.h"
 #include "src/ossl/x509.h"
+#include "src/remote/verifier_client.h"
 
 #include <atls/config.h>
 #include <atls/connection.h>
@@ -26,6 +30,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -274,8 +279,121 @@ Result<std::shared_ptr<const Config>> client_config(const DevCert& cert,
   return b.build();
 }
 
+// remote_scenarios starts an `atls verifier` service (a child process of
+// this one, docs/verifier-service.md) that appraises the server's TPM
+// quotes against the reference values the client used in scenario 1, runs
+// scenarios 6 and 7 through it and stops it. Returns how many scenarios did
+// not behave as expected, or -1 when the demo must stop.
+int remote_scenarios(Progress& progress, const DevCert& cert, const BuiltAttester& server_bg,
+                     const std::function<Result<void>(Connection&, Outcome&)>& body) {
+  if (!progress.step("starting an atls verifier service (a child process) on a free loopback "
+                     "port")) {
+    return -1;
+  }
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    fail("demo", Error{ErrorCode::IoError, "cannot find this executable: " + ec.message()});
+    return -1;
+  }
+  VerifierProcessOptions vo;
+  vo.executable = self.string();
+  vo.policy_json = relying_party_policy(server_bg, "warning", tpm_reference(false)).dump();
+  auto svc = VerifierProcess::start(vo);
+  if (!svc) {
+    fail("demo", svc.error());
+    return -1;
+  }
+  const std::string url = (*svc)->url();
+  std::cerr << "      atls verifier pid " << (*svc)->pid() << ", " << url
+            << " (trusts the TPM AK, expects PCR 0-7 = reference)" << std::endl;
+  int failures = 0;
+
+  // 6. Remote background-check: the client has no trust anchors of its own,
+  // only the Verifier's URL and the tier it requires.
+  if (!progress.step("scenario 6: server attestation, remote background-check (the Verifier "
+                     "service appraises the TPM quote)")) {
+    return -1;
+  }
+  {
+    auto sc = server_config(cert, server_bg, nullptr, nullptr);
+    auto cb = Config::builder();
+    cb.ca_pem(cert.cert_pem)
+        .peer_attestation(AttestationMode::Required)
+        .policy_json(R"({"required_tier": "warning"})")
+        .verifier(url);
+    auto cc = cb.build();
+    if (!sc || !cc) {
+      fail("demo", !sc ? sc.error() : cc.error());
+      return -1;
+    }
+    Outcome o = run_scenario(*sc, *cc, body);
+    o.notes =
+        "   Verifier:    " + url +
+        " saw the Evidence and its session, nothing of the connection\n"
+        "                (the quote's nonce is the TLS binder: only the client can check it)\n";
+    print_block(6, "Server attestation, remote background-check",
+                "client: Verifier session nonce = request context; the service checks the quote "
+                "(AK, PCRs) and signs an EAR; client checks the EAR's key and binder",
+                o, false);
+    failures += o.connected ? 0 : 1;
+  }
+
+  // 7. Remote passport: the server gets an EAR for its key from the service;
+  // the client pins the service's EAR key and never contacts it.
+  if (!progress.step("scenario 7: server attestation, remote passport (EAR from the Verifier "
+                     "service)")) {
+    return -1;
+  }
+  {
+    remote::ClientOptions co;
+    co.url = url;
+    auto vc = remote::VerifierClient::create(co);
+    if (!vc) {
+      fail("demo", vc.error());
+      return -1;
+    }
+    PassportAttesterConfig pc;
+    pc.evidence_attester = server_bg.attester;
+    pc.verifier = *vc;
+    auto pp = make_passport_attester(std::move(pc));
+    if (!pp) {
+      fail("demo", pp.error());
+      return -1;
+    }
+    BuiltAttester server_pp;
+    server_pp.attester = std::move(*pp);
+    server_pp.model = AttestationModel::Passport;
+    const std::string ear(kMediaTypeEar);
+    const nlohmann::json policy = {
+        {"required_tier", "warning"},
+        {"schemes", {{ear, {{"trust", trust_section_for(ear, (*svc)->ear_public_pem())}}}}}};
+    auto sc = server_config(cert, server_pp, nullptr, nullptr);
+    auto cc = client_config(cert, policy, nullptr);
+    if (!sc || !cc) {
+      fail("demo", !sc ? sc.error() : cc.error());
+      return -1;
+    }
+    Outcome o = run_scenario(*sc, *cc, body);
+    o.notes =
+        "   Verifier:    issued the EAR to the server for its TLS key; the client never "
+        "contacted it\n";
+    print_block(7, "Server attestation, remote passport",
+                "EAR signed by the Verifier service's key (pinned in the client's policy), naming "
+                "the authenticator's key, fresh",
+                o, false);
+    failures += o.connected ? 0 : 1;
+  }
+
+  if (!progress.step("stopping the Verifier service and removing its directory")) {
+    return -1;
+  }
+  svc->reset();
+  return failures;
+}
+
 int run_demo(const DemoArgs& /*a*/) {
-  constexpr int kSteps = 9;
+  constexpr int kSteps = 13;
   Progress progress(kSteps);
   std::cout << "atls demo: attested TLS 1.3 on this machine (server: TPM 2.0 simulator; "
                "client: software attester)\n"
@@ -468,6 +586,13 @@ int run_demo(const DemoArgs& /*a*/) {
     check(o, true);
   }
 
+  // 6 and 7. Through a remote Verifier service.
+  const int remote_failures = remote_scenarios(progress, *cert, *server_bg, echo_body);
+  if (remote_failures < 0) {
+    return 1;
+  }
+  failures += remote_failures;
+
   if (!progress.step("stopping swtpm and removing its state directory")) {
     return 1;
   }
@@ -477,7 +602,7 @@ int run_demo(const DemoArgs& /*a*/) {
     return 1;
   }
   std::cout << "\n"
-            << (failures == 0 ? "All 5 scenarios behaved as expected."
+            << (failures == 0 ? "All 7 scenarios behaved as expected."
                               : "Some scenarios did NOT behave as expected.")
             << "\n";
   return failures == 0 ? 0 : 1;
@@ -491,7 +616,8 @@ void register_demo(CLI::App& app) {
       "demo",
       "Show attested TLS at work on this machine: a private swtpm, an attested server and a\n"
       "client in one process; server attestation (background-check and passport), mutual\n"
-      "attestation, re-attestation and a refused tampered server. Needs swtpm.\n"
+      "attestation, re-attestation, a refused tampered server, and remote background-check\n"
+      "and passport through an atls verifier service it starts. Needs swtpm.\n"
       "Exit code: 0 when every scenario behaved as expected, 1 otherwise.");
   cmd->callback([a] { set_exit_code(run_demo(*a)); });
 }

@@ -15,7 +15,8 @@ Cases:
     `connect --listen` tunnel, refused on a measurement mismatch, mutual
     attestation (and a non-attesting client refused), and a clean stop on
     SIGTERM;
-  - `atls demo` passes every scenario and leaves no swtpm behind.
+  - `atls demo` passes every scenario and leaves no swtpm or Verifier service
+    behind.
 Everything binds to 127.0.0.1 on free ports; every process is killed in a
 finally block. Prints "N passed, M failed"; exits non-zero on a failure.
 """
@@ -394,21 +395,25 @@ def test_serve_stops_on_sigterm(work, procs):
 
 
 def test_demo_runs_and_cleans_up(work, procs):
-    """`atls demo` (what `make demo` runs) passes every scenario and leaves no swtpm behind."""
+    """`atls demo` (what `make demo` runs) passes every scenario and leaves no swtpm or
+    Verifier service behind."""
     if shutil.which("swtpm") is None:
         print("  (swtpm not installed: demo not run)")
         return
     r = subprocess.run([ATLS, "demo"], capture_output=True, timeout=120)
     out, err = r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
     assert r.returncode == 0, out + err
-    assert "All 5 scenarios behaved as expected." in out, out
+    assert "All 7 scenarios behaved as expected." in out, out
     assert "REFUSED: MeasurementMismatch" in out, out
-    pid = None
-    for line in err.splitlines():
-        if "swtpm pid" in line:
-            pid = int(line.split("swtpm pid")[1].split(",")[0])
-    assert pid is not None, err
-    assert not os.path.exists(f"/proc/{pid}"), f"swtpm {pid} still running"
+    assert "Server attestation, remote background-check" in out, out
+    assert "Server attestation, remote passport" in out, out
+    for name in ("swtpm", "atls verifier"):
+        pid = None
+        for line in err.splitlines():
+            if f"{name} pid" in line:
+                pid = int(line.split(f"{name} pid")[1].split(",")[0])
+        assert pid is not None, err
+        assert not os.path.exists(f"/proc/{pid}"), f"{name} {pid} still running"
 
 
 TESTS = [
