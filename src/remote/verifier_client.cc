@@ -88,6 +88,7 @@ Result<Reply> perform(const ClientOptions& o, const std::string& origin, const C
     cli.set_read_timeout(t);
     cli.set_write_timeout(t);
     cli.set_keep_alive(false);
+    cli.set_tcp_nodelay(true);
     cli.set_follow_location(false);
     httplib::Headers headers = {{"Accept", "application/json, " + std::string(kSessionMediaType) +
                                                ", " + std::string(kProblemMediaType)}};

@@ -109,6 +109,10 @@ void HttpServer::install_routes() {
   // An idle keep-alive connection holds a worker: keep that short.
   svr.set_keep_alive_timeout(m_opts.keep_alive_timeout_s);
   svr.set_keep_alive_max_count(100);
+  // Replies go out in two writes (headers, body): without TCP_NODELAY the
+  // body waits for the client's delayed ACK (~40 ms) on a kept-alive
+  // connection.
+  svr.set_tcp_nodelay(true);
 
   svr.Post(std::string(remote::kNewSessionPath),
            [this](const httplib::Request& req, httplib::Response& res) {
