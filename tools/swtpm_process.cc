@@ -1,5 +1,7 @@
 #include "tools/swtpm_process.h"
 
+#include "tools/child.h"
+
 #include "tools/net.h"
 
 #include <fcntl.h>
@@ -74,23 +76,7 @@ SwtpmProcess::~SwtpmProcess() {
 }
 
 void SwtpmProcess::stop() {
-  if (m_pid <= 0) {
-    return;
-  }
-  ::kill(m_pid, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    const pid_t r = ::waitpid(m_pid, &status, WNOHANG);
-    if (r == m_pid || r < 0) {
-      m_pid = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(m_pid, SIGKILL);
-  int status = 0;
-  ::waitpid(m_pid, &status, 0);
+  stop_child(m_pid);
   m_pid = -1;
 }
 

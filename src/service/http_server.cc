@@ -171,7 +171,9 @@ void HttpServer::install_routes() {
         res.body.clear();
         send(res, http_problem(500));
       });
-  svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  // Counted before the reply is written (a logger runs after it, so a
+  // client could read /metrics before its own request was counted).
+  svr.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     m_metrics->count_request(Metrics::route_of(req.path), res.status);
   });
 }

@@ -1,21 +1,16 @@
 #include "tests/testlib/verifier_service.h"
 
-#include <atls/clock.h>
-
-#include "src/core/encoding.h"
-#include "src/ossl/keys.h"
 #include "src/remote/api.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <chrono>
-#include <regex>
 #include <thread>
 
 namespace atls::test {
 
-bool VerifierService::available() {
+bool verifier_service_available() {
 #ifdef ATLS_CLI_PATH
   return true;
 #else
@@ -23,69 +18,21 @@ bool VerifierService::available() {
 #endif
 }
 
-std::unique_ptr<VerifierService> VerifierService::start(const VerifierServiceOptions& options) {
-#ifndef ATLS_CLI_PATH
+std::unique_ptr<tools::VerifierProcess> start_verifier_service(
+    const VerifierServiceOptions& options) {
+#ifdef ATLS_CLI_PATH
+  tools::VerifierProcessOptions o;
+  o.executable = ATLS_CLI_PATH;
+  o.policy_json = options.policy_json;
+  o.extra_args = options.extra_args;
+  auto p = tools::VerifierProcess::start(o);
+  EXPECT_TRUE(p) << p.error().to_string();
+  return p ? std::move(*p) : nullptr;
+#else
   (void)options;
   ADD_FAILURE() << "this build has no atls command";
   return nullptr;
-#else
-  auto svc = std::unique_ptr<VerifierService>(new VerifierService());
-  svc->m_dir = std::make_unique<TempDir>();
-  const TempDir& dir = *svc->m_dir;
-  auto key = ossl::generate_key(ossl::KeyType::EcP256);
-  EXPECT_TRUE(key);
-  if (!key) {
-    return nullptr;
-  }
-  svc->m_ear_public_pem = ossl::public_key_pem(key->get()).value();
-  std::string session_key = options.session_key_hex;
-  if (session_key.empty()) {
-    Bytes k(32);
-    atls::SystemRng().fill(k);
-    session_key = to_hex(k);
-  }
-  EXPECT_TRUE(write_text_file(dir.file("ear-key.pem"), ossl::private_key_pem(key->get()).value()));
-  EXPECT_TRUE(write_text_file(dir.file("policy.json"), options.policy_json));
-  EXPECT_TRUE(write_text_file(dir.file("session.key"), session_key + "\n"));
-  ProcessOptions po;
-  po.argv = {ATLS_CLI_PATH,   "verifier",
-             "--listen",      "127.0.0.1:0",
-             "--policy",      dir.file("policy.json"),
-             "--ear-key",     dir.file("ear-key.pem"),
-             "--session-key", dir.file("session.key")};
-  po.argv.insert(po.argv.end(), options.extra_args.begin(), options.extra_args.end());
-  po.output_file = dir.file("verifier.log");
-  auto child = ChildProcess::start(po);
-  EXPECT_TRUE(child) << child.error().to_string();
-  if (!child) {
-    return nullptr;
-  }
-  svc->m_process = std::move(*child);
-  // The service prints the address it listens on first.
-  const std::regex address(R"(127\.0\.0\.1:([0-9]+))");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::smatch m;
-    const std::string out = svc->m_process->output();
-    if (std::regex_search(out, m, address) && std::stoi(m[1]) != 0) {
-      svc->m_port = static_cast<std::uint16_t>(std::stoi(m[1]));
-      svc->m_url = "http://127.0.0.1:" + std::to_string(svc->m_port);
-      return svc;
-    }
-    if (!svc->m_process->is_running()) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ADD_FAILURE() << "atls verifier did not start: " << svc->m_process->output();
-  return nullptr;
 #endif
-}
-
-VerifierService::~VerifierService() = default;
-
-std::string VerifierService::log() const {
-  return m_process ? m_process->output() : std::string();
 }
 
 TamperProxy::TamperProxy(std::string upstream, Hooks hooks)

@@ -7,7 +7,7 @@
 
 #include <atls/bytes.h>
 
-#include "tests/testlib/process.h"
+#include "tools/verifier_process.h"
 
 #include <atomic>
 #include <functional>
@@ -28,37 +28,17 @@ struct VerifierServiceOptions {
   std::string policy_json = "{}";
   // Extra command-line arguments (e.g. {"--session-ttl", "1"}).
   std::vector<std::string> extra_args;
-  // The session key (hex); "" = a fresh one.
-  std::string session_key_hex;
 };
 
-// VerifierService runs `atls verifier` with a fresh EAR key; the process is
-// stopped by the destructor.
-class VerifierService {
- public:
-  // available: this build has the atls command (sanitizer builds do not).
-  static bool available();
-  // start returns nullptr (with a test failure) when it does not come up
-  // within 10 s.
-  static std::unique_ptr<VerifierService> start(const VerifierServiceOptions& options = {});
-  ~VerifierService();
-  // url is http://127.0.0.1:PORT.
-  const std::string& url() const { return m_url; }
-  std::uint16_t port() const { return m_port; }
-  // ear_public_pem is the EAR key's public half.
-  const std::string& ear_public_pem() const { return m_ear_public_pem; }
-  // log is what the service printed so far.
-  std::string log() const;
-  ChildProcess& process() { return *m_process; }
+// verifier_service_available: this build has the atls command (sanitizer
+// builds do not).
+bool verifier_service_available();
 
- private:
-  VerifierService() = default;
-  std::unique_ptr<TempDir> m_dir;
-  std::unique_ptr<ChildProcess> m_process;
-  std::string m_url;
-  std::uint16_t m_port = 0;
-  std::string m_ear_public_pem;
-};
+// start_verifier_service runs the built `atls verifier` (tools/verifier_process.h:
+// fresh EAR and session keys, loopback, stopped with the returned object);
+// nullptr with a test failure when it does not come up.
+std::unique_ptr<tools::VerifierProcess> start_verifier_service(
+    const VerifierServiceOptions& options = {});
 
 // TamperProxy relays HTTP requests to |upstream| (a URL) and lets a test
 // change them on the way. Runs on 127.0.0.1 in a thread of its own.

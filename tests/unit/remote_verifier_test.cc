@@ -112,12 +112,12 @@ struct RecordingServer {
 class RemoteVerifier : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!test::VerifierService::available()) {
+    if (!test::verifier_service_available()) {
       GTEST_SKIP() << "no atls command in this build";
     }
     test::VerifierServiceOptions o;
     o.policy_json = test::software_policy(bundle);
-    service = test::VerifierService::start(o);
+    service = test::start_verifier_service(o);
     ASSERT_NE(service, nullptr);
   }
 
@@ -153,13 +153,13 @@ class RemoteVerifier : public ::testing::Test {
   }
 
   test::SoftwareAttesterBundle bundle = test::make_software_bundle();
-  std::unique_ptr<test::VerifierService> service;
+  std::unique_ptr<tools::VerifierProcess> service;
   std::unique_ptr<RecordingServer> m_server;
 };
 
 TEST_F(RemoteVerifier, ServerAttestationBackgroundCheck) {
   auto conn = server_attests_with(bundle.attester, service->url());
-  ASSERT_TRUE(conn) << conn.error().to_string() << "\n" << service->log();
+  ASSERT_TRUE(conn) << conn.error().to_string() << "\n" << service->output();
   ASSERT_TRUE(conn->is_attested());
   // The decision rests on the Verifier's EAR, with the machine it names.
   EXPECT_EQ(conn->peer_result()->media_type(), kMediaTypeEar);
@@ -189,7 +189,7 @@ TEST_F(RemoteVerifier, ServerAttestationPassport) {
   // The relying party trusts the Verifier's key from its well-known
   // endpoint; the attester never holds a signing key.
   auto conn = server_attests_with(remote_passport(bundle.attester, service->url()), service->url());
-  ASSERT_TRUE(conn) << conn.error().to_string() << "\n" << service->log();
+  ASSERT_TRUE(conn) << conn.error().to_string() << "\n" << service->output();
   EXPECT_EQ(conn->peer_result()->media_type(), kMediaTypeEar);
   EXPECT_EQ(conn->peer_result()->machine_id(), bundle.machine_id);
   const Bytes msg = to_bytes("remote passport");
@@ -230,7 +230,7 @@ TEST_F(RemoteVerifier, ClientAttestationPassport) {
 }
 
 TEST(RemoteVerifierTpm, BackgroundCheckAndPassportWithSwtpm) {
-  if (!test::VerifierService::available()) {
+  if (!test::verifier_service_available()) {
     GTEST_SKIP() << "no atls command in this build";
   }
   if (!test::swtpm_available()) {
@@ -245,7 +245,7 @@ TEST(RemoteVerifierTpm, BackgroundCheckAndPassportWithSwtpm) {
                                {"reference", {{"dangerous_any_measurement", true}}}}}}}};
   test::VerifierServiceOptions o;
   o.policy_json = policy.dump();
-  auto service = test::VerifierService::start(o);
+  auto service = test::start_verifier_service(o);
   ASSERT_NE(service, nullptr);
   // Server attestation, remote background-check.
   {
@@ -254,7 +254,7 @@ TEST(RemoteVerifierTpm, BackgroundCheckAndPassportWithSwtpm) {
     auto cb = client_builder();
     cb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(service->url());
     auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
-    ASSERT_TRUE(conn) << conn.error().to_string() << "\n" << service->log();
+    ASSERT_TRUE(conn) << conn.error().to_string() << "\n" << service->output();
     EXPECT_EQ(conn->peer_result()->machine_id().rfind("tpm-ak-name:", 0), 0u);
     const Bytes msg = to_bytes("tpm remote");
     EXPECT_EQ(round_trip(*conn, msg), msg);
@@ -292,14 +292,14 @@ TEST_F(RemoteVerifier, ForgedSessionIsRefused) {
 }
 
 TEST(RemoteVerifierExpiry, ExpiredSessionIsRefused) {
-  if (!test::VerifierService::available()) {
+  if (!test::verifier_service_available()) {
     GTEST_SKIP() << "no atls command in this build";
   }
   auto bundle = test::make_software_bundle();
   test::VerifierServiceOptions o;
   o.policy_json = test::software_policy(bundle);
   o.extra_args = {"--session-ttl", "1"};
-  auto service = test::VerifierService::start(o);
+  auto service = test::start_verifier_service(o);
   ASSERT_NE(service, nullptr);
   test::TamperProxy::Hooks h;
   h.submit_delay_ms = 2200;  // past the session's expiry
@@ -337,14 +337,14 @@ TEST_F(RemoteVerifier, WrongMediaTypeIsRefused) {
 }
 
 TEST(RemoteVerifierLimits, OversizeBodyIsRefused) {
-  if (!test::VerifierService::available()) {
+  if (!test::verifier_service_available()) {
     GTEST_SKIP() << "no atls command in this build";
   }
   auto bundle = test::make_software_bundle();
   test::VerifierServiceOptions o;
   o.policy_json = test::software_policy(bundle);
   o.extra_args = {"--max-body", "64"};
-  auto service = test::VerifierService::start(o);
+  auto service = test::start_verifier_service(o);
   ASSERT_NE(service, nullptr);
   auto sb = server_builder(bundle.attester);
   RecordingServer srv(build_or_fail(sb));
