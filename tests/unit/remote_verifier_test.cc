@@ -9,6 +9,7 @@
 #include "src/core/encoding.h"
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/remote/verifier_client.h"
+#include "tests/testlib/process.h"
 #include "tests/testlib/swtpm_attester.h"
 #include "tests/testlib/tls_harness.h"
 #include "tests/testlib/verifier_service.h"
@@ -276,6 +277,43 @@ TEST(RemoteVerifierTpm, BackgroundCheckAndPassportWithSwtpm) {
     ASSERT_EQ(srv.machine_ids().size(), 1u);
     EXPECT_EQ(srv.machine_ids()[0].rfind("tpm-ak-name:", 0), 0u);
   }
+}
+
+TEST(RemoteVerifierHttps, VerifierAuthenticatedByItsCa) {
+  if (!test::verifier_service_available()) {
+    GTEST_SKIP() << "no atls command in this build";
+  }
+  auto bundle = test::make_software_bundle();
+  const auto& pki = test::TestPki::get();
+  test::TempDir dir;
+  ASSERT_TRUE(test::write_text_file(dir.file("cert.pem"), pki.server_chain_pem));
+  ASSERT_TRUE(test::write_text_file(dir.file("key.pem"), pki.server_key_pem));
+  ASSERT_TRUE(test::write_text_file(dir.file("ca.pem"), pki.ca_pem));
+  ASSERT_TRUE(test::write_text_file(dir.file("other-ca.pem"), pki.untrusted_chain_pem));
+  test::VerifierServiceOptions o;
+  o.policy_json = test::software_policy(bundle);
+  o.extra_args = {"--tls-cert", dir.file("cert.pem"), "--tls-key", dir.file("key.pem")};
+  auto service = test::start_verifier_service(o);
+  ASSERT_NE(service, nullptr);
+  const std::string url = "https://localhost:" + std::to_string(service->port());
+  auto sb = server_builder(bundle.attester);
+  ServerThread srv(build_or_fail(sb), test::echo_handler, 2);
+  const auto connect = [&](const std::string& ca) {
+    auto cb = client_builder();
+    cb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(url, ca);
+    return Client::connect(build_or_fail(cb), "localhost", srv.port());
+  };
+  // The Verifier's certificate chains to the given CA: remote appraisal works.
+  auto conn = connect(dir.file("ca.pem"));
+  ASSERT_TRUE(conn) << conn.error().to_string() << "\n" << service->output();
+  EXPECT_EQ(conn->peer_result()->machine_id(), bundle.machine_id);
+  const Bytes msg = to_bytes("over https");
+  EXPECT_EQ(round_trip(*conn, msg), msg);
+  ASSERT_TRUE(conn->close());
+  // A Verifier the relying party cannot authenticate is never asked.
+  auto refused = connect(dir.file("other-ca.pem"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::VerifierUnavailable) << refused.error().to_string();
 }
 
 // --- the Verifier leg under attack or failure -----------------------------------
