@@ -230,7 +230,7 @@ TEST_F(RemoteVerifier, ClientAttestationPassport) {
   EXPECT_EQ(srv.machine_ids()[0], bundle.machine_id);
 }
 
-TEST(RemoteVerifierTpm, BackgroundCheckAndPassportWithSwtpm) {
+TEST(RemoteVerifierTpm, BothModelsBothRolesWithSwtpm) {
   if (!test::verifier_service_available()) {
     GTEST_SKIP() << "no atls command in this build";
   }
@@ -260,21 +260,39 @@ TEST(RemoteVerifierTpm, BackgroundCheckAndPassportWithSwtpm) {
     const Bytes msg = to_bytes("tpm remote");
     EXPECT_EQ(round_trip(*conn, msg), msg);
   }
-  // Client attestation, remote passport.
+  // Server attestation, remote passport.
   {
+    auto sb = server_builder(remote_passport(tpm->attester, service->url()));
+    ServerThread srv(build_or_fail(sb), test::echo_handler);
+    auto cb = client_builder();
+    cb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(service->url());
+    auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
+    ASSERT_TRUE(conn) << conn.error().to_string();
+    EXPECT_EQ(conn->peer_result()->media_type(), kMediaTypeEar);
+    EXPECT_EQ(conn->peer_result()->machine_id().rfind("tpm-ak-name:", 0), 0u);
+    const Bytes msg = to_bytes("tpm server passport");
+    EXPECT_EQ(round_trip(*conn, msg), msg);
+  }
+  // Client attestation, both models.
+  for (const bool passport : {false, true}) {
     auto sb = server_builder(nullptr);
     sb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(service->url());
     ServerThread srv(build_or_fail(sb), test::echo_handler);
     auto cb = client_builder();
-    cb.peer_attestation(AttestationMode::Off)
-        .attester(remote_passport(tpm->attester, service->url()), AttestationModel::Passport);
+    cb.peer_attestation(AttestationMode::Off);
+    if (passport) {
+      cb.attester(remote_passport(tpm->attester, service->url()), AttestationModel::Passport);
+    } else {
+      cb.attester(tpm->attester);
+    }
     auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
     ASSERT_TRUE(conn) << conn.error().to_string();
-    const Bytes msg = to_bytes("tpm passport");
+    const Bytes msg = to_bytes(passport ? "tpm client passport" : "tpm client evidence");
     EXPECT_EQ(round_trip(*conn, msg), msg);
     ASSERT_TRUE(conn->close());
     srv.join();
-    ASSERT_EQ(srv.machine_ids().size(), 1u);
+    EXPECT_TRUE(srv.errors().empty()) << srv.errors().front().to_string();
+    ASSERT_EQ(srv.machine_ids().size(), 1u) << (passport ? "passport" : "background-check");
     EXPECT_EQ(srv.machine_ids()[0].rfind("tpm-ak-name:", 0), 0u);
   }
 }
