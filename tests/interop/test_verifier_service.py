@@ -8,7 +8,8 @@ JWK from the well-known endpoint, claim names of both EAR profiles. Then
 the refusals (forged, expired, other nonce, replay, 415, 413) by HTTP status
 and problem `code`, /metrics, SIGHUP reloads, and two instances sharing a
 session key behind a real HAProxy: a session opened through one backend is
-completed through the other.
+completed through the other. Last, the --verifier options of atls attest,
+verify, serve and connect, both models, and a Verifier that is down.
 
 Nothing is skipped: a missing haproxy or python3-jwt is a failure. Prints
 "N passed, M failed" and exits non-zero on any failure.
@@ -373,6 +374,89 @@ backend open_on_a
 backend complete_on_b
     server b 127.0.0.1:{b}
 """
+
+
+class TestCommandLine(ServiceTestCase):
+    """The --verifier options of atls attest, verify, serve and connect."""
+
+    def test_attest_and_verify_through_the_service(self):
+        v = self.start()
+        ear_file = os.path.join(self.tmp, "cli.jwt")
+        r = subprocess.run([ATLS, "attest", "--attester", "software", "--key", self.attester_key,
+                            "--machine-id-file", self.machine_id, "--measure", self.app,
+                            "--verifier", v.url, "--out", ear_file],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        token = open(ear_file).read().strip()
+        jwk = request(v.url, "GET", WELL_KNOWN).json()["ear-verification-key"]
+        claims = jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["ES256"])
+        self.assertEqual(claims["ear_status"], "warning")
+        # atls verify checks that EAR with the key of the well-known endpoint.
+        r = subprocess.run([ATLS, "verify", "--verifier", v.url, "--json", ear_file],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(json.loads(r.stdout)["verified"])
+        # Evidence for one nonce, sent for another: the Verifier's code.
+        nonce = os.urandom(32)
+        self.attest(nonce, "cli.cbor")
+        ev = os.path.join(self.tmp, "cli.cbor")
+        r = subprocess.run([ATLS, "verify", "--verifier", v.url, "--nonce", os.urandom(32).hex(),
+                            ev], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"NonceMismatch", r.stderr)
+        r = subprocess.run([ATLS, "verify", "--verifier", v.url, "--nonce", nonce.hex(), ev],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def serve(self, *extra):
+        port = free_port()
+        srv = subprocess.Popen([ATLS, "serve", "--listen", f"127.0.0.1:{port}", "--attester",
+                                "software", "--attester-key", self.attester_key,
+                                "--measure", self.app, *extra],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: _can_connect(port), what="atls serve")
+        return srv, port
+
+    def connect(self, port, *extra):
+        rp = self.write("rp.json", '{"required_tier": "warning"}')
+        return subprocess.run([ATLS, "connect", f"127.0.0.1:{port}", "--attestation-only-identity",
+                               "--policy", rp, "--linger-ms", "300", *extra],
+                              input=b"through the Verifier\n", stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=60)
+
+    def test_serve_and_connect_through_the_service(self):
+        v = self.start()
+        for passport in (False, True):
+            extra = ["--passport", "--verifier", v.url] if passport else []
+            srv, port = self.serve(*extra)
+            try:
+                r = self.connect(port, "--verifier", v.url)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, b"through the Verifier\n")
+                self.assertIn(b"application/eat+jwt", r.stderr)
+            finally:
+                srv.kill()
+                srv.wait()
+
+    def test_connect_fails_closed_when_the_verifier_is_down(self):
+        down = f"http://127.0.0.1:{free_port()}"
+        srv, port = self.serve()
+        try:
+            r = self.connect(port, "--verifier", down)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"VerifierUnavailable", r.stderr)
+            self.assertEqual(r.stdout, b"")
+        finally:
+            srv.kill()
+            srv.wait()
+
+
+def _can_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 class TestHaproxy(ServiceTestCase):
