@@ -198,8 +198,11 @@ Error Engine::fail(Error e) {
   m_error = e;
   m_established = false;
   const ErrorCategory cat = error_category(e.code);
+  // A failed socket cannot carry an ALERT; other local failures (a remote
+  // Verifier down or slow) can, and the peer learns why it was dropped.
+  const bool socket_failed = e.code == ErrorCode::IoError || e.code == ErrorCode::HandshakeTimeout;
   const bool peer_listens =
-      !m_peer_closed && !m_peer_alerted && cat != ErrorCategory::Io && cat != ErrorCategory::Closed;
+      !m_peer_closed && !m_peer_alerted && !socket_failed && cat != ErrorCategory::Closed;
   if (peer_listens && m_preamble_sent && m_stream == Stream::Atls) {
     //= docs/threat-model.md: by default the ALERT says only which check
     //= failed, never the local detail (file paths, library strings).

@@ -135,6 +135,13 @@ AlertCode alert_for(ErrorCode code) {
       return AlertCode::DecodeError;
     case ErrorCode::AttestationTimeout:
       return AlertCode::Timeout;
+    // The relying party's own Verifier failed it, not the peer's Evidence.
+    case ErrorCode::VerifierUnavailable:
+    case ErrorCode::VerifierTimeout:
+    case ErrorCode::VerifierRejected:
+    case ErrorCode::VerifierSessionInvalid:
+    case ErrorCode::VerifierSessionExpired:
+      return AlertCode::InternalError;
     default:
       break;
   }

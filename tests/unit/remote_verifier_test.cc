@@ -419,6 +419,31 @@ TEST_F(RemoteVerifier, VerifierDownFailsClosed) {
   expect_refused(bundle.attester, url, ErrorCode::VerifierUnavailable);
 }
 
+TEST_F(RemoteVerifier, ClientLearnsWhyWhenTheServersVerifierIsDown) {
+  const std::string url = service->url();
+  service.reset();
+  auto sb = server_builder(nullptr);
+  sb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(url);
+  ServerThread srv(build_or_fail(sb), test::echo_handler);
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Off).attester(bundle.attester);
+  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
+  Error e = conn ? Error{} : conn.error();
+  if (conn) {
+    std::uint8_t buf[16];
+    auto n = conn->read(buf);
+    ASSERT_FALSE(n) << "the server delivered data without attestation";
+    e = n.error();
+  }
+  // The server fails closed and says why: an internal_error ALERT naming
+  // the Verifier's failure, not a silent close.
+  EXPECT_EQ(e.code, ErrorCode::PeerAlert) << e.to_string();
+  EXPECT_NE(e.detail.find("VerifierUnavailable"), std::string::npos) << e.to_string();
+  srv.join();
+  ASSERT_FALSE(srv.errors().empty());
+  EXPECT_EQ(srv.errors().front().code, ErrorCode::VerifierUnavailable);
+}
+
 TEST_F(RemoteVerifier, SlowVerifierTimesOut) {
   test::TamperProxy::Hooks h;
   h.reply_delay_ms = 1500;
