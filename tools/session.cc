@@ -248,6 +248,16 @@ Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
       auto& dst = o.echo ? to_peer : to_plain;
       dst.insert(dst.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*r));
     }
+    // Plain side → peer, written in this same pass (waiting for the next
+    // poll would hold the bytes until its timeout).
+    if (plain_in_ready && !plain_eof && o.plain_in >= 0 && to_peer.size() < kCap) {
+      const ssize_t n = ::read(o.plain_in, buf.data(), buf.size());
+      if (n > 0) {
+        to_peer.insert(to_peer.end(), buf.begin(), buf.begin() + n);
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        plain_eof = true;
+      }
+    }
     if (!to_peer.empty() && !(peer_eof && o.echo)) {
       auto w = conn.write(to_peer);
       if (w) {
@@ -266,14 +276,6 @@ Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
       }
     } else if (o.plain_out < 0) {
       to_plain.clear();
-    }
-    if (plain_in_ready && !plain_eof && o.plain_in >= 0 && to_peer.size() < kCap) {
-      const ssize_t n = ::read(o.plain_in, buf.data(), buf.size());
-      if (n > 0) {
-        to_peer.insert(to_peer.end(), buf.begin(), buf.begin() + n);
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        plain_eof = true;
-      }
     }
     plain_in_ready = plain_out_ready = false;
 
