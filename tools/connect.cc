@@ -50,7 +50,7 @@ struct ConnectArgs {
   VerifierOptions verifier;
   bool no_negotiation = false;
   int handshake_timeout_ms = 15000;
-  int linger_ms = 2000;
+  int linger_ms = 30000;
   std::uint64_t count = 0;
   std::size_t max_connections = 64;
   int reattest_ms = 0;
@@ -317,7 +317,8 @@ void register_connect(CLI::App& app) {
                   "Limit for handshake plus attestation")
       ->capture_default_str();
   cmd->add_option("--linger-ms", a->linger_ms,
-                  "After stdin ends, how long to wait for the server's last bytes")
+                  "Last resort: after stdin (or the local client) ends and close_notify went out, "
+                  "the longest wait for the server to end its side")
       ->capture_default_str();
   cmd->add_option("--reattest-ms", a->reattest_ms,
                   "Ask the server for fresh attestation this often (0: by policy)");

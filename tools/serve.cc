@@ -107,7 +107,6 @@ void handle(ServeState& st, Result<Connection>& conn, const std::string& peer) {
             backend = std::move(*b);
             ::fcntl(backend.get(), F_SETFL, ::fcntl(backend.get(), F_GETFL) | O_NONBLOCK);
             po.plain_in = po.plain_out = backend.get();
-            po.linger = std::chrono::milliseconds(0);  // backend closed: close the client too
           }
         } else {
           po.echo = true;

@@ -222,6 +222,8 @@ Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
   bool peer_eof = false;
   bool plain_eof = o.plain_in < 0 && !o.echo;
   bool plain_in_ready = false;
+  bool plain_shut = false;  // we shut the plain socket's write side
+  bool peer_shut = false;   // we sent close_notify
   bool plain_out_ready = false;
   std::optional<SteadyClock::time_point> linger_until;
   auto next_reattest = SteadyClock::now() + o.reattest_every;
@@ -258,7 +260,7 @@ Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
         plain_eof = true;
       }
     }
-    if (!to_peer.empty() && !(peer_eof && o.echo)) {
+    if (!to_peer.empty() && !peer_shut) {
       auto w = conn.write(to_peer);
       if (w) {
         stats.to_peer += *w;
@@ -279,30 +281,34 @@ Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
     }
     plain_in_ready = plain_out_ready = false;
 
-    // Done? Echo: when the peer closed. Otherwise when one side ended, its
-    // bytes are delivered, and the other side had |linger| to finish.
-    if (o.echo && peer_eof) {
+    // Ends travel like TCP half-closes (RFC 8446 §6.1: close_notify ends one
+    // direction). Echo: done when the peer ended and its bytes are back.
+    if (o.echo && peer_eof && to_peer.empty()) {
       close_gracefully(conn);
       return ok();
     }
     if (!o.echo) {
-      if (peer_eof && to_plain.empty()) {
-        // The peer closed the whole connection (atls has no half-close):
-        // nothing more can reach it, so the session is over.
-        if (plain_is_socket) {
-          ::shutdown(o.plain_out, SHUT_WR);
-        }
-        return ok();
-      }
-      if (plain_eof && to_peer.empty()) {
-        if (peer_eof) {
-          close_gracefully(conn);
+      // The peer ended its direction and everything it sent is delivered:
+      // end the plain side's too (standard output: the session is over).
+      if (peer_eof && to_plain.empty() && !plain_shut) {
+        if (!plain_is_socket) {
           return ok();
         }
-        if (!linger_until) {
-          linger_until = SteadyClock::now() + o.linger;
-        }
+        ::shutdown(o.plain_out, SHUT_WR);
+        plain_shut = true;
       }
+      // The plain side ended and everything it sent is out: close_notify,
+      // and keep reading the peer's answer.
+      if (plain_eof && to_peer.empty() && !peer_shut) {
+        ATLS_TRY(conn.shutdown_write());
+        peer_shut = true;
+        linger_until = SteadyClock::now() + o.linger;
+      }
+      if (peer_eof && to_plain.empty() && plain_eof && to_peer.empty()) {
+        close_gracefully(conn);
+        return ok();
+      }
+      // A last resort against a peer that never ends its direction.
       if (linger_until && SteadyClock::now() >= *linger_until) {
         close_gracefully(conn);
         return ok();

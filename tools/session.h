@@ -95,8 +95,10 @@ struct PumpOptions {
   int plain_out = -1;
   // Echo the peer's bytes back instead (serve without a backend).
   bool echo = false;
-  // After one side ended, how long to wait for the other one's last bytes.
-  std::chrono::milliseconds linger{2000};
+  // After the plain side ended (and close_notify went out), the longest
+  // wait for the peer to end its direction too: a last resort, since the
+  // peer's close_notify normally ends the session first.
+  std::chrono::milliseconds linger{30000};
   // Application-driven re-attestation: call Connection::reattest() every
   // |reattest_every| (0: never).
   std::chrono::milliseconds reattest_every{0};

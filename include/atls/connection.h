@@ -104,6 +104,16 @@ class ATLS_API Connection {
   // and writes fail with ConnectionClosed.
   Result<void> close();
 
+  // shutdown_write ends this side's direction only (a half-close, like
+  // shutdown(SHUT_WR)): what was written goes out, then close_notify; the
+  // peer reads ConnectionClosed after the last byte and may go on writing,
+  // and read() here goes on until it closes too. Afterwards write() fails
+  // with ConnectionClosed, and this endpoint sends no more atls frames: a
+  // re-attestation the peer asks for is not answered (its attestation of
+  // us then ends at valid_until), and none is requested. Fails with
+  // InvalidArgument before the connection is established.
+  Result<void> shutdown_write();
+
   // reattest asks the peer for fresh attestation now (a new request with a
   // fresh context) while DATA keeps flowing; the result replaces
   // peer_result() when it arrives. Fails with InvalidArgument when this

@@ -161,6 +161,9 @@ Result<std::size_t> Connection::write(ByteView data) {
 Result<void> Connection::close() {
   return guard([&]() { return m_engine->close(); });
 }
+Result<void> Connection::shutdown_write() {
+  return guard([&]() { return m_engine->shutdown_write(); });
+}
 Result<void> Connection::reattest() {
   return guard([&]() { return m_engine->reattest(); });
 }

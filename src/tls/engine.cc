@@ -596,6 +596,9 @@ Result<std::size_t> Engine::read(std::span<std::uint8_t> out) {
 }
 
 Result<std::size_t> Engine::write(ByteView data) {
+  if (m_write_shut && !m_error) {
+    return Error{ErrorCode::ConnectionClosed, "this side has shut down its direction"};
+  }
   std::size_t done = 0;
   for (;;) {
     ATLS_TRY(advance());

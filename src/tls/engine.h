@@ -63,6 +63,8 @@ class Engine {
   Result<std::size_t> read(std::span<std::uint8_t> out);
   Result<std::size_t> write(ByteView data);
   Result<void> close();
+  // shutdown_write: Connection::shutdown_write.
+  Result<void> shutdown_write();
   Result<void> reattest();
   Result<void> process();
 
@@ -114,6 +116,9 @@ class Engine {
   // --- socket and buffers (engine_io.cc) ---
   Result<void> queue_frame(tls::FrameType type, ByteView body);
   void queue_raw(ByteView bytes);
+  // send_close_notify_if_due sends close_notify after shutdown_write once
+  // everything queued before it is out.
+  void send_close_notify_if_due();
   Result<void> flush();
   Result<void> read_available();
   bool read_paused() const;
@@ -146,6 +151,9 @@ class Engine {
   bool m_peer_closed = false;
   bool m_peer_alerted = false;
   bool m_closed = false;
+  // shutdown_write was called; close_notify goes out once m_out drained.
+  bool m_write_shut = false;
+  bool m_close_notify_sent = false;
   bool m_want_read = false;
   bool m_want_write = false;
   std::optional<Error> m_error;

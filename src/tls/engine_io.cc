@@ -48,6 +48,9 @@ Result<void> set_nonblocking(int fd) {
 }
 
 void Engine::queue_raw(ByteView bytes) {
+  if (m_close_notify_sent) {
+    return;  // our direction is closed: nothing more can go out
+  }
   m_out.insert(m_out.end(), bytes.begin(), bytes.end());
   m_queued += bytes.size();
 }
@@ -68,6 +71,7 @@ Result<void> Engine::flush() {
     // system calls, and flush() runs twice per advance()).
     m_out.clear();
     m_out_pos = 0;
+    send_close_notify_if_due();
     return ok();
   }
   m_preamble_alone = false;
@@ -102,7 +106,17 @@ Result<void> Engine::flush() {
   }
   m_out.clear();
   m_out_pos = 0;
+  send_close_notify_if_due();
   return ok();
+}
+
+void Engine::send_close_notify_if_due() {
+  if (m_write_shut && !m_close_notify_sent) {
+    //= RFC 8446 §6.1: close_notify closes the sender's direction only; the
+    //= peer may go on writing, and we go on reading.
+    shutdown_ssl();
+    m_close_notify_sent = true;
+  }
 }
 
 bool Engine::note_wait(int ssl_error) {
@@ -234,11 +248,33 @@ Result<void> Engine::wait() {
   return ok();
 }
 
+Result<void> Engine::shutdown_write() {
+  ATLS_TRY(advance());
+  if (!m_established) {
+    return Error{ErrorCode::InvalidArgument,
+                 "shutdown_write needs an established connection (handshake first)"};
+  }
+  if (m_write_shut) {
+    return ok();
+  }
+  m_write_shut = true;
+  if (auto f = flush(); !f) {
+    return fail(std::move(f).error());
+  }
+  if (m_opts.mode == IoMode::Blocking && m_opts.fd >= 0) {
+    while (!m_close_notify_sent) {
+      ATLS_TRY(wait());
+      ATLS_TRY(advance());
+    }
+  }
+  return ok();
+}
+
 Result<void> Engine::close() {
   if (m_closed) {
     return ok();
   }
-  if (m_hs_done && !m_error) {
+  if (m_hs_done && !m_error && !m_close_notify_sent) {
     if (m_opts.mode == IoMode::Blocking && m_opts.fd >= 0) {
       const auto until = Clock::now() + std::chrono::seconds(2);
       while (m_out_pos < m_out.size() && Clock::now() < until) {

@@ -201,6 +201,53 @@ TEST(TlsConnection, LargeDataRoundTrip) {
   EXPECT_EQ(got, data);
 }
 
+TEST(TlsConnection, HalfCloseLetsThePeerAnswerAfterOurEnd) {
+  // The server behaves like `wc -c`: it reads to the end of the client's
+  // direction, then answers on its own, which is still open.
+  ServerAttested f;
+  std::atomic<std::size_t> counted{0};
+  ServerThread srv(f.server, [&](Connection& c) {
+    std::uint8_t buf[4096];
+    std::size_t n = 0;
+    for (;;) {
+      auto r = c.read(buf);
+      if (!r) {
+        EXPECT_EQ(r.error().code, ErrorCode::ConnectionClosed) << r.error().to_string();
+        break;
+      }
+      n += *r;
+    }
+    counted = n;
+    const std::string answer = std::to_string(n);
+    ASSERT_TRUE(c.write(to_bytes(answer)));
+    ASSERT_TRUE(c.close());
+  });
+  auto conn = Client::connect(f.client, "localhost", srv.port());
+  ASSERT_TRUE(conn) << conn.error().to_string();
+  const Bytes data = pattern(100000);
+  ASSERT_TRUE(conn->write(data));
+  ASSERT_TRUE(conn->shutdown_write());
+  // Our direction is closed; the peer's is not.
+  auto w = conn->write(to_bytes("late"));
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, ErrorCode::ConnectionClosed);
+  std::string answer;
+  std::uint8_t buf[64];
+  for (;;) {
+    auto r = conn->read(buf);
+    if (!r) {
+      EXPECT_EQ(r.error().code, ErrorCode::ConnectionClosed) << r.error().to_string();
+      break;
+    }
+    answer.append(reinterpret_cast<const char*>(buf), *r);
+  }
+  EXPECT_EQ(answer, "100000");
+  EXPECT_EQ(counted.load(), data.size());
+  ASSERT_TRUE(conn->close());
+  srv.join();
+  EXPECT_TRUE(srv.errors().empty());
+}
+
 TEST(TlsConnection, ReattestationOnALiveConnectionWithInjectedClock) {
   auto clock = std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)));
   auto bundle = test::make_software_bundle(clock.get());
