@@ -11,6 +11,7 @@
 #include "tools/net.h"
 
 #include "src/plugins/builtin_plugins.h"
+#include "src/remote/loopback.h"
 #include "src/service/http_server.h"
 #include "src/service/metrics.h"
 #include "src/service/verifier_service.h"
@@ -109,7 +110,7 @@ void run_verifier(const VerifierArgs& a) {
   const std::string where = HostPort{at->host, *port}.to_string();
   std::cout << ((*server)->is_https() ? "https://" : "http://") << where << std::endl;
   if (!(*server)->is_https()) {
-    log_line(service::is_loopback(at->host)
+    log_line(remote::is_loopback_host(at->host)
                  ? "plain HTTP on loopback"
                  : "WARNING: plain HTTP on a non-loopback address (--insecure-http): sessions "
                    "and EARs can be read and altered on the network");

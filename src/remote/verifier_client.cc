@@ -3,6 +3,7 @@
 #include "src/core/encoding.h"
 #include "src/formats/json/json.h"
 #include "src/remote/api.h"
+#include "src/remote/loopback.h"
 #include "src/remote/replies.h"
 
 #include <httplib.h>
@@ -15,10 +16,6 @@ namespace {
 
 // The largest reply taken from a Verifier (src/remote/replies.cc bounds its JSON).
 constexpr std::size_t kMaxReply = 256 * 1024;
-
-bool is_loopback_host(std::string_view host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
-}
 
 struct Call {
   std::string method;

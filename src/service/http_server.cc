@@ -1,10 +1,9 @@
 #include "src/service/http_server.h"
 
 #include "src/remote/api.h"
+#include "src/remote/loopback.h"
 
 #include <httplib.h>
-
-#include <arpa/inet.h>
 
 #include <chrono>
 #include <exception>
@@ -41,28 +40,13 @@ Reply http_problem(int status) {
 
 }  // namespace
 
-bool is_loopback(const std::string& host) {
-  if (host == "localhost") {
-    return true;
-  }
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  }
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    return IN6_IS_ADDR_LOOPBACK(&v6);
-  }
-  return false;
-}
-
 Result<std::unique_ptr<HttpServer>> HttpServer::create(VerifierService& service, Metrics& metrics,
                                                        Rng& rng, HttpOptions opts, Log log) {
   if (opts.tls_cert.empty() != opts.tls_key.empty()) {
     return Error{ErrorCode::InvalidArgument, "--tls-cert and --tls-key go together"};
   }
   const bool https = !opts.tls_cert.empty();
-  if (!https && !is_loopback(opts.host) && !opts.dangerous_insecure_http) {
+  if (!https && !remote::is_loopback_host(opts.host) && !opts.dangerous_insecure_http) {
     return Error{ErrorCode::InvalidArgument,
                  "plain HTTP only on a loopback address: give --tls-cert/--tls-key, or "
                  "--insecure-http (dangerous: sessions and EARs travel in the clear)"};

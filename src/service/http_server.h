@@ -39,10 +39,6 @@ struct HttpOptions {
   int keep_alive_timeout_s = 2;
 };
 
-// is_loopback reports whether |host| is a loopback address (127.0.0.0/8,
-// ::1) or "localhost".
-bool is_loopback(const std::string& host);
-
 // HttpServer serves one VerifierService. Borrowed objects must outlive it.
 class HttpServer {
  public:

@@ -142,8 +142,12 @@ TEST(VerifierClient, UrlRules) {
   EXPECT_EQ(make("http://").error().code, ErrorCode::InvalidArgument);
   // Plain HTTP would let an on-path attacker answer for the Verifier.
   EXPECT_EQ(make("http://verifier.example:8080").error().code, ErrorCode::InvalidArgument);
+  // A name that only looks like a loopback address is not one.
+  EXPECT_EQ(make("http://127.0.0.1.example.com:8080").error().code, ErrorCode::InvalidArgument);
+  EXPECT_EQ(make("http://127.example:8080").error().code, ErrorCode::InvalidArgument);
   EXPECT_TRUE(make("https://verifier.example:8443/prefix/"));
   EXPECT_TRUE(make("http://127.0.0.1:8080"));
+  EXPECT_TRUE(make("http://127.1.2.3:8080"));
   EXPECT_TRUE(make("http://[::1]:8080"));
   EXPECT_TRUE(make("http://localhost:8080"));
   ClientOptions o;
