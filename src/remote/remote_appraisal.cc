@@ -13,13 +13,8 @@ bool policy_names_verifier_keys(const Policy& policy) {
 }
 
 Result<Evidence> ear_evidence(std::string_view ear_jwt) {
-  EvidenceRecord rec;
-  rec.media_type = std::string(kMediaTypeEar);
-  rec.value = to_bytes(ear_jwt);
-  rec.ind = kIndAttestationResult;
-  std::vector<EvidenceRecord> records;
-  records.push_back(std::move(rec));
-  return evidence_from_records(std::move(records));
+  return evidence_from_records(
+      {EvidenceRecord{"", std::string(kMediaTypeEar), to_bytes(ear_jwt), kIndAttestationResult}});
 }
 
 Result<AttestationResult> accept_with_verifier_key(const internal::RelyingParty& rp,

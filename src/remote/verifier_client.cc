@@ -27,7 +27,6 @@ struct Call {
 // Reply is an HTTP reply whose status was read.
 struct Reply {
   int status = 0;
-  std::string content_type;
   std::string location;
   std::string body;
 };
@@ -109,7 +108,6 @@ Result<Reply> perform(const ClientOptions& o, const std::string& origin, const C
     }
     Reply r;
     r.status = res->status;
-    r.content_type = res->get_header_value("Content-Type");
     r.location = res->get_header_value("Location");
     r.body = std::move(res->body);
     return r;

@@ -7,13 +7,13 @@
 #include "src/formats/jwt/jwk.h"
 #include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
+#include "src/ossl/x509.h"
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/remote/api.h"
 #include "src/service/session_token.h"
 
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 #include <limits>
 
 namespace atls::service {
@@ -21,21 +21,10 @@ namespace {
 
 constexpr std::int64_t kMaxSessionTtl = 24 * 3600;
 
-std::string rfc3339(std::int64_t t) {
-  const auto tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  if (::gmtime_r(&tt, &tm) == nullptr) {
-    return "1970-01-01T00:00:00Z";
-  }
-  char buf[32];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf, n);
-}
-
 nlohmann::json session_json(const Session& s, const std::vector<std::string>& accept,
                             std::string_view status) {
   return {{"nonce", base64_encode(s.nonce)},
-          {"expiry", rfc3339(s.exp)},
+          {"expiry", ossl::format_time(s.exp)},
           {"accept", accept},
           {"status", std::string(status)}};
 }
@@ -154,13 +143,9 @@ Result<Evidence> evidence_of(const std::string& media_type, ByteView body,
   if (std::find(accept.begin(), accept.end(), media_type) == accept.end()) {
     return Error{ErrorCode::UnsupportedMediaType, "\"" + media_type + "\""};
   }
-  EvidenceRecord rec;
-  rec.media_type = media_type;
-  rec.value.assign(body.begin(), body.end());
-  rec.ind = media_type == kMediaTypeEar ? kIndAttestationResult : kIndEvidence;
-  std::vector<EvidenceRecord> records;
-  records.push_back(std::move(rec));
-  return evidence_from_records(std::move(records));
+  const std::uint32_t ind = media_type == kMediaTypeEar ? kIndAttestationResult : kIndEvidence;
+  return evidence_from_records(
+      {EvidenceRecord{"", media_type, Bytes(body.begin(), body.end()), ind}});
 }
 
 }  // namespace
