@@ -20,6 +20,7 @@
 //   atls_handshake_bench [--n N] [--modes plain,off,software,passport,mutual,tpm2]
 //                        [--rounds R] [--warmup W] [--max-seconds S]
 
+#include "bench/bench_util.h"
 #include "tools/attesters.h"
 #include "tools/dev_cert.h"
 #include "tools/net.h"
@@ -383,24 +384,6 @@ struct Row {
   std::string error;
 };
 
-// process_cpu_seconds is the CPU time of every thread of this process. It
-// is what a row costs regardless of other load on the machine (swtpm's own
-// CPU, a separate process, is not in it).
-double process_cpu_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  const auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(idx, v.size() - 1)];
-}
-
 // Bench is one mode with its server, set up and warmed up, measured in
 // rounds. Rounds of all modes alternate, so that a change in machine load
 // during the run affects every row alike (the ratios compare like with like).
@@ -484,24 +467,6 @@ struct Options {
   double max_seconds = 60;
   std::vector<std::string> modes;
 };
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= s.size()) {
-    const auto comma = s.find(',', pos);
-    const std::string item =
-        s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (!item.empty()) {
-      out.push_back(item);
-    }
-    if (comma == std::string::npos) {
-      break;
-    }
-    pos = comma + 1;
-  }
-  return out;
-}
 
 struct ModeEntry {
   const char* key;

@@ -38,6 +38,7 @@
 //
 // The service is the atls command built with this program, or $ATLS_CLI.
 
+#include "bench/bench_util.h"
 #include "tools/attesters.h"
 #include "tools/swtpm_process.h"
 #include "tools/verifier_process.h"
@@ -77,23 +78,8 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-double process_cpu_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 double ms_since(SteadyClock::time_point t0) {
   return std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  const auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(idx, v.size() - 1)];
 }
 
 std::string describe(const Error& e) {
@@ -359,24 +345,6 @@ void print_table(const std::vector<Row>& rows) {
       "single-threaded in-process row. Verifier ms: CPU ms per verification of the service\n"
       "process (service rows) or of this process (in-process rows); client ms: CPU ms per\n"
       "verification of the HTTP client threads (same machine, same cores).\n");
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= s.size()) {
-    const auto comma = s.find(',', pos);
-    const std::string item =
-        s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (!item.empty()) {
-      out.push_back(item);
-    }
-    if (comma == std::string::npos) {
-      break;
-    }
-    pos = comma + 1;
-  }
-  return out;
 }
 
 int fail(const std::string& what, const Error& e) {
