@@ -110,14 +110,46 @@ struct RecordingServer {
   }
 };
 
+// client_attests connects a client that attests with |attester| in
+// |model| to a server whose relying party uses the Verifier at
+// |verifier_url|, checks a round trip, and returns the machine ids the
+// server accepted (empty after a failure, which is reported).
+std::vector<std::string> client_attests(std::shared_ptr<Attester> attester, AttestationModel model,
+                                        const std::string& verifier_url) {
+  auto sb = server_builder(nullptr);
+  sb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(verifier_url);
+  ServerThread srv(build_or_fail(sb), test::echo_handler);
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Off).attester(std::move(attester), model);
+  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
+  if (!conn) {
+    ADD_FAILURE() << conn.error().to_string();
+    return {};
+  }
+  const Bytes msg = to_bytes("client attested through the Verifier");
+  EXPECT_EQ(round_trip(*conn, msg), msg);
+  EXPECT_TRUE(conn->close());
+  srv.join();
+  EXPECT_TRUE(srv.errors().empty()) << srv.errors().front().to_string();
+  return srv.machine_ids();
+}
+
 class RemoteVerifier : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!test::verifier_service_available()) {
       GTEST_SKIP() << "no atls command in this build";
     }
+    restart_service({});
+  }
+
+  // restart_service runs the service again with |extra_args| (e.g. a short
+  // --session-ttl); the old process is stopped first.
+  void restart_service(std::vector<std::string> extra_args) {
+    service.reset();
     test::VerifierServiceOptions o;
     o.policy_json = test::software_policy(bundle);
+    o.extra_args = std::move(extra_args);
     service = test::start_verifier_service(o);
     ASSERT_NE(service, nullptr);
   }
@@ -170,20 +202,8 @@ TEST_F(RemoteVerifier, ServerAttestationBackgroundCheck) {
 }
 
 TEST_F(RemoteVerifier, ClientAttestationBackgroundCheck) {
-  auto sb = server_builder(nullptr);
-  sb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(service->url());
-  ServerThread srv(build_or_fail(sb), test::echo_handler);
-  auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Off).attester(bundle.attester);
-  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
-  ASSERT_TRUE(conn) << conn.error().to_string();
-  const Bytes msg = to_bytes("client attested remotely");
-  EXPECT_EQ(round_trip(*conn, msg), msg);
-  ASSERT_TRUE(conn->close());
-  srv.join();
-  EXPECT_TRUE(srv.errors().empty()) << srv.errors().front().to_string();
-  ASSERT_EQ(srv.machine_ids().size(), 1u);
-  EXPECT_EQ(srv.machine_ids()[0], bundle.machine_id);
+  EXPECT_EQ(client_attests(bundle.attester, AttestationModel::BackgroundCheck, service->url()),
+            std::vector<std::string>{bundle.machine_id});
 }
 
 TEST_F(RemoteVerifier, ServerAttestationPassport) {
@@ -213,21 +233,9 @@ TEST_F(RemoteVerifier, PassportTrustedThroughAPolicyEntry) {
 }
 
 TEST_F(RemoteVerifier, ClientAttestationPassport) {
-  auto sb = server_builder(nullptr);
-  sb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(service->url());
-  ServerThread srv(build_or_fail(sb), test::echo_handler);
-  auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Off)
-      .attester(remote_passport(bundle.attester, service->url()), AttestationModel::Passport);
-  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
-  ASSERT_TRUE(conn) << conn.error().to_string();
-  const Bytes msg = to_bytes("client passport");
-  EXPECT_EQ(round_trip(*conn, msg), msg);
-  ASSERT_TRUE(conn->close());
-  srv.join();
-  EXPECT_TRUE(srv.errors().empty()) << srv.errors().front().to_string();
-  ASSERT_EQ(srv.machine_ids().size(), 1u);
-  EXPECT_EQ(srv.machine_ids()[0], bundle.machine_id);
+  EXPECT_EQ(client_attests(remote_passport(bundle.attester, service->url()),
+                           AttestationModel::Passport, service->url()),
+            std::vector<std::string>{bundle.machine_id});
 }
 
 TEST(RemoteVerifierTpm, BothModelsBothRolesWithSwtpm) {
@@ -275,25 +283,12 @@ TEST(RemoteVerifierTpm, BothModelsBothRolesWithSwtpm) {
   }
   // Client attestation, both models.
   for (const bool passport : {false, true}) {
-    auto sb = server_builder(nullptr);
-    sb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(service->url());
-    ServerThread srv(build_or_fail(sb), test::echo_handler);
-    auto cb = client_builder();
-    cb.peer_attestation(AttestationMode::Off);
-    if (passport) {
-      cb.attester(remote_passport(tpm->attester, service->url()), AttestationModel::Passport);
-    } else {
-      cb.attester(tpm->attester);
-    }
-    auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
-    ASSERT_TRUE(conn) << conn.error().to_string();
-    const Bytes msg = to_bytes(passport ? "tpm client passport" : "tpm client evidence");
-    EXPECT_EQ(round_trip(*conn, msg), msg);
-    ASSERT_TRUE(conn->close());
-    srv.join();
-    EXPECT_TRUE(srv.errors().empty()) << srv.errors().front().to_string();
-    ASSERT_EQ(srv.machine_ids().size(), 1u) << (passport ? "passport" : "background-check");
-    EXPECT_EQ(srv.machine_ids()[0].rfind("tpm-ak-name:", 0), 0u);
+    const auto ids =
+        passport ? client_attests(remote_passport(tpm->attester, service->url()),
+                                  AttestationModel::Passport, service->url())
+                 : client_attests(tpm->attester, AttestationModel::BackgroundCheck, service->url());
+    ASSERT_EQ(ids.size(), 1u) << (passport ? "passport" : "background-check");
+    EXPECT_EQ(ids[0].rfind("tpm-ak-name:", 0), 0u);
   }
 }
 
@@ -347,28 +342,12 @@ TEST_F(RemoteVerifier, ForgedSessionIsRefused) {
   expect_refused(bundle.attester, proxy.url(), ErrorCode::VerifierSessionInvalid);
 }
 
-TEST(RemoteVerifierExpiry, ExpiredSessionIsRefused) {
-  if (!test::verifier_service_available()) {
-    GTEST_SKIP() << "no atls command in this build";
-  }
-  auto bundle = test::make_software_bundle();
-  test::VerifierServiceOptions o;
-  o.policy_json = test::software_policy(bundle);
-  o.extra_args = {"--session-ttl", "1"};
-  auto service = test::start_verifier_service(o);
-  ASSERT_NE(service, nullptr);
+TEST_F(RemoteVerifier, ExpiredSessionIsRefused) {
+  restart_service({"--session-ttl", "1"});
   test::TamperProxy::Hooks h;
   h.submit_delay_ms = 2200;  // past the session's expiry
   test::TamperProxy proxy(service->url(), h);
-  auto sb = server_builder(bundle.attester);
-  RecordingServer srv(build_or_fail(sb));
-  auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(proxy.url());
-  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.thread->port());
-  ASSERT_FALSE(conn);
-  EXPECT_EQ(conn.error().code, ErrorCode::VerifierSessionExpired) << conn.error().to_string();
-  srv.thread->join(5000);
-  EXPECT_EQ(srv.received.load(), 0u);
+  expect_refused(bundle.attester, proxy.url(), ErrorCode::VerifierSessionExpired);
 }
 
 TEST_F(RemoteVerifier, EvidenceForAnotherNonceIsRefused) {
@@ -392,25 +371,9 @@ TEST_F(RemoteVerifier, WrongMediaTypeIsRefused) {
   expect_refused(bundle.attester, proxy.url(), ErrorCode::UnsupportedMediaType);
 }
 
-TEST(RemoteVerifierLimits, OversizeBodyIsRefused) {
-  if (!test::verifier_service_available()) {
-    GTEST_SKIP() << "no atls command in this build";
-  }
-  auto bundle = test::make_software_bundle();
-  test::VerifierServiceOptions o;
-  o.policy_json = test::software_policy(bundle);
-  o.extra_args = {"--max-body", "64"};
-  auto service = test::start_verifier_service(o);
-  ASSERT_NE(service, nullptr);
-  auto sb = server_builder(bundle.attester);
-  RecordingServer srv(build_or_fail(sb));
-  auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Required).policy_json(kRpPolicy).verifier(service->url());
-  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.thread->port());
-  ASSERT_FALSE(conn);
-  EXPECT_EQ(conn.error().code, ErrorCode::PayloadTooLarge) << conn.error().to_string();
-  srv.thread->join(5000);
-  EXPECT_EQ(srv.received.load(), 0u);
+TEST_F(RemoteVerifier, OversizeBodyIsRefused) {
+  restart_service({"--max-body", "64"});
+  expect_refused(bundle.attester, service->url(), ErrorCode::PayloadTooLarge);
 }
 
 TEST_F(RemoteVerifier, VerifierDownFailsClosed) {
