@@ -35,6 +35,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography import x509
 
+from interop_util import run_unittest_main
+
 SOURCE = os.environ.get("ATLS_SOURCE_DIR",
                         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.environ.get("ATLS_BUILD_DIR", os.path.join(SOURCE, "build"))
@@ -975,20 +977,6 @@ class InputErrorsTest(CliTestCase):
 # ---------------------------------------------------------------------------
 
 
-def main():
-    if not os.path.exists(ATLS):
-        print(f"{ATLS} not found (set ATLS_BUILD_DIR)")
-        print("0 passed, 1 failed")
-        return 1
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    runner = unittest.TextTestRunner(verbosity=2)
-    result = runner.run(suite)
-    failed = len(result.failures) + len(result.errors)
-    skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
-    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
-    return 0 if failed == 0 and skipped == 0 else 1
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_unittest_main(__name__, ATLS))

@@ -32,15 +32,12 @@ import threading
 import time
 import traceback
 
+from interop_util import free_port
+
 BUILD = os.environ.get("ATLS_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 ATLS = os.path.join(BUILD, "tools", "atls")
 TIMEOUT = 20  # seconds, per blocking step
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Proc:

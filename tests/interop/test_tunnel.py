@@ -19,17 +19,14 @@ import threading
 import time
 import unittest
 
+from interop_util import free_port, run_unittest_main
+
 SOURCE = os.environ.get("ATLS_SOURCE_DIR",
                         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.environ.get("ATLS_BUILD_DIR", os.path.join(SOURCE, "build"))
 ATLS = os.path.join(BUILD, "tools", "atls")
 LINGER_MS = "600000"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, timeout=10.0):
@@ -126,18 +123,6 @@ class TestTunnel(unittest.TestCase):
         self.assertEqual(r.stdout, b"5000\n")
 
 
-def main():
-    if not os.path.exists(ATLS):
-        print(f"{ATLS} not found (set ATLS_BUILD_DIR)")
-        print("0 passed, 1 failed")
-        return 1
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    failed = len(result.failures) + len(result.errors)
-    passed = result.testsRun - failed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_unittest_main(__name__, ATLS))

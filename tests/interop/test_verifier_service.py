@@ -34,6 +34,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from interop_util import free_port, run_unittest_main
+
 SOURCE = os.environ.get("ATLS_SOURCE_DIR",
                         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.environ.get("ATLS_BUILD_DIR", os.path.join(SOURCE, "build"))
@@ -60,11 +62,6 @@ def pem_public(key):
     return key.public_key().public_bytes(serialization.Encoding.PEM,
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(pred, timeout=10.0, what="condition"):
@@ -513,20 +510,6 @@ class TestHaproxy(ServiceTestCase):
                 hp.wait()
 
 
-def main():
-    if not os.path.exists(ATLS):
-        print(f"{ATLS} not found (set ATLS_BUILD_DIR)")
-        print("0 passed, 1 failed")
-        return 1
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    runner = unittest.TextTestRunner(verbosity=2)
-    result = runner.run(suite)
-    failed = len(result.failures) + len(result.errors)
-    skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
-    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
-    return 0 if failed == 0 and skipped == 0 else 1
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_unittest_main(__name__, ATLS))
