@@ -14,6 +14,7 @@ build_pkgs=(
   libbenchmark-dev              # benchmarks
   libtss2-dev swtpm swtpm-tools tpm2-tools  # TPM 2.0 plug-in (ESAPI) and its tests
   python3 python3-cryptography python3-cbor2 python3-openssl python3-jwt  # independent cross-checks
+  libasio-dev stunnel4         # the sidecar's event loop; the sidecar benchmark's reference
   haproxy tshark                # middlebox and capture tests (tls_middlebox_test)
   clang-format-14               # format.clang_format test, make format
 )

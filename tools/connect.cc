@@ -11,6 +11,7 @@
 #include "tools/common.h"
 #include "tools/net.h"
 #include "tools/session.h"
+#include "tools/sidecar.h"
 #include "tools/verifier_options.h"
 
 #include "src/core/encoding.h"
@@ -51,9 +52,8 @@ struct ConnectArgs {
   bool no_negotiation = false;
   int handshake_timeout_ms = 15000;
   int linger_ms = 30000;
-  std::uint64_t count = 0;
-  std::size_t max_connections = 64;
   int reattest_ms = 0;
+  SidecarOptions sidecar;  // tunnel mode
   bool quiet = false;
 };
 
@@ -73,6 +73,7 @@ void report(const ConnectArgs& a, const nlohmann::json& j, const std::string& te
 
 Result<std::shared_ptr<const Config>> build_config(const ConnectArgs& a) {
   auto b = Config::builder();
+  b.receive_buffer_limit(a.sidecar.buffer_kib * 1024);
   const int identity_options =
       (a.ca.empty() ? 0 : 1) + (a.pin_spki.empty() ? 0 : 1) + (a.attestation_only ? 1 : 0);
   if (identity_options > 1) {
@@ -204,46 +205,38 @@ void run_tunnel(const ConnectArgs& a, const std::shared_ptr<const Config>& confi
     fail("connect", at.error());
     return;
   }
-  auto listener = listen_tcp(*at);
+  auto listener = listen_tcp(*at, kListenBacklog);
   if (!listener) {
     fail("connect", listener.error());
     return;
   }
-  StopSignal stop;
-  const std::string where = HostPort{at->host, local_port(listener->get())}.to_string();
-  report(a, {{"event", "listening"}, {"address", where}, {"port", local_port(listener->get())}},
-         "atls connect: tunnel " + where + " -> " + target.to_string() + "\n");
-  ShutdownList live;
-  std::uint64_t accepted = 0;
-  {
-    ThreadSet workers(a.max_connections);
-    while (!stop.stopped() && (a.count == 0 || accepted < a.count)) {
-      pollfd p[2] = {{listener->get(), POLLIN, 0}, {stop.fd(), POLLIN, 0}};
-      if (::poll(p, 2, 500) <= 0 || (p[0].revents & POLLIN) == 0) {
-        workers.reap();
-        continue;
-      }
-      Fd local(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-      if (!local.is_open()) {
-        continue;
-      }
-      ++accepted;
-      auto shared = std::make_shared<Fd>(std::move(local));
-      const bool spawned = workers.try_spawn([&a, &config, &target, &stop, &live, shared] {
-        const std::uint64_t id = live.add(shared->get());
-        (void)session(a, config, target, shared->get(), shared->get(), &stop);
-        live.remove(id);
-      });
-      if (!spawned) {
-        report(a, {{"event", "refused"}, {"reason", "busy"}},
-               "atls connect: too many tunnelled connections\n");
-      }
-    }
-    while (workers.running() > 0 && !stop.stopped()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    wait_then_shutdown(workers, live);
-  }
+  SidecarSetup setup;
+  setup.mode = SidecarMode::Connect;
+  setup.target = target;
+  setup.servername = a.servername;
+  auto g = std::make_shared<SidecarGeneration>();
+  g->config = config;
+  setup.initial = std::move(g);
+  setup.reload = [&a]() -> Result<std::shared_ptr<const SidecarGeneration>> {
+    ATLS_ASSIGN_OR_RETURN(auto c, build_config(a));
+    auto next = std::make_shared<SidecarGeneration>();
+    next->config = std::move(c);
+    return std::shared_ptr<const SidecarGeneration>(std::move(next));
+  };
+  setup.options = a.sidecar;
+  setup.options.json = a.json;
+  setup.options.quiet = a.quiet;
+  setup.options.handshake_timeout_ms = a.handshake_timeout_ms;
+  setup.options.linger_ms = a.linger_ms;
+  setup.options.reattest_ms = a.reattest_ms;
+  setup.name = "connect";
+  const std::uint16_t port = local_port(listener->get());
+  const std::string where = HostPort{at->host, port}.to_string();
+  setup.listener = std::move(*listener);
+  setup.listening = {
+      {"event", "listening"}, {"address", where}, {"port", port}, {"server", target.to_string()}};
+  setup.listening_text = "tunnel " + where + " -> " + target.to_string();
+  set_exit_code(run_sidecar(std::move(setup)));
 }
 
 void run_connect(const ConnectArgs& a) {
@@ -322,10 +315,10 @@ void register_connect(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--reattest-ms", a->reattest_ms,
                   "Ask the server for fresh attestation this often (0: by policy)");
-  cmd->add_option("--count", a->count,
-                  "Tunnel: stop after this many connections (0: until a signal)");
-  cmd->add_option("--max-connections", a->max_connections, "Tunnel: connections at once")
-      ->capture_default_str();
+  cmd->add_option("--count", a->sidecar.count,
+                  "Tunnel: stop after this many connections have finished (0: until a signal)");
+  auto* tunnel = cmd->add_option_group("Tunnel (--listen)");
+  add_sidecar_options(tunnel, &a->sidecar);
   cmd->add_flag("--quiet", a->quiet, "Print only errors");
   cmd->callback([a] { run_connect(*a); });
 }

@@ -152,15 +152,49 @@ Result<Fd> connect_tcp(const HostPort& hp, int timeout_ms) {
   return last;
 }
 
-WireBytes wire_bytes(int fd) {
-  tcp_info info{};
-  socklen_t len = sizeof info;
-  WireBytes w;
-  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
-    w.sent = info.tcpi_bytes_sent;
-    w.received = info.tcpi_bytes_received;
+Result<SocketAddress> resolve_tcp(const HostPort& hp) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(hp.port);
+  if (const int rc = ::getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    return Error{ErrorCode::IoError, hp.to_string() + ": " + ::gai_strerror(rc)};
   }
-  return w;
+  SocketAddress a;
+  a.name = hp.to_string();
+  std::memcpy(&a.storage, res->ai_addr, res->ai_addrlen);
+  a.length = res->ai_addrlen;
+  ::freeaddrinfo(res);
+  return a;
+}
+
+Result<Fd> connect_start(const SocketAddress& a) {
+  Fd s(::socket(a.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s.is_open()) {
+    return socket_error("socket");
+  }
+  const int one = 1;
+  ::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&a.storage), a.length) != 0 &&
+      errno != EINPROGRESS) {
+    return socket_error("connect " + a.name);
+  }
+  return s;
+}
+
+Result<void> connect_result(int fd, const std::string& what) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    return socket_error("connect " + what);
+  }
+  if (err != 0) {
+    errno = err;
+    return socket_error("connect " + what);
+  }
+  return ok();
 }
 
 }  // namespace atls::tools

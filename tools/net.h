@@ -9,11 +9,13 @@
 
 #include <atls/result.h>
 
+#include "tools/wire_bytes.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/tcp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -91,15 +93,20 @@ std::string peer_name(int fd);
 // |timeout_ms| per address.
 Result<Fd> connect_tcp(const HostPort& hp, int timeout_ms = 10000);
 
-// WireBytes are the TCP payload bytes a socket sent and received so far
-// (kernel counters, so they include everything a library wrote to it).
-struct WireBytes {
-  std::uint64_t sent = 0;
-  std::uint64_t received = 0;
-  std::uint64_t total() const { return sent + received; }
+// SocketAddress is one resolved address of a HostPort.
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  std::string name;  // HOST:PORT as given
 };
 
-// wire_bytes reads the kernel's counters for |fd| (zero when unavailable).
-WireBytes wire_bytes(int fd);
+// resolve_tcp resolves |hp| to its first address. Fails with IoError.
+Result<SocketAddress> resolve_tcp(const HostPort& hp);
+
+// connect_start begins a non-blocking connect to |a| (TCP_NODELAY set). The
+// socket turns writable when the attempt is over; connect_result then tells
+// how it ended (ok, or IoError naming the cause, e.g. "Connection refused").
+Result<Fd> connect_start(const SocketAddress& a);
+Result<void> connect_result(int fd, const std::string& what);
 
 }  // namespace atls::tools

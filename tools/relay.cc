@@ -85,6 +85,7 @@ Result<void> Relay::step(bool plain_readable) {
   // Rounds until nothing moves: room made on one side lets bytes the
   // Connection already holds (read ahead) go on at once, not at the next
   // socket event, which may never come.
+  m_more = false;
   for (int round = 0; round < 16; ++round) {
     const std::uint64_t before = m_moved;
     m_read_called = false;
@@ -104,6 +105,9 @@ Result<void> Relay::step(bool plain_readable) {
     if (m_moved == before) {
       break;
     }
+    // Still moving after the last round: the driver comes back at once
+    // (other connections get their turn first).
+    m_more = round == 15;
   }
   return ends();
 }

@@ -71,6 +71,10 @@ class Relay {
   // done: both directions ended and every byte is delivered (or, for
   // standard output, the peer's direction ended).
   bool done() const { return m_done; }
+  // more: the last step stopped while bytes were still moving (a fairness
+  // limit); step again without waiting, since the Connection may hold bytes
+  // that no socket event will announce.
+  bool more() const { return m_more; }
   // What the driver waits for before the next step.
   bool wants_conn_read() const;
   bool wants_conn_write() const;
@@ -100,6 +104,7 @@ class Relay {
   bool m_peer_shut = false;      // we sent close_notify
   bool m_plain_blocked = false;  // the last plain write hit EAGAIN
   bool m_done = false;
+  bool m_more = false;
   bool m_read_called = false;  // this round called Connection::read
   std::uint64_t m_moved = 0;   // bytes moved (and ends seen), for progress
   RelayStats m_stats;

@@ -10,13 +10,13 @@
 #include "tools/common.h"
 #include "tools/net.h"
 #include "tools/session.h"
+#include "tools/sidecar.h"
 #include "tools/verifier_options.h"
 
 #include <atls/config.h>
 #include <atls/connection.h>
 
 #include <fcntl.h>
-#include <poll.h>
 
 #include <chrono>
 #include <iostream>
@@ -43,24 +43,9 @@ struct ServeArgs {
   bool optional_client = false;
   std::string policy;
   std::string backend;
-  bool json = false;
-  std::size_t max_connections = 64;
-  std::uint64_t count = 0;
   std::string policy_out;
-  int handshake_timeout_ms = 15000;
-  int reattest_ms = 0;
+  SidecarOptions sidecar;
 };
-
-std::mutex g_log_mu;
-
-void log_line(bool json, const nlohmann::json& j, const std::string& text) {
-  const std::lock_guard<std::mutex> lock(g_log_mu);
-  if (json) {
-    std::cerr << j.dump() << std::endl;
-  } else {
-    std::cerr << "atls serve: " << text << std::endl;
-  }
-}
 
 Result<Bytes> read_optional(const std::string& path) {
   if (path.empty()) {
@@ -69,78 +54,8 @@ Result<Bytes> read_optional(const std::string& path) {
   return read_input(path);
 }
 
-struct ServeState {
-  const ServeArgs* args = nullptr;
-  std::optional<HostPort> backend;
-  StopSignal* stop = nullptr;
-  ShutdownList live;
-};
-
-// handle serves one connection on its worker thread. |conn| comes from
-// Server::accept_fd on the accepting thread (non-blocking: the handshake
-// and the attestation run here).
-void handle(ServeState& st, Result<Connection>& conn, const std::string& peer) {
-  const ServeArgs& a = *st.args;
-  const auto t0 = std::chrono::steady_clock::now();
-  nlohmann::json j = {{"event", "connection"}, {"peer", peer}};
-  std::string line = "peer=" + peer;
-  PumpStats stats;
-  Result<void> outcome = ok();
-  {
-    const std::uint64_t live_id = conn ? st.live.add(conn->fd()) : 0;
-    if (!conn) {
-      outcome = conn.error();
-    } else {
-      outcome = drive_handshake(*conn, std::chrono::milliseconds(a.handshake_timeout_ms), st.stop);
-      if (outcome) {
-        j["peer_attestation"] = result_json(*conn);
-        line += " client-" + result_summary(*conn);
-        PumpOptions po;
-        po.stop = st.stop;
-        po.reattest_every = std::chrono::milliseconds(a.reattest_ms);
-        Fd backend;
-        if (st.backend) {
-          auto b = connect_tcp(*st.backend);
-          if (!b) {
-            outcome = b.error();
-          } else {
-            backend = std::move(*b);
-            ::fcntl(backend.get(), F_SETFL, ::fcntl(backend.get(), F_GETFL) | O_NONBLOCK);
-            po.plain_in = po.plain_out = backend.get();
-          }
-        } else {
-          po.echo = true;
-        }
-        if (outcome) {
-          outcome = pump(*conn, po, stats);
-        }
-        j["peer_attestation"] = result_json(*conn);
-      } else if (auto alert = conn->peer_alert()) {
-        j["peer_alert"] = {{"code", alert->code}, {"reason", alert->reason}};
-      }
-    }
-    st.live.remove(live_id);
-  }
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-  j["bytes_in"] = stats.from_peer;
-  j["bytes_out"] = stats.to_peer;
-  j["duration_ms"] = ms.count();
-  line += " in=" + std::to_string(stats.from_peer) + " out=" + std::to_string(stats.to_peer) +
-          " ms=" + std::to_string(ms.count());
-  if (outcome) {
-    j["result"] = "ok";
-    line += " result=ok";
-  } else {
-    j["result"] = std::string(outcome.error().name());
-    j["detail"] = outcome.error().to_string();
-    line +=
-        " result=" + std::string(outcome.error().name()) + " (" + outcome.error().to_string() + ")";
-  }
-  log_line(a.json, j, line);
-}
-
-Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, BuiltAttester& built) {
+// make_attester builds the attester once: a reload keeps it (and its key).
+Result<BuiltAttester> make_attester(const ServeArgs& a) {
   AttesterSpec spec;
   spec.kind = a.attester;
   spec.tcti = a.tcti;
@@ -156,9 +71,13 @@ Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, BuiltAtte
   if (a.passport && a.attester == "none") {
     return Error{ErrorCode::InvalidArgument, "--passport needs --attester software or tpm2"};
   }
-  ATLS_ASSIGN_OR_RETURN(built, build_attester(spec));
+  return build_attester(spec);
+}
 
+// build_config reads the certificate, key and policy: at start and on SIGHUP.
+Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, const BuiltAttester& built) {
   auto b = Config::builder();
+  b.receive_buffer_limit(a.sidecar.buffer_kib * 1024);
   if (a.cert.empty() != a.key.empty()) {
     return Error{ErrorCode::InvalidArgument, "--cert and --key go together"};
   }
@@ -213,31 +132,30 @@ Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, BuiltAtte
 }
 
 void run_serve(const ServeArgs& a) {
-  ServeState st;
-  st.args = &a;
   auto listen_at = parse_host_port(a.listen);
   if (!listen_at) {
     fail("serve", listen_at.error());
     return;
   }
+  SidecarSetup setup;
+  setup.mode = a.backend.empty() ? SidecarMode::ServeEcho : SidecarMode::ServeBackend;
   if (!a.backend.empty()) {
     auto b = parse_host_port(a.backend);
     if (!b) {
       fail("serve", b.error());
       return;
     }
-    st.backend = *b;
+    setup.target = *b;
   }
-  BuiltAttester built;
-  auto config = build_config(a, built);
-  if (!config) {
-    fail("serve", config.error());
+  auto built = make_attester(a);
+  if (!built) {
+    fail("serve", built.error());
     return;
   }
   if (!a.policy_out.empty()) {
     // A relying-party policy that trusts exactly this server's attester
     // key (or passport Verifier key): for clients in tests and demos.
-    const std::string text = relying_party_policy(built).dump(2) + "\n";
+    const std::string text = relying_party_policy(*built).dump(2) + "\n";
     if (auto w = write_output(a.policy_out,
                               {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
         !w) {
@@ -245,63 +163,46 @@ void run_serve(const ServeArgs& a) {
       return;
     }
   }
-  auto server = Server::listen(*config, listen_at->host, listen_at->port);
-  if (!server) {
-    fail("serve", server.error());
+  auto listener = listen_tcp(*listen_at, kListenBacklog);
+  if (!listener) {
+    fail("serve", listener.error());
     return;
   }
-  StopSignal stop;
-  st.stop = &stop;
-  const std::string where = HostPort{listen_at->host, server->port()}.to_string();
-  log_line(a.json,
-           {{"event", "listening"},
-            {"address", where},
-            {"port", server->port()},
-            {"attester", a.attester},
-            {"model", built.model == AttestationModel::Passport ? "passport" : "background-check"},
-            {"backend", a.backend}},
-           "listening on " + where + " (attester " + a.attester + (a.passport ? ", passport" : "") +
-               (a.backend.empty() ? ", echo" : ", backend " + a.backend) + ")");
-  std::uint64_t accepted = 0;
-  {
-    ThreadSet workers(a.max_connections);
-    while (!stop.stopped() && (a.count == 0 || accepted < a.count)) {
-      pollfd p[2] = {{server->listen_fd(), POLLIN, 0}, {stop.fd(), POLLIN, 0}};
-      if (::poll(p, 2, 500) <= 0 || (p[0].revents & POLLIN) == 0) {
-        workers.reap();
-        continue;
-      }
-      Fd fd(::accept4(server->listen_fd(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!fd.is_open()) {
-        continue;
-      }
-      ++accepted;
-      const int one = 1;
-      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      const std::string peer = peer_name(fd.get());
-      if (workers.running() >= a.max_connections) {
-        log_line(a.json, {{"event", "refused"}, {"peer", peer}, {"reason", "busy"}},
-                 "peer=" + peer + " refused: " + std::to_string(a.max_connections) +
-                     " connections already open");
-        continue;  // |fd| closes
-      }
-      auto conn = std::make_shared<Result<Connection>>(
-          server->accept_fd(fd.release(), IoMode::NonBlocking));
-      if (!workers.try_spawn([&st, conn, peer] { handle(st, *conn, peer); })) {
-        log_line(a.json, {{"event", "refused"}, {"peer", peer}, {"reason", "busy"}},
-                 "peer=" + peer + " refused");
-      }
-    }
-    // --count reached: let the open connections finish. After a stop
-    // request they see the flag and close (close_notify) on their own;
-    // whatever is still open after a grace period is shut down.
-    while (workers.running() > 0 && !stop.stopped()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    wait_then_shutdown(workers, st.live);
+  const int listen_fd = listener->get();
+  auto shared_built = std::make_shared<const BuiltAttester>(std::move(*built));
+  auto load = [&a, shared_built, listen_fd]() -> Result<std::shared_ptr<const SidecarGeneration>> {
+    ATLS_ASSIGN_OR_RETURN(auto config, build_config(a, *shared_built));
+    const int fd = ::fcntl(listen_fd, F_DUPFD_CLOEXEC, 0);
+    ATLS_ASSIGN_OR_RETURN(Server server, Server::from_listen_fd(config, fd));
+    auto g = std::make_shared<SidecarGeneration>();
+    g->config = std::move(config);
+    g->server = std::make_shared<Server>(std::move(server));
+    return std::shared_ptr<const SidecarGeneration>(std::move(g));
+  };
+  auto initial = load();
+  if (!initial) {
+    fail("serve", initial.error());
+    return;
   }
-  log_line(a.json, {{"event", "stopped"}, {"connections", accepted}},
-           "stopped after " + std::to_string(accepted) + " connection(s)");
+  const std::uint16_t port = local_port(listen_fd);
+  const std::string where = HostPort{listen_at->host, port}.to_string();
+  setup.listener = std::move(*listener);
+  setup.initial = std::move(*initial);
+  setup.reload = load;
+  setup.options = a.sidecar;
+  setup.name = "serve";
+  setup.listening = {
+      {"event", "listening"},
+      {"address", where},
+      {"port", port},
+      {"attester", a.attester},
+      {"model",
+       shared_built->model == AttestationModel::Passport ? "passport" : "background-check"},
+      {"backend", a.backend}};
+  setup.listening_text = "listening on " + where + " (attester " + a.attester +
+                         (a.passport ? ", passport" : "") +
+                         (a.backend.empty() ? ", echo" : ", backend " + a.backend) + ")";
+  set_exit_code(run_sidecar(std::move(setup)));
 }
 
 }  // namespace
@@ -344,17 +245,24 @@ void register_serve(CLI::App& app) {
                   "Appraisal policy for the client's evidence (docs/policy.md)");
   cmd->add_option("--backend", a->backend,
                   "Forward each attested connection to HOST:PORT (plain TCP)");
-  cmd->add_flag("--json", a->json, "Log JSON lines instead of text");
-  cmd->add_option("--max-connections", a->max_connections, "Connections served at once")
-      ->capture_default_str();
-  cmd->add_option("--count", a->count, "Stop after this many connections (0: run until a signal)");
+  cmd->add_flag("--json", a->sidecar.json, "Log JSON lines instead of text");
+  cmd->add_option("--count", a->sidecar.count,
+                  "Stop after this many connections have finished (0: run until a signal)");
   cmd->add_option("--policy-out", a->policy_out,
                   "Write a client policy that trusts this server's attestation key");
-  cmd->add_option("--handshake-timeout-ms", a->handshake_timeout_ms,
+  cmd->add_option("--handshake-timeout-ms", a->sidecar.handshake_timeout_ms,
                   "Limit for handshake plus attestation")
       ->capture_default_str();
-  cmd->add_option("--reattest-ms", a->reattest_ms,
+  cmd->add_option("--reattest-ms", a->sidecar.reattest_ms,
                   "Ask an attesting client for fresh evidence this often (0: only by policy)");
+  cmd->add_option("--backend-timeout-ms", a->sidecar.connect_timeout_ms,
+                  "Limit for the TCP connection to the backend")
+      ->capture_default_str();
+  cmd->add_option("--linger-ms", a->sidecar.linger_ms,
+                  "Last resort: after the backend ended and close_notify went out, the longest "
+                  "wait for the client to end its side")
+      ->capture_default_str();
+  add_sidecar_options(cmd, &a->sidecar);
   cmd->callback([a] { run_serve(*a); });
 }
 

@@ -104,79 +104,6 @@ int StopSignal::fd() const {
 
 // ---------------------------------------------------------------------------
 
-bool ThreadSet::try_spawn(std::function<void()> task) {
-  reap();
-  const std::lock_guard<std::mutex> lock(m_mu);
-  if (m_tasks.size() >= m_limit) {
-    return false;
-  }
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  m_tasks.push_back(Task{std::thread([task = std::move(task), done] {
-                           task();
-                           done->store(true);
-                         }),
-                         done});
-  return true;
-}
-
-void ThreadSet::reap() {
-  const std::lock_guard<std::mutex> lock(m_mu);
-  for (auto it = m_tasks.begin(); it != m_tasks.end();) {
-    if (it->done->load()) {
-      it->thread.join();
-      it = m_tasks.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-std::size_t ThreadSet::running() {
-  reap();
-  const std::lock_guard<std::mutex> lock(m_mu);
-  return m_tasks.size();
-}
-
-void ThreadSet::join_all() {
-  std::list<Task> tasks;
-  {
-    const std::lock_guard<std::mutex> lock(m_mu);
-    tasks.swap(m_tasks);
-  }
-  for (auto& t : tasks) {
-    t.thread.join();
-  }
-}
-
-std::uint64_t ShutdownList::add(int fd) {
-  const std::lock_guard<std::mutex> lock(m_mu);
-  const std::uint64_t id = m_next++;
-  m_fds.emplace_back(id, fd);
-  return id;
-}
-
-void ShutdownList::remove(std::uint64_t id) {
-  const std::lock_guard<std::mutex> lock(m_mu);
-  m_fds.remove_if([id](const auto& p) { return p.first == id; });
-}
-
-void ShutdownList::shutdown_all() {
-  const std::lock_guard<std::mutex> lock(m_mu);
-  for (const auto& [id, fd] : m_fds) {
-    ::shutdown(fd, SHUT_RDWR);
-  }
-}
-
-void wait_then_shutdown(ThreadSet& workers, ShutdownList& live, std::chrono::milliseconds grace) {
-  const auto deadline = SteadyClock::now() + grace;
-  while (workers.running() > 0 && SteadyClock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  live.shutdown_all();
-}
-
-// ---------------------------------------------------------------------------
-
 Result<void> drive_handshake(Connection& conn, std::chrono::milliseconds deadline_ms,
                              const StopSignal* stop) {
   const auto deadline = SteadyClock::now() + deadline_ms;
@@ -267,7 +194,7 @@ Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
       if (o.reattest_every.count() > 0) {
         take(next_reattest);
       }
-      ::poll(fds, n, wait);
+      ::poll(fds, n, relay.more() ? 0 : wait);
       plain_readable = in_idx < n && in_idx != out_idx &&
                        (fds[in_idx].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
     }

@@ -1,7 +1,7 @@
 #pragma once
 
-// Plumbing shared by `atls serve` and `atls connect`: a stop flag set by
-// SIGINT/SIGTERM, a bounded thread set, the pump that moves bytes between an
+// Plumbing of `atls connect` (stdin/stdout) and the demo: a stop flag set by
+// SIGINT/SIGTERM, the poll loop that drives a Relay (tools/relay.h) between an
 // attested Connection and a plain descriptor, and readable/JSON renderings
 // of an appraisal (never raw evidence or secrets).
 
@@ -14,12 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 namespace atls::tools {
 
@@ -40,52 +36,6 @@ class StopSignal {
   // fd is readable once stopped.
   int fd() const;
 };
-
-// ThreadSet runs at most |limit| tasks at once, each on its own thread, and
-// joins them all on destruction (after the caller asked them to stop).
-class ThreadSet {
- public:
-  explicit ThreadSet(std::size_t limit) : m_limit(limit) {}
-  ~ThreadSet() { join_all(); }
-  ThreadSet(const ThreadSet&) = delete;
-  ThreadSet& operator=(const ThreadSet&) = delete;
-
-  // try_spawn starts |task| unless |limit| tasks are running.
-  bool try_spawn(std::function<void()> task);
-  // reap joins finished tasks; running() counts the rest.
-  void reap();
-  std::size_t running();
-  void join_all();
-
- private:
-  struct Task {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  std::size_t m_limit;
-  std::mutex m_mu;
-  std::list<Task> m_tasks;
-};
-
-// ShutdownList remembers the sockets of live connections so that a stop
-// request can shut them down and wake their threads.
-class ShutdownList {
- public:
-  std::uint64_t add(int fd);
-  void remove(std::uint64_t id);
-  void shutdown_all();
-
- private:
-  std::mutex m_mu;
-  std::uint64_t m_next = 1;
-  std::list<std::pair<std::uint64_t, int>> m_fds;
-};
-
-// wait_then_shutdown gives running tasks |grace| to finish on their own
-// (they watch the StopSignal), then shuts the remaining sockets down so that
-// the tasks return and can be joined.
-void wait_then_shutdown(ThreadSet& workers, ShutdownList& live,
-                        std::chrono::milliseconds grace = std::chrono::milliseconds(1000));
 
 // PumpOptions: what pump() connects the Connection to.
 struct PumpOptions {

@@ -230,6 +230,11 @@ class ATLS_API Config::Builder {
   // stays silent fails with HandshakeTimeout. The first attestation then has
   // attestation_timeout.
   Builder& handshake_timeout(std::chrono::milliseconds timeout);
+  // receive_buffer_limit: received application bytes a Connection holds
+  // for the application before it stops reading its socket (backpressure;
+  // default 8 MiB, at least 16 KiB). A proxy that reads only as fast as it
+  // can pass bytes on sets it to its own buffer size.
+  Builder& receive_buffer_limit(std::size_t bytes);
   // reattest_interval overrides the policy's reattest_interval (§1.8; > 0).
   Builder& reattest_interval(std::chrono::seconds interval);
   // min_reattestation_interval: as an attester, answer the peer's requests

@@ -180,6 +180,8 @@ enum class ErrorCategory : std::uint8_t {
   X(VerifierSessionExpired, Protocol, 80, "the Verifier session has expired")                      \
   X(PayloadTooLarge, Protocol, 80, "the request body exceeds the size limit")                      \
   X(PassportExpired, Io, 80, "the passport EAR expired and could not be renewed")                  \
+  /* sidecar (docs/sidecar.md) */                                                                  \
+  X(BackendUnavailable, Io, 80, "the sidecar's backend could not be reached")                      \
   /* detection */                                                                                  \
   X(UnknownFormat, Usage, 50, "input is not a recognised format")
 

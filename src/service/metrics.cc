@@ -1,36 +1,9 @@
 #include "src/service/metrics.h"
 
 #include "src/remote/api.h"
-
-#include <cstdio>
+#include "src/service/prometheus.h"
 
 namespace atls::service {
-namespace {
-
-// label escapes a label value (backslash, double quote, line feed).
-std::string label(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (const char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-}  // namespace
 
 std::string_view Metrics::route_of(std::string_view path) {
   if (path == remote::kNewSessionPath) {
@@ -57,14 +30,7 @@ void Metrics::count_verification(std::string_view media_type, std::string_view o
                                  double seconds) {
   const std::lock_guard<std::mutex> lock(m_mutex);
   ++m_verifications[{std::string(media_type), std::string(outcome)}];
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) {
-      ++m_bucket_counts[i];
-      break;
-    }
-  }
-  ++m_count;
-  m_sum += seconds;
+  m_latency.observe(seconds);
 }
 
 std::string Metrics::render() const {
@@ -73,7 +39,7 @@ std::string Metrics::render() const {
   out += "# HELP atls_verifier_requests_total HTTP requests answered, by route and status.\n";
   out += "# TYPE atls_verifier_requests_total counter\n";
   for (const auto& [k, n] : m_requests) {
-    out += "atls_verifier_requests_total{route=\"" + label(k.first) + "\",status=\"" +
+    out += "atls_verifier_requests_total{route=\"" + label_value(k.first) + "\",status=\"" +
            std::to_string(k.second) + "\"} " + std::to_string(n) + "\n";
   }
   out +=
@@ -81,20 +47,11 @@ std::string Metrics::render() const {
       "outcome (EAR status or error code).\n";
   out += "# TYPE atls_verifier_verifications_total counter\n";
   for (const auto& [k, n] : m_verifications) {
-    out += "atls_verifier_verifications_total{media_type=\"" + label(k.first) + "\",outcome=\"" +
-           label(k.second) + "\"} " + std::to_string(n) + "\n";
+    out += "atls_verifier_verifications_total{media_type=\"" + label_value(k.first) +
+           "\",outcome=\"" + label_value(k.second) + "\"} " + std::to_string(n) + "\n";
   }
-  out += "# HELP atls_verifier_verification_seconds Time to appraise submitted Evidence.\n";
-  out += "# TYPE atls_verifier_verification_seconds histogram\n";
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    cumulative += m_bucket_counts[i];
-    out += "atls_verifier_verification_seconds_bucket{le=\"" + number(kBuckets[i]) + "\"} " +
-           std::to_string(cumulative) + "\n";
-  }
-  out += "atls_verifier_verification_seconds_bucket{le=\"+Inf\"} " + std::to_string(m_count) + "\n";
-  out += "atls_verifier_verification_seconds_sum " + number(m_sum) + "\n";
-  out += "atls_verifier_verification_seconds_count " + std::to_string(m_count) + "\n";
+  m_latency.append(out, "atls_verifier_verification_seconds",
+                   "Time to appraise submitted Evidence.");
   return out;
 }
 

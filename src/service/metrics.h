@@ -5,6 +5,8 @@
 // verifications by media type and outcome, and a histogram of verification
 // latency with fixed buckets. Thread-safe.
 
+#include "src/service/prometheus.h"
+
 #include <array>
 #include <cstdint>
 #include <map>
@@ -17,10 +19,6 @@ namespace atls::service {
 
 class Metrics {
  public:
-  // The histogram's upper bounds in seconds (then +Inf).
-  static constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                      0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
-
   // count_request counts one answered request. |route| is one of a fixed
   // set (route_of), so label values stay bounded.
   void count_request(std::string_view route, int status);
@@ -40,9 +38,7 @@ class Metrics {
   mutable std::mutex m_mutex;
   std::map<std::pair<std::string, int>, std::uint64_t> m_requests;
   std::map<std::pair<std::string, std::string>, std::uint64_t> m_verifications;
-  std::array<std::uint64_t, kBuckets.size()> m_bucket_counts{};  // not cumulative
-  std::uint64_t m_count = 0;
-  double m_sum = 0;
+  Histogram m_latency;
 };
 
 }  // namespace atls::service

@@ -271,6 +271,7 @@ std::string Config::describe() const {
                 s.codepoints.atls_schemes, s.codepoints.atls_negotiation);
   o << "codepoints = " << cp << "\n";
   o << "handshake_timeout_ms = " << s.handshake_timeout.count() << "\n";
+  o << "receive_buffer_limit = " << s.receive_buffer_limit << "\n";
   o << "attestation_timeout_ms = " << s.attestation_timeout.count() << "\n";
   o << "min_reattestation_interval_ms = " << s.min_reattestation_interval.count() << "\n";
   o << "detailed_alerts = " << (s.detailed_alerts ? "on" : "off") << "\n";
@@ -440,6 +441,11 @@ Config::Builder& Config::Builder::rng(std::shared_ptr<Rng> r) {
   return *this;
 }
 
+Config::Builder& Config::Builder::receive_buffer_limit(std::size_t bytes) {
+  m_state->receive_buffer_limit = bytes;
+  return *this;
+}
+
 Config::Builder& Config::Builder::handshake_timeout(std::chrono::milliseconds timeout) {
   m_state->handshake_timeout = timeout;
   return *this;
@@ -563,6 +569,9 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
   if (s->accept_models.empty() && s->peer_attestation != AttestationMode::Off) {
     return Error{ErrorCode::InvalidArgument,
                  "accept_models is empty but peer attestation is not off"};
+  }
+  if (s->receive_buffer_limit < 16 * 1024) {
+    return Error{ErrorCode::InvalidArgument, "receive_buffer_limit must be at least 16 KiB"};
   }
   if (s->handshake_timeout.count() <= 0) {
     return Error{ErrorCode::InvalidArgument, "handshake_timeout must be positive"};

@@ -64,6 +64,7 @@ struct ConfigState {
   bool negotiation = true;
   Codepoints codepoints;
   std::chrono::milliseconds handshake_timeout{10000};
+  std::size_t receive_buffer_limit = 8 * 1024 * 1024;
   std::chrono::milliseconds attestation_timeout{10000};
   std::chrono::milliseconds min_reattestation_interval{1000};
   bool detailed_alerts = false;

@@ -21,9 +21,6 @@ namespace {
 
 // One TLS record's worth of plaintext per SSL_write and SSL_read.
 constexpr std::size_t kChunk = 16384;
-// Received application bytes held for the application before reading
-// from the socket pauses.
-constexpr std::size_t kInCap = 8 * 1024 * 1024;
 // Received DATA held while the peer is not (or no longer) attested: reading
 // pauses above this, so an unattested peer cannot make us buffer more
 // (docs/threat-model.md, request flood).
@@ -140,7 +137,7 @@ bool Engine::read_paused() const {
   }
   // The cheap size test first: may_deliver() reads the clock.
   const std::size_t held = m_app_in.size() - m_app_pos;
-  return held >= kInCap || (held >= kHeldCap && !may_deliver());
+  return held >= m_cs.receive_buffer_limit || (held >= kHeldCap && !may_deliver());
 }
 
 Result<void> Engine::read_available() {

@@ -139,6 +139,7 @@ TEST(Config, DefaultConfigSnapshot) {
             "negotiation = on\n"
             "codepoints = 0xFFA0 0xFFA1 0xFFA2\n"
             "handshake_timeout_ms = 10000\n"
+            "receive_buffer_limit = 8388608\n"
             "attestation_timeout_ms = 10000\n"
             "min_reattestation_interval_ms = 1000\n"
             "detailed_alerts = off\n"

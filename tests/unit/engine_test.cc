@@ -14,9 +14,11 @@
 #include <openssl/ssl.h>
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -193,6 +195,60 @@ TEST(EngineHeldData, UnattestedDataIsCappedWellBelowTheDeliveryBuffer) {
   t.join();
   EXPECT_LT(sent, 3u * 1024 * 1024) << "the server kept reading unattested DATA";
   EXPECT_GE(sent, 512u * 1024) << "the server read less than it should hold";
+}
+
+// An attested client streams DATA at a server whose application reads
+// nothing (it only calls process()): the server holds at most about
+// receive_buffer_limit and then stops reading its socket, so the client can
+// push little more than that plus the (small) socket buffers.
+TEST(EngineHeldData, ReceiveBufferLimitBoundsWhatAnIdleApplicationHolds) {
+  auto bundle = test::make_software_bundle();
+  auto sb = server_builder(bundle.attester);
+  sb.peer_attestation(AttestationMode::Off).receive_buffer_limit(64 * 1024);
+  auto [lfd, port] = test::listen_local();
+  const int small = 32 * 1024;
+  ASSERT_EQ(::setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  auto server = Server::from_listen_fd(build_or_fail(sb), lfd);
+  ASSERT_TRUE(server) << server.error().to_string();
+  std::atomic<bool> stop{false};
+  std::thread t([&server, &stop]() {
+    auto conn = server->accept(IoMode::NonBlocking);
+    if (!conn) {
+      return;
+    }
+    while (!stop.load()) {
+      (void)conn->process();
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+  auto client = Client::connect(build_or_fail(cb), "localhost", port, IoMode::NonBlocking);
+  ASSERT_TRUE(client) << client.error().to_string();
+  ASSERT_EQ(::setsockopt(client->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  const Bytes chunk = test::pattern(16 * 1024);
+  std::size_t sent = 0;
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until && sent < 16 * 1024 * 1024) {
+    pollfd p{client->fd(), static_cast<short>(client->want_write() ? POLLOUT : POLLIN), 0};
+    ::poll(&p, 1, 20);
+    auto h = client->handshake();
+    if (!h) {
+      continue;
+    }
+    // Only what left the client's own queue counts.
+    if (client->want_write()) {
+      (void)client->process();
+      continue;
+    }
+    if (auto w = client->write(chunk)) {
+      sent += *w;
+    }
+  }
+  stop.store(true);
+  t.join();
+  EXPECT_LT(sent, 3u * 1024 * 1024) << "the server kept reading what its application left";
+  EXPECT_GE(sent, 64u * 1024);
 }
 
 }  // namespace
