@@ -205,7 +205,7 @@ Result<TpmSession> open_session(const Tpm2AttesterConfig& config, bool create_ak
 // operator needs to know which TPM is gone).
 Error naming_tcti(Error e, const std::string& tcti) {
   if (e.code == ErrorCode::TpmUnavailable) {
-    e.detail = "TPM at TCTI \"" + tcti + "\": " + e.detail;
+    e.detail = "TCTI \"" + tcti + "\": " + e.detail;
   }
   return e;
 }
