@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -78,6 +79,21 @@ SwtpmProcess::~SwtpmProcess() {
 void SwtpmProcess::stop() {
   stop_child(m_pid);
   m_pid = -1;
+}
+
+void SwtpmProcess::kill() {
+  if (m_pid > 0) {
+    ::kill(m_pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  m_pid = -1;
+}
+
+Result<void> SwtpmProcess::restart() {
+  stop();
+  return spawn();
 }
 
 Result<void> SwtpmProcess::spawn() {

@@ -43,6 +43,15 @@ class SwtpmProcess {
   // stop terminates and reaps the process (idempotent).
   void stop();
 
+  // kill ends the process at once with SIGKILL, as a crash would, and reaps
+  // it; the state directory stays for restart() (idempotent).
+  void kill();
+
+  // restart starts swtpm again on the same ports with the same state
+  // directory (persistent objects such as the AK survive) after stop() or
+  // kill(). Fails with IoError, like start().
+  Result<void> restart();
+
  private:
   Result<void> spawn();
 

@@ -50,8 +50,11 @@ struct Tpm2AttesterOptions {
 };
 
 // tpm2_attester connects to the TPM and loads or creates the attestation
-// key. Fails with AttesterFailure (the detail names the TSS error) or
-// InvalidArgument.
+// key. Fails with TpmUnavailable (the TPM cannot be reached through the
+// TCTI), AttesterFailure (the detail names the TSS error) or InvalidArgument.
+// The attester may be shared between threads. When the TPM goes away, its
+// attestations fail with TpmUnavailable, and it reconnects (at most once a
+// second) and quotes again with the same persistent AK when the TPM is back.
 ATLS_API Result<std::shared_ptr<Attester>> tpm2_attester(const Tpm2AttesterOptions& options);
 
 // TeeAttesterOptions configure the SEV-SNP and TDX attesters, which obtain

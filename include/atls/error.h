@@ -137,6 +137,7 @@ enum class ErrorCategory : std::uint8_t {
   X(MachineIdMismatch, PolicyRejected, 42, "machine identifier is not the pinned one")             \
   X(TierInsufficient, PolicyRejected, 42, "attestation result is below the required tier")         \
   X(AttesterFailure, Internal, 80, "the attester could not produce evidence")                      \
+  X(TpmUnavailable, Io, 80, "the TPM cannot be reached through its TCTI")                          \
   X(EarKeyBindingMismatch, BadEvidence, 51, "EAR does not name the authenticator's key")           \
   /* attested TLS: exported authenticators (RFC 9261, expat) */                                    \
   X(TlsVersionUnsupported, Protocol, 70, "attested connections need TLS 1.3")                      \

@@ -48,7 +48,8 @@ std::optional<AttesterSide::TimePoint> AttesterSide::due_at() const {
   if (!m_last_answer) {
     return TimePoint{};  // the first request is answered at once
   }
-  return *m_last_answer + m_cs.min_reattestation_interval;
+  const TimePoint due = *m_last_answer + m_cs.min_reattestation_interval;
+  return m_retry_at && *m_retry_at > due ? *m_retry_at : due;
 }
 
 Result<std::optional<Bytes>> AttesterSide::answer(SSL* ssl, TimePoint now) {
@@ -56,9 +57,20 @@ Result<std::optional<Bytes>> AttesterSide::answer(SSL* ssl, TimePoint now) {
   if (!due || now < *due) {
     return std::optional<Bytes>{};
   }
-  const tls::AuthRequest req = std::move(*m_held);
+  tls::AuthRequest req = std::move(*m_held);
   m_held.reset();
-  ATLS_ASSIGN_OR_RETURN(Bytes auth, build(ssl, req));
+  auto built = build(ssl, req);
+  if (!built && built.error().code == ErrorCode::TpmUnavailable && m_answered > 0) {
+    // A re-attestation while the TPM is out of reach does not end the
+    // connection: the peer's appraisal of our last answer holds until it
+    // expires, and the peer (not we) closes when no answer has come by
+    // then. Keep the request and try again a little later.
+    m_held = std::move(req);
+    m_retry_at = now + kUnavailableRetry;
+    return std::optional<Bytes>{};
+  }
+  ATLS_ASSIGN_OR_RETURN(Bytes auth, std::move(built));
+  m_retry_at.reset();
   m_last_answer = now;
   ++m_answered;
   return std::optional<Bytes>(std::move(auth));

@@ -10,7 +10,12 @@
 // before the answer to the first has left is UnexpectedFrame; and answers
 // after the first are at least min_reattestation_interval apart, so one
 // peer cannot keep a shared attester (a TPM) busy. A request that comes
-// sooner is answered when the interval has passed.
+// sooner is answered when the interval has passed. A re-attestation that
+// fails with TpmUnavailable is held and tried again every
+// kUnavailableRetry: the connection lives on until the peer's appraisal of
+// the previous answer expires (the peer then closes with
+// AttestationExpired or AttestationTimeout), and is answered when the TPM
+// is back.
 
 #include <atls/config.h>
 
@@ -38,9 +43,14 @@ class AttesterSide {
   // outstanding request).
   Result<void> on_request(ByteView body, bool answer_unsent);
 
+  // How long a re-attestation waits after TpmUnavailable before it is tried
+  // again.
+  static constexpr std::chrono::milliseconds kUnavailableRetry{1000};
+
   // answer returns the AUTHENTICATOR body for the held request once it is
-  // due at |now|, nullopt when nothing is due. Fails with NoCommonScheme,
-  // AttesterFailure or the attester's and encoder's codes.
+  // due at |now|, nullopt when nothing is due (or when a re-attestation
+  // found the TPM unavailable and is held for a retry). Fails with
+  // NoCommonScheme, AttesterFailure or the attester's and encoder's codes.
   Result<std::optional<Bytes>> answer(SSL* ssl, TimePoint now);
 
   // due_at is when the held request may be answered (nullopt: none held).
@@ -55,6 +65,7 @@ class AttesterSide {
   Role m_role;
   std::optional<tls::AuthRequest> m_held;
   std::optional<TimePoint> m_last_answer;
+  std::optional<TimePoint> m_retry_at;  // after a TpmUnavailable re-attestation
   std::size_t m_answered = 0;
 };
 

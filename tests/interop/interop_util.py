@@ -3,8 +3,13 @@ module: each test runs as a script, so its folder is on sys.path). Not a
 test itself (ctest registers test_*.py only)."""
 
 import os
+import shutil
+import signal
 import socket
+import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
 
@@ -13,6 +18,95 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_port_pair():
+    """A port P such that P and P+1 are free on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port >= 65535:
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s2:
+                s2.bind(("127.0.0.1", port + 1))
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s1:
+                s1.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free loopback port pair")
+
+
+class Swtpm:
+    """A private swtpm (TPM 2.0 simulator) on a free loopback port pair with
+    its own state directory. start() picks the ports; kill() ends it with
+    SIGKILL (as a crash would) and restart() brings it back on the same ports
+    with the same state (persistent objects such as the AK survive)."""
+
+    def __init__(self):
+        self.swtpm = shutil.which("swtpm")
+        if self.swtpm is None:
+            raise AssertionError("swtpm is not installed (apt install swtpm swtpm-tools)")
+        self.dir = tempfile.mkdtemp(prefix="atls_swtpm_")
+        self.proc = None
+        self.port = None
+
+    def _spawn(self, port):
+        self.proc = subprocess.Popen(
+            [self.swtpm, "socket", "--tpm2",
+             "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
+             "--ctrl", f"type=tcp,port={port + 1},bindaddr=127.0.0.1",
+             "--tpmstate", f"dir={self.dir}", "--flags", "not-need-init,startup-clear"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline and self.proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                self.port = port
+                return True
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        return False
+
+    def start(self):
+        for _ in range(5):
+            if self._spawn(free_port_pair()):
+                return self
+            # lost the port race, or it died: try another pair
+        raise AssertionError("swtpm did not start")
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        if not self._spawn(self.port):
+            raise AssertionError(f"swtpm did not start again on port {self.port}")
+        return self
+
+    @property
+    def tcti(self):
+        return f"swtpm:host=127.0.0.1,port={self.port}"
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def run_unittest_main(module_name, atls):

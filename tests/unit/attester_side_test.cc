@@ -145,5 +145,36 @@ TEST(AttesterSide, OnePeerCannotMonopoliseTheTpm) {
   EXPECT_LE(answers.load(), 4);
 }
 
+// A re-attestation while the TPM is gone is held, not refused with an alert
+// that would end the connection (the relying party's earlier appraisal stays
+// valid until it expires), and it is answered on the same connection once
+// the TPM is back.
+TEST(AttesterSide, ReattestationWaitsForTheTpmToComeBack) {
+  if (!test::swtpm_available()) {
+    GTEST_SKIP() << "swtpm not installed";
+  }
+  auto tpm = test::start_swtpm_attester();
+  ASSERT_TRUE(tpm);
+  ServerThread srv(attesting_server(tpm->attester, 100ms), nullptr);
+  RawRp rp(srv.port());
+  ASSERT_TRUE(rp.peer);
+  ASSERT_TRUE(rp.request());
+  auto first = rp.peer->read_frame(3000);
+  ASSERT_TRUE(first && first->type == tls::FrameType::Authenticator);
+
+  tpm->tpm->kill();
+  ASSERT_TRUE(rp.request());
+  // No alert and no close while the TPM is gone (two retries' worth).
+  auto none = rp.peer->read_frame(2500);
+  EXPECT_FALSE(none) << "frame type " << static_cast<int>(none->type);
+  ASSERT_TRUE(tpm->tpm->restart());
+  auto second = rp.peer->read_frame(5000);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->type, tls::FrameType::Authenticator);
+  rp.peer->close();
+  srv.join();
+  EXPECT_TRUE(srv.session_errors().empty()) << srv.session_errors().front().to_string();
+}
+
 }  // namespace
 }  // namespace atls

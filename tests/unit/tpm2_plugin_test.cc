@@ -668,7 +668,10 @@ TEST_F(Tpm2Swtpm, BadConfigurations) {
   EXPECT_EQ(make_tpm2_attester(config).error().code, ErrorCode::InvalidArgument);
   config.ak_handle = 0x81010002;
   config.tcti = "swtpm:host=127.0.0.1,port=1";
-  EXPECT_EQ(make_tpm2_attester(config).error().code, ErrorCode::AttesterFailure);
+  EXPECT_EQ(make_tpm2_attester(config).error().code, ErrorCode::TpmUnavailable);
+  config.tcti = s_tpm->tcti();
+  config.reconnect_interval = std::chrono::milliseconds(-1);
+  EXPECT_EQ(make_tpm2_attester(config).error().code, ErrorCode::InvalidArgument);
 }
 
 // (a) tpm2_quote (tpm2-tools) -> evidence_from_tpm2_tools -> our verifier.

@@ -1,5 +1,8 @@
 // The tpm2 Attester: TPM2_Quote through tpm2-tss ESAPI with a persistent,
-// restricted ECC P-256 attestation key (created on first use).
+// restricted ECC P-256 attestation key (created on first use). It outlives
+// its TPM connection: when the TPM cannot be reached (swtpm restarted, the
+// resource manager gone), attestations fail with TpmUnavailable and a later
+// one reconnects and finds the same persistent AK again.
 
 #include "src/attestation/evidence_cmw.h"
 #include "src/formats/tpm/evidence.h"
@@ -11,8 +14,11 @@
 
 #include <tss2/tss2_mu.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -29,6 +35,13 @@ constexpr std::size_t kMaxNonce = 1024;
 // PCR values may change between TPM2_PCR_Read and TPM2_Quote; retry a few
 // times until the values read match the quoted pcrDigest.
 constexpr int kQuoteAttempts = 3;
+
+// hex_handle writes a TPM handle as 0x81010002.
+std::string hex_handle(std::uint32_t handle) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(handle));
+  return buf;
+}
 
 TPM2B_PUBLIC storage_primary_template() {
   TPM2B_PUBLIC t{};
@@ -118,15 +131,92 @@ Result<Bytes> marshal(const T& value, Fn fn) {
   return buf;
 }
 
+// TpmSession is one connection to the TPM: the TCTI, the ESYS context on it
+// and the AK's ESYS_TR in that context. Member order matters: the ESYS
+// context is finalized before its TCTI.
+struct TpmSession {
+  TctiPtr tcti;
+  EsysContextPtr esys;
+  ESYS_TR ak = ESYS_TR_NONE;
+  Bytes ak_public;  // TPMT_PUBLIC of the AK
+};
+
+// open_session connects through |config.tcti| and loads the AK at
+// |config.ak_handle|; with |create_ak| it creates and persists one when the
+// handle is empty. Fails with TpmUnavailable when the TPM cannot be reached,
+// AttesterFailure otherwise.
+Result<TpmSession> open_session(const Tpm2AttesterConfig& config, bool create_ak) {
+  TpmSession s;
+  TSS2_TCTI_CONTEXT* tcti_raw = nullptr;
+  TSS2_RC rc = ::Tss2_TctiLdr_Initialize(config.tcti.c_str(), &tcti_raw);
+  s.tcti.reset(tcti_raw);
+  if (rc != TSS2_RC_SUCCESS) {
+    return tss_error(("Tss2_TctiLdr_Initialize(" + config.tcti + ")").c_str(), rc);
+  }
+  ESYS_CONTEXT* esys_raw = nullptr;
+  rc = ::Esys_Initialize(&esys_raw, s.tcti.get(), nullptr);
+  s.esys.reset(esys_raw);
+  if (rc != TSS2_RC_SUCCESS) {
+    return tss_error("Esys_Initialize", rc);
+  }
+
+  // Is there an object at the handle? (TPM2_GetCapability(TPM_CAP_HANDLES)
+  // lists persistent handles from the given one upwards.)
+  TPMI_YES_NO more = TPM2_NO;
+  TPMS_CAPABILITY_DATA* cap_raw = nullptr;
+  rc = ::Esys_GetCapability(s.esys.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                            TPM2_CAP_HANDLES, config.ak_handle, 1, &more, &cap_raw);
+  const EsysPtr<TPMS_CAPABILITY_DATA> cap(cap_raw);
+  if (rc != TSS2_RC_SUCCESS) {
+    return tss_error("Esys_GetCapability(TPM_CAP_HANDLES)", rc);
+  }
+  const bool exists =
+      cap->data.handles.count > 0 && cap->data.handles.handle[0] == config.ak_handle;
+  if (exists) {
+    rc = ::Esys_TR_FromTPMPublic(s.esys.get(), config.ak_handle, ESYS_TR_NONE, ESYS_TR_NONE,
+                                 ESYS_TR_NONE, &s.ak);
+    if (rc != TSS2_RC_SUCCESS) {
+      return tss_error("Esys_TR_FromTPMPublic (AK)", rc);
+    }
+  } else if (create_ak) {
+    // No object at the handle yet: create and persist the AK.
+    ATLS_ASSIGN_OR_RETURN(s.ak, create_persistent_ak(s.esys.get(), config.ak_handle));
+  } else {
+    return Error{ErrorCode::AttesterFailure, "no AK at handle " + hex_handle(config.ak_handle) +
+                                                 " any more (was the TPM cleared?)"};
+  }
+  TPM2B_PUBLIC* pub_raw = nullptr;
+  rc = ::Esys_ReadPublic(s.esys.get(), s.ak, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub_raw,
+                         nullptr, nullptr);
+  const EsysPtr<TPM2B_PUBLIC> pub(pub_raw);
+  if (rc != TSS2_RC_SUCCESS) {
+    return tss_error("Esys_ReadPublic (AK)", rc);
+  }
+  ATLS_ASSIGN_OR_RETURN(s.ak_public, marshal(pub->publicArea, ::Tss2_MU_TPMT_PUBLIC_Marshal));
+  ATLS_ASSIGN_OR_RETURN(const TpmPublic parsed, parse_tpm_public(s.ak_public));
+  if (!parsed.is_restricted_signing_key()) {
+    return Error{ErrorCode::AttesterFailure,
+                 "the object at ak_handle is not a restricted signing key"};
+  }
+  return s;
+}
+
+// naming_tcti prefixes a TpmUnavailable error's detail with the TCTI (the
+// operator needs to know which TPM is gone).
+Error naming_tcti(Error e, const std::string& tcti) {
+  if (e.code == ErrorCode::TpmUnavailable) {
+    e.detail = "TCTI \"" + tcti + "\": " + e.detail;
+  }
+  return e;
+}
+
 class Tpm2Attester final : public Attester {
  public:
-  Tpm2Attester(TctiPtr tcti, EsysContextPtr esys, ESYS_TR ak, Bytes ak_public,
-               TPML_PCR_SELECTION selection)
-      : m_tcti(std::move(tcti)),
-        m_esys(std::move(esys)),
-        m_ak(ak),
-        m_ak_public(std::move(ak_public)),
-        m_selection(selection) {}
+  Tpm2Attester(Tpm2AttesterConfig config, TpmSession session, TPML_PCR_SELECTION selection)
+      : m_config(std::move(config)),
+        m_ak_public(session.ak_public),
+        m_selection(selection),
+        m_session(std::move(session)) {}
 
   std::string_view name() const override { return "tpm2"; }
   std::string_view media_type() const override { return kMediaTypeTpmQuote; }
@@ -146,7 +236,9 @@ class Tpm2Attester final : public Attester {
     ATLS_ASSIGN_OR_RETURN(const Bytes hashed, tpm_hashed_qualifying_data(request.nonce));
     bool hashed_tried = request.nonce.size() <= kTpmMaxPortableNonce;
 
+    // An ESYS context is not thread-safe: one attestation at a time.
     const std::lock_guard<std::mutex> lock(m_mutex);
+    ATLS_TRY(ensure_session());
     for (int attempt = 0; attempt < kQuoteAttempts; ++attempt) {
       ATLS_ASSIGN_OR_RETURN(TpmPcrValues values, read_pcrs());
       TPMT_SIG_SCHEME scheme{};
@@ -154,8 +246,8 @@ class Tpm2Attester final : public Attester {
       TPM2B_ATTEST* quoted_raw = nullptr;
       TPMT_SIGNATURE* sig_raw = nullptr;
       const TSS2_RC rc =
-          ::Esys_Quote(m_esys.get(), m_ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &data,
-                       &scheme, &m_selection, &quoted_raw, &sig_raw);
+          ::Esys_Quote(m_session->esys.get(), m_session->ak, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                       ESYS_TR_NONE, &data, &scheme, &m_selection, &quoted_raw, &sig_raw);
       const EsysPtr<TPM2B_ATTEST> quoted(quoted_raw);
       const EsysPtr<TPMT_SIGNATURE> sig(sig_raw);
       if ((rc & (TPM2_RC_FMT1 | 0x3FU)) == TPM2_RC_SIZE && !hashed_tried) {
@@ -166,7 +258,7 @@ class Tpm2Attester final : public Attester {
         continue;
       }
       if (rc != TSS2_RC_SUCCESS) {
-        return tss_error("Esys_Quote", rc);
+        return command_failed("Esys_Quote", rc);
       }
       Tpm2QuoteEvidence ev;
       ev.attest.assign(quoted->attestationData, quoted->attestationData + quoted->size);
@@ -191,9 +283,63 @@ class Tpm2Attester final : public Attester {
     return Error{ErrorCode::AttesterFailure, "PCR values kept changing while quoting"};
   }
 
+  // The AK never changes: a reconnect must find the same one.
   const Bytes& ak_public() const { return m_ak_public; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  // ensure_session reconnects after a lost connection to the TPM (swtpm
+  // restarted, resource manager restarted), at most once per
+  // reconnect_interval so that a dead TPM costs each attestation nothing but
+  // this check. The AK found must be the one we started with: relying
+  // parties pin it. Called with m_mutex held.
+  Result<void> ensure_session() {
+    if (m_session) {
+      return ok();
+    }
+    const auto now = Clock::now();
+    const auto wait = m_config.reconnect_interval - (now - m_last_connect);
+    if (wait > Clock::duration::zero()) {
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+      return Error{m_last_failure.code,
+                   m_last_failure.detail + " (next reconnect in " + std::to_string(ms) + " ms)"};
+    }
+    m_last_connect = now;
+    auto session = open_session(m_config, false);
+    if (!session) {
+      return failed(session.error());
+    }
+    if (session->ak_public != m_ak_public) {
+      return failed(Error{ErrorCode::AttesterFailure,
+                          "the AK at " + hex_handle(m_config.ak_handle) +
+                              " is not the one this attester started with (was the TPM cleared?)"});
+    }
+    m_session = std::move(*session);
+    return ok();
+  }
+
+  // command_failed turns a failed ESYS call into an error. When the failure
+  // is not the TPM's own answer, the context cannot be trusted (ESAPI
+  // refuses every later call with BAD_SEQUENCE after a TCTI failure), so it
+  // is closed and a later attestation reconnects.
+  Error command_failed(const char* call, TSS2_RC rc) {
+    if (tpm2::is_tpm_response(rc)) {
+      return tss_error(call, rc);
+    }
+    m_session.reset();
+    m_last_connect = Clock::now();
+    return failed(tss_error(call, rc));
+  }
+
+  // failed records why there is no connection (named in the errors until the
+  // next reconnect) and returns that error, naming the TCTI when the TPM
+  // cannot be reached.
+  Error failed(Error e) {
+    m_last_failure = naming_tcti(std::move(e), m_config.tcti);
+    return m_last_failure;
+  }
+
   // Reads every selected PCR; TPM2_PCR_Read returns at most 8 values per
   // call, so it is repeated with the PCRs already read cleared.
   Result<TpmPcrValues> read_pcrs() {
@@ -213,12 +359,12 @@ class Tpm2Attester final : public Attester {
       UINT32 counter = 0;
       TPML_PCR_SELECTION* sel_raw = nullptr;
       TPML_DIGEST* digests_raw = nullptr;
-      const TSS2_RC rc = ::Esys_PCR_Read(m_esys.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                         &want, &counter, &sel_raw, &digests_raw);
+      const TSS2_RC rc = ::Esys_PCR_Read(m_session->esys.get(), ESYS_TR_NONE, ESYS_TR_NONE,
+                                         ESYS_TR_NONE, &want, &counter, &sel_raw, &digests_raw);
       const EsysPtr<TPML_PCR_SELECTION> sel(sel_raw);
       const EsysPtr<TPML_DIGEST> digests(digests_raw);
       if (rc != TSS2_RC_SUCCESS) {
-        return tss_error("Esys_PCR_Read", rc);
+        return command_failed("Esys_PCR_Read", rc);
       }
       std::size_t k = 0;
       for (UINT32 i = 0; i < sel->count && i < TPM2_NUM_PCR_BANKS; ++i) {
@@ -258,13 +404,15 @@ class Tpm2Attester final : public Attester {
     return out;
   }
 
-  // Member order matters: the ESYS context is finalized before its TCTI.
-  TctiPtr m_tcti;
-  EsysContextPtr m_esys;
-  ESYS_TR m_ak;
-  Bytes m_ak_public;
+  const Tpm2AttesterConfig m_config;
+  const Bytes m_ak_public;
   TPML_PCR_SELECTION m_selection;
   std::mutex m_mutex;
+  // Guarded by m_mutex: the connection (empty after a lost connection until
+  // a reconnect succeeds), when the last one was tried or lost, and why.
+  std::optional<TpmSession> m_session;
+  Clock::time_point m_last_connect;
+  Error m_last_failure{ErrorCode::Ok, ""};
 };
 
 }  // namespace
@@ -287,58 +435,15 @@ Result<std::unique_ptr<Attester>> make_tpm2_attester(const Tpm2AttesterConfig& c
   if ((config.ak_handle >> 24) != TPM2_HT_PERSISTENT) {
     return Error{ErrorCode::InvalidArgument, "ak_handle is not a persistent handle (0x81xxxxxx)"};
   }
-
-  TSS2_TCTI_CONTEXT* tcti_raw = nullptr;
-  TSS2_RC rc = ::Tss2_TctiLdr_Initialize(config.tcti.c_str(), &tcti_raw);
-  TctiPtr tcti(tcti_raw);
-  if (rc != TSS2_RC_SUCCESS) {
-    return tss_error(("Tss2_TctiLdr_Initialize(" + config.tcti + ")").c_str(), rc);
+  if (config.reconnect_interval < std::chrono::milliseconds(0)) {
+    return Error{ErrorCode::InvalidArgument, "negative reconnect_interval"};
   }
-  ESYS_CONTEXT* esys_raw = nullptr;
-  rc = ::Esys_Initialize(&esys_raw, tcti.get(), nullptr);
-  EsysContextPtr esys(esys_raw);
-  if (rc != TSS2_RC_SUCCESS) {
-    return tss_error("Esys_Initialize", rc);
+  auto session = open_session(config, true);
+  if (!session) {
+    return naming_tcti(session.error(), config.tcti);
   }
-
-  // Is there an object at the handle? (TPM2_GetCapability(TPM_CAP_HANDLES)
-  // lists persistent handles from the given one upwards.)
-  TPMI_YES_NO more = TPM2_NO;
-  TPMS_CAPABILITY_DATA* cap_raw = nullptr;
-  rc = ::Esys_GetCapability(esys.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                            config.ak_handle, 1, &more, &cap_raw);
-  const EsysPtr<TPMS_CAPABILITY_DATA> cap(cap_raw);
-  if (rc != TSS2_RC_SUCCESS) {
-    return tss_error("Esys_GetCapability(TPM_CAP_HANDLES)", rc);
-  }
-  const bool exists =
-      cap->data.handles.count > 0 && cap->data.handles.handle[0] == config.ak_handle;
-  ESYS_TR ak = ESYS_TR_NONE;
-  if (exists) {
-    rc = ::Esys_TR_FromTPMPublic(esys.get(), config.ak_handle, ESYS_TR_NONE, ESYS_TR_NONE,
-                                 ESYS_TR_NONE, &ak);
-    if (rc != TSS2_RC_SUCCESS) {
-      return tss_error("Esys_TR_FromTPMPublic (AK)", rc);
-    }
-  } else {
-    // No object at the handle yet: create and persist the AK.
-    ATLS_ASSIGN_OR_RETURN(ak, create_persistent_ak(esys.get(), config.ak_handle));
-  }
-  TPM2B_PUBLIC* pub_raw = nullptr;
-  rc = ::Esys_ReadPublic(esys.get(), ak, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub_raw,
-                         nullptr, nullptr);
-  const EsysPtr<TPM2B_PUBLIC> pub(pub_raw);
-  if (rc != TSS2_RC_SUCCESS) {
-    return tss_error("Esys_ReadPublic (AK)", rc);
-  }
-  ATLS_ASSIGN_OR_RETURN(Bytes ak_public, marshal(pub->publicArea, ::Tss2_MU_TPMT_PUBLIC_Marshal));
-  ATLS_ASSIGN_OR_RETURN(const TpmPublic parsed, parse_tpm_public(ak_public));
-  if (!parsed.is_restricted_signing_key()) {
-    return Error{ErrorCode::AttesterFailure,
-                 "the object at ak_handle is not a restricted signing key"};
-  }
-  return std::unique_ptr<Attester>(std::make_unique<Tpm2Attester>(
-      std::move(tcti), std::move(esys), ak, std::move(ak_public), selection));
+  return std::unique_ptr<Attester>(
+      std::make_unique<Tpm2Attester>(config, std::move(*session), selection));
 }
 
 Result<Bytes> tpm2_attester_ak_public(const Attester& attester) {

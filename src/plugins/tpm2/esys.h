@@ -34,9 +34,32 @@ struct EsysContextDeleter {
 };
 using EsysContextPtr = std::unique_ptr<ESYS_CONTEXT, EsysContextDeleter>;
 
-// tss_error builds an AttesterFailure naming the call and decoding |rc|.
+// is_tpm_response reports whether |rc| is the TPM's own response code: the
+// command reached the TPM and an answer came back, so the connection works.
+// Any other layer (TCTI, ESAPI, SAPI) failed between us and the TPM.
+inline bool is_tpm_response(TSS2_RC rc) {
+  const TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
+  return layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER;
+}
+
+// is_link_failure reports whether |rc| says the TPM could not be reached:
+// the TCTI could not connect, send or receive (swtpm killed, resource
+// manager gone, device closed). These are the base codes every TSS layer
+// uses for that (TSS2_TCTI_RC_IO_ERROR is what a dead swtpm gives).
+inline bool is_link_failure(TSS2_RC rc) {
+  if (is_tpm_response(rc)) {
+    return false;
+  }
+  const TSS2_RC base = rc & ~TSS2_RC_LAYER_MASK;
+  return base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION ||
+         base == TSS2_BASE_RC_TRY_AGAIN;
+}
+
+// tss_error builds an error naming the call and decoding |rc|: TpmUnavailable
+// for a link failure, AttesterFailure otherwise.
 inline Error tss_error(const char* call, TSS2_RC rc) {
-  return Error{ErrorCode::AttesterFailure, std::string(call) + ": " + ::Tss2_RC_Decode(rc)};
+  return Error{is_link_failure(rc) ? ErrorCode::TpmUnavailable : ErrorCode::AttesterFailure,
+               std::string(call) + ": " + ::Tss2_RC_Decode(rc)};
 }
 
 // TransientHandle flushes a transient ESYS object when it goes out of scope.

@@ -10,6 +10,7 @@
 #include <atls/bytes.h>
 #include <atls/verifier.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,10 +27,22 @@ struct Tpm2AttesterConfig {
   std::uint32_t ak_handle = 0x81010002;
   // PCRs of the SHA-256 bank to quote.
   std::vector<std::uint32_t> pcrs = {0, 1, 2, 3, 4, 5, 6, 7};
+  // After the connection to the TPM is lost, attestations fail with
+  // TpmUnavailable and reconnect at most this often.
+  std::chrono::milliseconds reconnect_interval{1000};
 };
 
 // make_tpm2_attester connects to the TPM and loads or creates the AK. Fails
-// with AttesterFailure (detail names the TSS error) or InvalidArgument.
+// with TpmUnavailable (the TPM cannot be reached), AttesterFailure (detail
+// names the TSS error) or InvalidArgument.
+//
+// The attester serialises its TPM commands (it may be called from several
+// threads). When a command fails because the TPM cannot be reached, that
+// attestation fails with TpmUnavailable and the connection is dropped; a
+// later attestation, at most one per reconnect_interval (the others fail at
+// once with TpmUnavailable), opens the TCTI again and loads the AK from
+// ak_handle. The AK must be the one found at start (AttesterFailure
+// otherwise: a cleared TPM gets no new AK behind the relying parties' pins).
 Result<std::unique_ptr<Attester>> make_tpm2_attester(const Tpm2AttesterConfig& config);
 
 // make_tpm2_verifier returns the tpm2 Verifier. Its "trust" policy section
