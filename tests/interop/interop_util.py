@@ -109,15 +109,20 @@ class Swtpm:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def run_unittest_main(module_name, atls):
-    """Runs the unittest cases of |module_name| after checking that the atls
-    command exists; prints "N passed, M failed[, K skipped]" and returns the
-    exit code (non-zero on any failure or skip)."""
+def run_unittest_main(module_name, atls, cases=None):
+    """Runs the unittest cases of |module_name| (or only the TestCase classes
+    in |cases|) after checking that the atls command exists; prints
+    "N passed, M failed[, K skipped]" and returns the exit code (non-zero on
+    any failure or skip)."""
     if not os.path.exists(atls):
         print(f"{atls} not found (set ATLS_BUILD_DIR)")
         print("0 passed, 1 failed")
         return 1
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[module_name])
+    loader = unittest.defaultTestLoader
+    if cases is None:
+        suite = loader.loadTestsFromModule(sys.modules[module_name])
+    else:
+        suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in cases)
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors)
     skipped = len(result.skipped)
