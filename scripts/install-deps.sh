@@ -15,6 +15,7 @@ build_pkgs=(
   libtss2-dev swtpm swtpm-tools tpm2-tools  # TPM 2.0 plug-in (ESAPI) and its tests
   python3 python3-cryptography python3-cbor2 python3-openssl python3-jwt  # independent cross-checks
   haproxy tshark                # middlebox and capture tests (tls_middlebox_test)
+  stunnel4                      # the plain TLS tunnel the sidecar benchmark compares with
   clang-format-14               # format.clang_format test, make format
 )
 fuzz_pkgs=(clang-14 libfuzzer-14-dev libclang-rt-14-dev)
