@@ -147,6 +147,20 @@ class ATLS_API Connection {
   // they have nothing to read or write.
   Result<void> process();
 
+  // For event loops: work that can block for long -- producing this
+  // endpoint's Evidence (a TPM quote, a remote Verifier call), appraising
+  // the peer's, opening a remote Verifier session -- need not run on the
+  // I/O thread. With defer_attestation_work(true) (non-blocking mode only;
+  // InvalidArgument otherwise) a call stops before such work and returns
+  // WouldBlock with attestation_work_pending() true. The application then
+  // calls run_attestation_work() on another thread (no other call on this
+  // Connection meanwhile): it does that work and everything else possible
+  // without blocking. Then it drives the connection as before; more work
+  // may be pending again later (a re-attestation).
+  Result<void> defer_attestation_work(bool on);
+  bool attestation_work_pending() const;
+  Result<void> run_attestation_work();
+
  private:
   friend struct internal::ConnectionAccess;
   explicit Connection(std::unique_ptr<internal::Engine> engine);

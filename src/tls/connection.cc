@@ -170,6 +170,15 @@ Result<void> Connection::reattest() {
 Result<void> Connection::process() {
   return guard([&]() { return m_engine->process(); });
 }
+Result<void> Connection::defer_attestation_work(bool on) {
+  return m_engine->defer_attestation_work(on);
+}
+bool Connection::attestation_work_pending() const {
+  return m_engine->attestation_work_pending();
+}
+Result<void> Connection::run_attestation_work() {
+  return guard([&]() { return m_engine->run_attestation_work(); });
+}
 bool Connection::is_attested() const {
   return m_engine->is_attested();
 }

@@ -346,6 +346,11 @@ Result<void> Engine::start_atls_stream(bool rp) {
 }
 
 Result<void> Engine::issue_request() {
+  if (m_rp.request_may_block() && defer()) {
+    m_request_pending = true;
+    return ok();
+  }
+  m_request_pending = false;
   ATLS_ASSIGN_OR_RETURN(const Bytes request, m_rp.new_request());
   // The first attestation has attestation_timeout (reattest() arms it for
   // on-demand requests too); a scheduled renewal has until valid_until.
@@ -409,13 +414,15 @@ Result<void> Engine::on_bytes(ByteView data) {
       m_deadline_armed = false;
     }
   }
-  for (;;) {
+  // A held AUTHENTICATOR is appraised before any frame after it.
+  while (!m_held_frame) {
     ATLS_ASSIGN_OR_RETURN(std::optional<tls::Frame> f, m_decoder.next());
     if (!f) {
       return ok();
     }
     ATLS_TRY(on_frame(std::move(*f)));
   }
+  return ok();
 }
 
 Result<void> Engine::on_frame(tls::Frame frame) {
@@ -428,6 +435,10 @@ Result<void> Engine::on_frame(tls::Frame frame) {
         //= RFC 9261 §1.1 (specs.md): clients MUST NOT send an authenticator
         //= without a preceding request; we never accept spontaneous ones.
         return Error{ErrorCode::UnexpectedFrame, "an authenticator we did not ask for"};
+      }
+      if (defer()) {
+        m_held_frame = std::move(frame);
+        return ok();
       }
       return m_rp.on_authenticator(m_ssl, frame.body, now_s());
     case tls::FrameType::Data:
@@ -444,6 +455,9 @@ Result<void> Engine::on_frame(tls::Frame frame) {
 }
 
 Result<void> Engine::answer_requests() {
+  if (auto due = m_attester.due_at(); due && *due <= Clock::now() && defer()) {
+    return ok();
+  }
   ATLS_ASSIGN_OR_RETURN(const std::optional<Bytes> answer, m_attester.answer(m_ssl, Clock::now()));
   if (answer) {
     ATLS_TRY(queue_frame(tls::FrameType::Authenticator, *answer));
@@ -515,6 +529,7 @@ Result<void> Engine::timers() {
 Result<void> Engine::advance() {
   m_want_read = false;
   m_want_write = false;
+  m_work_pending = false;
   if (m_error) {
     (void)flush();
     return *m_error;
@@ -544,6 +559,7 @@ Result<void> Engine::steps() {
   if (!m_preamble_alone) {
     ATLS_TRY(flush());
   }
+  ATLS_TRY(run_held());
   ATLS_TRY(read_available());
   ATLS_TRY(m_rp.poll());
   ATLS_TRY(timers());
@@ -634,6 +650,42 @@ Result<std::size_t> Engine::write(ByteView data) {
 
 Result<void> Engine::process() {
   return advance();
+}
+
+bool Engine::defer() {
+  if (!m_defer || m_blocking_ok) {
+    return false;
+  }
+  m_work_pending = true;
+  return true;
+}
+
+Result<void> Engine::run_held() {
+  if (m_request_pending && !defer()) {
+    ATLS_TRY(issue_request());
+  }
+  if (m_held_frame && !defer()) {
+    tls::Frame f = std::move(*m_held_frame);
+    m_held_frame.reset();
+    ATLS_TRY(on_frame(std::move(f)));
+    ATLS_TRY(on_bytes({}));  // the frames decoded after it
+  }
+  return ok();
+}
+
+Result<void> Engine::defer_attestation_work(bool on) {
+  if (on && m_opts.mode == IoMode::Blocking && m_opts.fd >= 0) {
+    return Error{ErrorCode::InvalidArgument, "deferred attestation work needs IoMode::NonBlocking"};
+  }
+  m_defer = on;
+  return ok();
+}
+
+Result<void> Engine::run_attestation_work() {
+  m_blocking_ok = true;
+  auto r = advance();
+  m_blocking_ok = false;
+  return r;
 }
 
 Result<void> Engine::reattest() {

@@ -67,6 +67,10 @@ class Engine {
   Result<void> shutdown_write();
   Result<void> reattest();
   Result<void> process();
+  // Connection::defer_attestation_work and its companions.
+  Result<void> defer_attestation_work(bool on);
+  bool attestation_work_pending() const { return m_work_pending; }
+  Result<void> run_attestation_work();
 
   bool is_established() const { return m_established; }
   bool is_attested() const;
@@ -112,6 +116,11 @@ class Engine {
   std::int64_t now_s() const;
   void arm_attestation_deadline() { m_deadline = Clock::now() + m_cs.attestation_timeout; }
   Error map_handshake_failure();
+  // defer reports whether work that may block must wait for
+  // run_attestation_work(), and records that it does.
+  bool defer();
+  // run_held does the work a deferral held back (on the thread that may block).
+  Result<void> run_held();
 
   // --- socket and buffers (engine_io.cc) ---
   Result<void> queue_frame(tls::FrameType type, ByteView body);
@@ -171,6 +180,13 @@ class Engine {
 
   Bytes m_app_in;
   std::size_t m_app_pos = 0;
+
+  // Deferred attestation work (defer_attestation_work): off by default.
+  bool m_defer = false;
+  bool m_blocking_ok = false;              // inside run_attestation_work()
+  bool m_work_pending = false;             // this advance() deferred something
+  bool m_request_pending = false;          // issue_request() waits for a worker
+  std::optional<tls::Frame> m_held_frame;  // an AUTHENTICATOR to appraise
 
   Clock::time_point m_handshake_deadline{};
   Clock::time_point m_deadline{};  // first attestation / detection / the peer's preamble

@@ -132,6 +132,9 @@ bool Engine::note_wait(int ssl_error) {
 }
 
 bool Engine::read_paused() const {
+  if (m_held_frame) {
+    return true;  // appraise it first (run_attestation_work)
+  }
   if (m_out.size() - m_out_pos > kReadPauseOut) {
     return true;
   }

@@ -63,6 +63,11 @@ class RelyingPartySide {
   // attestation_count counts successful appraisals on this connection.
   std::size_t attestation_count() const { return m_count; }
   bool request_outstanding() const { return m_request_outstanding; }
+  // request_may_block: new_request() calls the remote Verifier (a session
+  // for its nonce), so it may wait on the network.
+  bool request_may_block() const {
+    return m_cs.verifier != nullptr && m_cs.accepts(AttestationModel::BackgroundCheck);
+  }
   bool appraising() const { return m_async.has_value(); }
   const AttestationResult* result() const { return m_result ? &*m_result : nullptr; }
   std::int64_t valid_until() const { return m_valid_until; }
