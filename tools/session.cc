@@ -1,6 +1,7 @@
 #include "tools/session.h"
 
 #include "src/ossl/x509.h"
+#include "tools/relay.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -42,11 +43,6 @@ int remaining_ms(SteadyClock::time_point deadline) {
 
 bool is_would_block(const Error& e) {
   return e.category() == ErrorCategory::WouldBlock;
-}
-
-bool is_socket(int fd) {
-  struct stat st {};
-  return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 // close_gracefully lets queued bytes reach the peer (bounded), then sends
@@ -214,162 +210,74 @@ Result<void> drive_handshake(Connection& conn, std::chrono::milliseconds deadlin
 }
 
 Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
-  constexpr std::size_t kCap = 256 * 1024;
-  const bool plain_is_socket = o.plain_out >= 0 && is_socket(o.plain_out);
-  std::vector<std::uint8_t> to_peer;
-  std::vector<std::uint8_t> to_plain;
-  std::vector<std::uint8_t> buf(16384);
-  bool peer_eof = false;
-  bool plain_eof = o.plain_in < 0 && !o.echo;
-  bool plain_in_ready = false;
-  bool plain_shut = false;  // we shut the plain socket's write side
-  bool peer_shut = false;   // we sent close_notify
-  bool plain_out_ready = false;
+  RelayOptions ro;
+  ro.plain_in = o.plain_in;
+  ro.plain_out = o.plain_out;
+  ro.echo = o.echo;
+  Relay relay(conn, ro);
   std::optional<SteadyClock::time_point> linger_until;
   auto next_reattest = SteadyClock::now() + o.reattest_every;
-
-  for (;;) {
-    if (o.stop != nullptr && o.stop->stopped()) {
-      close_gracefully(conn);
-      return ok();
-    }
-    // Peer → plain side (or back to the peer when echoing).
-    for (int i = 0; i < 64 && !peer_eof && to_plain.size() < kCap && to_peer.size() < kCap; ++i) {
-      auto r = conn.read(buf);
-      if (!r) {
-        if (is_would_block(r.error())) {
-          break;
-        }
-        if (r.error().code == ErrorCode::ConnectionClosed) {
-          peer_eof = true;
-          break;
-        }
-        return std::move(r).error();
-      }
-      stats.from_peer += *r;
-      auto& dst = o.echo ? to_peer : to_plain;
-      dst.insert(dst.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*r));
-    }
-    // Plain side → peer, written in this same pass (waiting for the next
-    // poll would hold the bytes until its timeout).
-    if (plain_in_ready && !plain_eof && o.plain_in >= 0 && to_peer.size() < kCap) {
-      const ssize_t n = ::read(o.plain_in, buf.data(), buf.size());
-      if (n > 0) {
-        to_peer.insert(to_peer.end(), buf.begin(), buf.begin() + n);
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        plain_eof = true;
-      }
-    }
-    if (!to_peer.empty() && !peer_shut) {
-      auto w = conn.write(to_peer);
-      if (w) {
-        stats.to_peer += *w;
-        to_peer.erase(to_peer.begin(), to_peer.begin() + static_cast<std::ptrdiff_t>(*w));
-      } else if (!is_would_block(w.error())) {
-        return std::move(w).error();
-      }
-    }
-    if (!to_plain.empty() && plain_out_ready && o.plain_out >= 0) {
-      const ssize_t n = ::write(o.plain_out, to_plain.data(), to_plain.size());
-      if (n > 0) {
-        to_plain.erase(to_plain.begin(), to_plain.begin() + n);
-      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        return Error{ErrorCode::IoError, std::string("write: ") + std::strerror(errno)};
-      }
-    } else if (o.plain_out < 0) {
-      to_plain.clear();
-    }
-    plain_in_ready = plain_out_ready = false;
-
-    // Ends travel like TCP half-closes (RFC 8446 §6.1: close_notify ends one
-    // direction). Echo: done when the peer ended and its bytes are back.
-    if (o.echo && peer_eof && to_peer.empty()) {
-      close_gracefully(conn);
-      return ok();
-    }
-    if (!o.echo) {
-      // The peer ended its direction and everything it sent is delivered:
-      // end the plain side's too (standard output: the session is over).
-      if (peer_eof && to_plain.empty() && !plain_shut) {
-        if (!plain_is_socket) {
-          return ok();
-        }
-        ::shutdown(o.plain_out, SHUT_WR);
-        plain_shut = true;
-      }
-      // The plain side ended and everything it sent is out: close_notify,
-      // and keep reading the peer's answer.
-      if (plain_eof && to_peer.empty() && !peer_shut) {
-        ATLS_TRY(conn.shutdown_write());
-        peer_shut = true;
-        linger_until = SteadyClock::now() + o.linger;
-      }
-      if (peer_eof && to_plain.empty() && plain_eof && to_peer.empty()) {
-        close_gracefully(conn);
+  bool plain_readable = false;
+  auto result = [&]() -> Result<void> {
+    for (;;) {
+      if (o.stop != nullptr && o.stop->stopped()) {
         return ok();
+      }
+      ATLS_TRY(relay.step(plain_readable));
+      if (relay.done()) {
+        return ok();
+      }
+      if (relay.our_direction_closed() && !linger_until) {
+        linger_until = SteadyClock::now() + o.linger;
       }
       // A last resort against a peer that never ends its direction.
       if (linger_until && SteadyClock::now() >= *linger_until) {
-        close_gracefully(conn);
         return ok();
       }
-    }
-    if (o.reattest_every.count() > 0 && SteadyClock::now() >= next_reattest) {
-      ATLS_TRY(conn.reattest());
-      next_reattest = SteadyClock::now() + o.reattest_every;
-    }
-
-    // Wait for something to do.
-    std::vector<pollfd> fds;
-    short conn_events = 0;
-    // Read interest only with room to put the bytes (backpressure), or
-    // when the engine itself needs input (protocol frames, a handshake).
-    if ((!peer_eof && to_plain.size() < kCap && to_peer.size() < kCap) || conn.want_read()) {
-      conn_events |= POLLIN;
-    }
-    if (conn.want_write()) {
-      conn_events |= POLLOUT;
-    }
-    fds.push_back({conn.fd(), conn_events, 0});
-    int in_idx = -1;
-    int out_idx = -1;
-    if (o.plain_in >= 0 && !plain_eof && to_peer.size() < kCap) {
-      in_idx = static_cast<int>(fds.size());
-      fds.push_back({o.plain_in, POLLIN, 0});
-    }
-    if (o.plain_out >= 0 && !to_plain.empty()) {
-      out_idx = static_cast<int>(fds.size());
-      fds.push_back({o.plain_out, POLLOUT, 0});
-    }
-    if (o.stop != nullptr) {
-      fds.push_back({o.stop->fd(), POLLIN, 0});
-    }
-    int wait = 200;
-    if (conn.timeout_ms() >= 0) {
-      wait = std::min(wait, conn.timeout_ms());
-    }
-    const int n = ::poll(fds.data(), fds.size(), wait);
-    if (in_idx >= 0 &&
-        (fds[static_cast<std::size_t>(in_idx)].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-      plain_in_ready = true;
-    }
-    if (out_idx >= 0 &&
-        (fds[static_cast<std::size_t>(out_idx)].revents & (POLLOUT | POLLHUP | POLLERR)) != 0) {
-      plain_out_ready = true;
-    }
-    if (n == 0 || (fds[0].revents & (POLLOUT)) != 0) {
-      // Timers (attestation timeout, re-attestation) and pending protocol
-      // work run here when no application data moves.
-      auto p = conn.process();
-      if (!p && !is_would_block(p.error())) {
-        if (p.error().code == ErrorCode::ConnectionClosed) {
-          peer_eof = true;
-        } else {
-          return std::move(p).error();
-        }
+      if (o.reattest_every.count() > 0 && SteadyClock::now() >= next_reattest) {
+        ATLS_TRY(conn.reattest());
+        next_reattest = SteadyClock::now() + o.reattest_every;
       }
+      // Wait for something to do: no timed polling, only the timers.
+      pollfd fds[4] = {};
+      nfds_t n = 0;
+      fds[n++] = {conn.fd(),
+                  static_cast<short>((relay.wants_conn_read() ? POLLIN : 0) |
+                                     (relay.wants_conn_write() ? POLLOUT : 0)),
+                  0};
+      const nfds_t in_idx = n;
+      if (relay.wants_plain_read()) {
+        fds[n++] = {o.plain_in, POLLIN, 0};
+      }
+      const nfds_t out_idx = n;
+      if (relay.wants_plain_write()) {
+        fds[n++] = {o.plain_out, POLLOUT, 0};
+      }
+      if (o.stop != nullptr) {
+        fds[n++] = {o.stop->fd(), POLLIN, 0};
+      }
+      int wait = conn.timeout_ms();
+      auto take = [&wait](SteadyClock::time_point at) {
+        const int ms = remaining_ms(at) + 1;
+        wait = wait < 0 ? ms : std::min(wait, ms);
+      };
+      if (linger_until) {
+        take(*linger_until);
+      }
+      if (o.reattest_every.count() > 0) {
+        take(next_reattest);
+      }
+      ::poll(fds, n, wait);
+      plain_readable = in_idx < n && in_idx != out_idx &&
+                       (fds[in_idx].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
     }
+  }();
+  stats.from_peer = relay.stats().from_peer;
+  stats.to_peer = relay.stats().to_peer;
+  if (result) {
+    close_gracefully(conn);
   }
+  return result;
 }
 
 // ---------------------------------------------------------------------------
