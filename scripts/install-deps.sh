@@ -16,6 +16,7 @@ build_pkgs=(
   python3 python3-cryptography python3-cbor2 python3-openssl python3-jwt  # independent cross-checks
   libasio-dev stunnel4         # the sidecar's event loop; the sidecar benchmark's reference
   haproxy tshark                # middlebox and capture tests (tls_middlebox_test)
+  stunnel4                      # the plain TLS tunnel the sidecar benchmark compares with
   clang-format-14               # format.clang_format test, make format
 )
 fuzz_pkgs=(clang-14 libfuzzer-14-dev libclang-rt-14-dev)

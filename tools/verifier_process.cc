@@ -74,29 +74,7 @@ std::string VerifierProcess::output() const {
 }
 
 double VerifierProcess::cpu_seconds() const {
-  if (m_pid <= 0) {
-    return -1;
-  }
-  // /proc/PID/stat: "pid (comm) state ..."; utime and stime are the 14th
-  // and 15th fields, the 12th and 13th after the closing parenthesis.
-  const std::string stat = read_text("/proc/" + std::to_string(m_pid) + "/stat");
-  const auto paren = stat.rfind(')');
-  if (paren == std::string::npos) {
-    return -1;
-  }
-  std::istringstream in(stat.substr(paren + 1));
-  std::string field;
-  unsigned long long utime = 0;
-  unsigned long long stime = 0;
-  for (int i = 1; i <= 13 && in >> field; ++i) {
-    if (i == 12) {
-      utime = std::stoull(field);
-    } else if (i == 13) {
-      stime = std::stoull(field);
-    }
-  }
-  const long ticks = ::sysconf(_SC_CLK_TCK);
-  return ticks > 0 ? static_cast<double>(utime + stime) / static_cast<double>(ticks) : -1;
+  return child_cpu_seconds(m_pid);
 }
 
 void VerifierProcess::stop() {

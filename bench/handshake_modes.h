@@ -1,0 +1,72 @@
+#pragma once
+
+// The handshake-rate measurement of atls_handshake_bench, shared with
+// atls_sidecar_bench (which compares the sidecar pair with the library's own
+// attested handshake rate measured in the same run).
+//
+// Each mode is N sequential full TLS 1.3 connections over loopback, client
+// and server in one process (the server on a thread), one shared context per
+// side, P-256 certificates made at start, X25519, no resumption. Each
+// connection: connect(), handshake, the client writes one byte, the server
+// echoes it; the time measured runs from connect() to the first verified
+// application byte back at the client. Bytes are the TCP payload counted by
+// the kernel (TCP_INFO) on the client socket, both directions, for the whole
+// connection (close_notify included). The modes run in alternating rounds,
+// so that a change in machine load during the run affects every row alike.
+
+#include <atls/result.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace atls::bench {
+
+struct HandshakeSample {
+  double ms = 0;  // connect() to the first echoed byte
+  std::uint64_t bytes = 0;
+};
+
+// HandshakeRow is what one mode measured.
+struct HandshakeRow {
+  std::string key;   // "plain", "software", ...
+  std::string mode;  // the row's label
+  std::vector<HandshakeSample> samples;
+  double seconds = 0;      // wall time of the measured connections
+  double cpu_seconds = 0;  // CPU time of this process meanwhile (client + server)
+  std::string error;       // why the mode stopped early ("" when it did not)
+};
+
+// HandshakeStats summarises a row (all zero when it has no samples).
+struct HandshakeStats {
+  std::size_t n = 0;
+  double rate = 0;  // handshakes per second, wall clock
+  double median_ms = 0;
+  double p99_ms = 0;
+  std::uint64_t bytes_per_connection = 0;
+  double cpu_ms = 0;  // process CPU time per connection, both sides
+};
+HandshakeStats handshake_stats(const HandshakeRow& row);
+
+// handshake_mode_keys lists the modes: plain (libssl, the baseline), off
+// (atls, attestation off), software (server attests, software attester,
+// background check), passport, mutual and tpm2 (a private swtpm).
+std::vector<std::string> handshake_mode_keys();
+
+struct HandshakeRunOptions {
+  int n = 500;                     // measured connections per mode
+  int warmup = 20;                 // unmeasured connections per mode first
+  int rounds = 10;                 // the n connections are split into this many rounds
+  double max_seconds = 60;         // a mode stops after this much measured time
+  std::vector<std::string> modes;  // keys; "plain" is always added, first
+  bool progress = true;            // print progress lines on stderr
+};
+
+// run_handshake_modes sets up every mode, measures them in alternating
+// rounds and stops everything it started (servers, swtpm). Returns one row
+// per mode, plain first; a mode that failed has its error set and the
+// samples it measured. Fails with InvalidArgument for an unknown key.
+Result<std::vector<HandshakeRow>> run_handshake_modes(const HandshakeRunOptions& options);
+
+}  // namespace atls::bench
