@@ -5,12 +5,14 @@
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <iostream>
 #include <mutex>
+#include <thread>
 
 namespace atls::tools {
 namespace {
@@ -20,6 +22,10 @@ using std::chrono::milliseconds;
 // Accepts per readiness event, so one busy listener cannot starve the
 // connections already open.
 constexpr int kAcceptBurst = 64;
+// Connections finished before an idle loop returns free memory.
+constexpr std::uint64_t kTrimAfter = 256;
+// Descriptor states made at start (reserve_descriptor_states).
+constexpr std::size_t kReservedStates = 2048;
 
 std::mutex g_log_mu;
 
@@ -65,14 +71,14 @@ void add_sidecar_options(CLI::App* cmd, SidecarOptions* o) {
 
 SidecarLoop::SidecarLoop(SidecarSetup setup)
     : m_setup(std::move(setup)),
-      m_pool(m_setup.options.workers),
+      m_pool(std::make_unique<asio::thread_pool>(m_setup.options.workers)),
       m_listen_sd(m_io),
       m_signals(m_io, SIGINT, SIGTERM, SIGHUP),
       m_drain_timer(m_io),
       m_current(m_setup.initial) {}
 
 SidecarLoop::~SidecarLoop() {
-  m_pool.join();
+  m_pool->join();
   if (m_listen_sd.is_open()) {
     m_listen_sd.release();
   }
@@ -111,6 +117,7 @@ int SidecarLoop::run() {
     m_metrics_endpoint = std::move(*m);
   }
   ::fcntl(m_setup.listener.get(), F_SETFL, ::fcntl(m_setup.listener.get(), F_GETFL) | O_NONBLOCK);
+  reserve_descriptor_states();
   m_listen_sd.assign(m_setup.listener.get());
   log(m_setup.listening, m_setup.listening_text);
   if (m_metrics_endpoint) {
@@ -123,18 +130,59 @@ int SidecarLoop::run() {
   wait_signal();
   wait_accept();
   auto guard = asio::make_work_guard(m_io);
-  m_io.run();
+  // The loop runs on a thread of its own, replaced after each burst (see
+  // finished()): a thread's cache of freed blocks goes back to the
+  // allocator only when the thread ends.
+  for (;;) {
+    std::thread loop([this] { m_io.run(); });
+    loop.join();
+    if (!m_recycle) {
+      break;
+    }
+    m_recycle = false;
+    ::malloc_trim(0);
+    m_io.restart();
+  }
   // A second signal stopped the loop with connections open: drop them.
   for (auto& [id, t] : std::unordered_map(m_live)) {
     t->abandon();
   }
-  m_pool.join();
+  m_pool->join();
   m_io.restart();
   m_io.poll();
   m_live.clear();
   log({{"event", "stopped"}, {"connections", m_accepted}},
       "stopped after " + std::to_string(m_accepted) + " connection(s)");
   return 0;
+}
+
+void SidecarLoop::reserve_descriptor_states() {
+  // Asio keeps the state of every descriptor it has seen in a pool and never
+  // frees it. Made during a load peak, those small objects land between the
+  // peak's buffers and keep their pages resident after the peak is gone;
+  // made here, at start, they sit together. Two per connection.
+  const std::size_t n = std::min<std::size_t>(2 * m_setup.options.max_connections, kReservedStates);
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) {
+    return;
+  }
+  std::vector<std::unique_ptr<asio::posix::stream_descriptor>> held;
+  held.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const int fd = ::fcntl(p[0], F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+      break;
+    }
+    auto sd = std::make_unique<asio::posix::stream_descriptor>(m_io);
+    asio::error_code ec;
+    sd->assign(fd, ec);
+    held.push_back(std::move(sd));
+  }
+  for (auto& sd : held) {
+    sd->close();
+  }
+  ::close(p[0]);
+  ::close(p[1]);
 }
 
 bool SidecarLoop::may_accept() const {
@@ -192,6 +240,21 @@ void SidecarLoop::finished(std::uint64_t id) {
   // Destroy the tunnel after its handler returns.
   asio::post(m_io, [this, id] {
     m_live.erase(id);
+    ++m_finished_since_trim;
+    if (m_live.empty() && m_finished_since_trim >= kTrimAfter) {
+      // A burst is over: give the memory it used back to the system, so
+      // that a sidecar's footprint follows its load instead of its peak.
+      // The workers and the loop move to fresh threads (run() restarts the
+      // loop, then trims): each thread caches freed blocks of its own
+      // (glibc's tcache), which keep their pages resident until it ends.
+      m_finished_since_trim = 0;
+      if (!m_reloading) {
+        m_pool->join();
+        m_pool = std::make_unique<asio::thread_pool>(m_setup.options.workers);
+        m_recycle = true;
+        m_io.stop();
+      }
+    }
     update_gauges();
     wait_accept();
     maybe_end();
@@ -205,6 +268,7 @@ void SidecarLoop::update_gauges() {
 void SidecarLoop::maybe_end() {
   const bool count_reached = m_setup.options.count != 0 && m_accepted >= m_setup.options.count;
   if ((m_draining || count_reached) && m_live.empty() && !m_reloading) {
+    m_recycle = false;
     m_io.stop();
   }
 }
@@ -271,7 +335,7 @@ void SidecarLoop::reload() {
   }
   m_reloading = true;
   // Building a configuration reads files and may open a TPM: on the pool.
-  asio::post(m_pool, [this] {
+  asio::post(*m_pool, [this] {
     auto g = m_setup.reload();
     asio::post(m_io, [this, g = std::move(g)]() mutable {
       m_reloading = false;

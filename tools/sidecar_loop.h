@@ -35,7 +35,7 @@ class SidecarLoop {
   int run();
 
   asio::io_context& io() { return m_io; }
-  asio::thread_pool& pool() { return m_pool; }
+  asio::thread_pool& pool() { return *m_pool; }
   const SidecarSetup& setup() const { return m_setup; }
   const SidecarOptions& options() const { return m_setup.options; }
   const SocketAddress& target() const { return m_target; }
@@ -49,6 +49,7 @@ class SidecarLoop {
   void finished(std::uint64_t id);
 
  private:
+  void reserve_descriptor_states();
   void wait_accept();
   void accept_some();
   bool may_accept() const;
@@ -61,7 +62,7 @@ class SidecarLoop {
 
   SidecarSetup m_setup;
   asio::io_context m_io;
-  asio::thread_pool m_pool;
+  std::unique_ptr<asio::thread_pool> m_pool;
   asio::posix::stream_descriptor m_listen_sd;
   asio::signal_set m_signals;
   asio::steady_timer m_drain_timer;
@@ -74,10 +75,12 @@ class SidecarLoop {
   std::uint64_t m_next_id = 1;
   std::uint64_t m_accepted = 0;
   std::uint64_t m_generation = 1;
+  std::uint64_t m_finished_since_trim = 0;
   bool m_accept_waiting = false;
   bool m_listening = true;
   bool m_draining = false;
   bool m_reloading = false;
+  bool m_recycle = false;  // the loop stopped to be restarted on a fresh thread
 };
 
 class Tunnel : public std::enable_shared_from_this<Tunnel> {

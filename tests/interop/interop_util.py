@@ -20,19 +20,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def _probe(port):
+    """Binds 127.0.0.1:|port| as a listener would (SO_REUSEADDR, so that
+    connections of earlier tests in TIME_WAIT do not count as users)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        return s.getsockname()[1]
+
+
 def free_port_pair():
     """A port P such that P and P+1 are free on 127.0.0.1."""
     for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = _probe(0)
         if port >= 65535:
             continue
         try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s2:
-                s2.bind(("127.0.0.1", port + 1))
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s1:
-                s1.bind(("127.0.0.1", port))
+            _probe(port + 1)
+            _probe(port)
         except OSError:
             continue
         return port
