@@ -105,7 +105,11 @@ std::string peer_name(int fd) {
   return hp.to_string();
 }
 
-Result<Fd> connect_tcp(const HostPort& hp, int timeout_ms) {
+namespace {
+
+// lookup_tcp resolves |hp| for a TCP connection; free the list with
+// freeaddrinfo.
+Result<addrinfo*> lookup_tcp(const HostPort& hp) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -115,6 +119,13 @@ Result<Fd> connect_tcp(const HostPort& hp, int timeout_ms) {
   if (const int rc = ::getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
     return Error{ErrorCode::IoError, hp.to_string() + ": " + ::gai_strerror(rc)};
   }
+  return res;
+}
+
+}  // namespace
+
+Result<Fd> connect_tcp(const HostPort& hp, int timeout_ms) {
+  ATLS_ASSIGN_OR_RETURN(addrinfo* const res, lookup_tcp(hp));
   Error last{ErrorCode::IoError, hp.to_string() + ": no address"};
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     Fd s(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
@@ -153,15 +164,7 @@ Result<Fd> connect_tcp(const HostPort& hp, int timeout_ms) {
 }
 
 Result<SocketAddress> resolve_tcp(const HostPort& hp) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  const std::string port = std::to_string(hp.port);
-  if (const int rc = ::getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    return Error{ErrorCode::IoError, hp.to_string() + ": " + ::gai_strerror(rc)};
-  }
+  ATLS_ASSIGN_OR_RETURN(addrinfo* const res, lookup_tcp(hp));
   SocketAddress a;
   a.name = hp.to_string();
   std::memcpy(&a.storage, res->ai_addr, res->ai_addrlen);

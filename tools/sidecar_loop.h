@@ -112,6 +112,9 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   void finish(Result<void> outcome);
   void closing();
   void done();
+  // release_io stops the timer and gives the descriptors back (they belong
+  // to the Connection and the Fds, not to Asio).
+  void release_io();
 
   SidecarLoop& m_loop;
   std::uint64_t m_id;

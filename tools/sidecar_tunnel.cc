@@ -43,14 +43,7 @@ Tunnel::Tunnel(SidecarLoop& loop, std::uint64_t id, Fd accepted, std::string pee
 }
 
 Tunnel::~Tunnel() {
-  // The descriptors belong to the Connection and the Fds, not to Asio.
-  if (m_tls_sd.is_open()) {
-    m_tls_sd.release();
-  }
-  if (m_plain_sd.is_open()) {
-    m_plain_sd.release();
-  }
-  m_timer.cancel();
+  release_io();
 }
 
 void Tunnel::start() {
@@ -96,6 +89,10 @@ void Tunnel::abandon() {
     return;
   }
   m_phase = Phase::Done;
+  release_io();
+}
+
+void Tunnel::release_io() {
   m_timer.cancel();
   if (m_tls_sd.is_open()) {
     m_tls_sd.release();
@@ -446,13 +443,7 @@ void Tunnel::closing() {
 
 void Tunnel::done() {
   m_phase = Phase::Done;
-  m_timer.cancel();
-  if (m_tls_sd.is_open()) {
-    m_tls_sd.release();
-  }
-  if (m_plain_sd.is_open()) {
-    m_plain_sd.release();
-  }
+  release_io();
   m_relay.reset();
   m_conn.reset();
   m_plain.reset();
