@@ -6,8 +6,9 @@
 Groups (one ctest entry each; no argument runs all):
   load    20,000 1 KiB echoes at concurrency 1, 16, 64 and 256 with zero errors; RSS and
           open fds of both atls processes after the first 1,000 and after the last.
-  faults  2,000 idle sockets do not delay a real client; a backend that is down gives a clean
-          close and "BackendUnavailable"; 300 peers that reset mid-attestation leave nothing.
+  faults  2,000 idle sockets do not delay a real client; --max-handshakes keeps the rest in
+          the backlog; a backend that is down gives a clean close and "BackendUnavailable";
+          300 peers that reset mid-attestation leave nothing.
   ops     SIGTERM drain, SIGHUP reload (good, rejecting and broken policies), /metrics.
 
 Each sidecar is started on port 0 and its ports are read from its JSON "listening" line.
@@ -240,6 +241,31 @@ class SlowClientTest(SidecarCase):
         fds1 = serve.settle()
         print(f"  serve fds: {fds0} before, {fds1} after the idle sockets closed", flush=True)
         self.assertLessEqual(abs(fds1 - fds0), fd_bound(fds0))
+
+
+class HandshakeCapTest(SidecarCase):
+    CAP = 4
+
+    def test_handshakes_beyond_the_cap_wait_in_the_backlog(self):
+        # --max-handshakes: connections still in their handshake are capped;
+        # one more waits in the listen backlog (not accepted, not refused)
+        # until a slot frees, here when the idle ones reach their deadline.
+        serve = self.serve(["--max-handshakes", str(self.CAP), "--handshake-timeout-ms", "1500"])
+        idle = [socket.create_connection(("127.0.0.1", serve.port), timeout=10)
+                for _ in range(self.CAP)]
+        try:
+            rc, out, err, _ = stdin_client(serve, b"after the cap\n")
+            self.assertEqual((rc, out), (0, b"after the cap\n"), err)
+        finally:
+            for s in idle:
+                s.close()
+        lines = serve.wait_connections(self.CAP + 1, 30)
+        # The idle ones ended at their deadline before the real client was
+        # even accepted: its line comes last.
+        results = [line["result"] for line in lines]
+        self.assertEqual(results[-1], "ok", results)
+        for r in results[:self.CAP]:
+            self.assertIn(r, ("HandshakeTimeout", "AttestationTimeout"), results)
 
 
 class BackendDownTest(SidecarCase):
@@ -476,7 +502,7 @@ class MetricsTest(SidecarCase):
 
 GROUPS = {
     "load": [LoadTest],
-    "faults": [SlowClientTest, BackendDownTest, PeerResetTest],
+    "faults": [SlowClientTest, HandshakeCapTest, BackendDownTest, PeerResetTest],
     "ops": [DrainTest, ReloadTest, MetricsTest],
 }
 
