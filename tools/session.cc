@@ -144,6 +144,9 @@ Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
   Relay relay(conn, ro);
   std::optional<SteadyClock::time_point> linger_until;
   auto next_reattest = SteadyClock::now() + o.reattest_every;
+  // Re-attestation is for a peer this side appraises.
+  const bool reattest =
+      o.reattest_every.count() > 0 && conn.peer_result() != nullptr && !conn.is_plain_tls();
   bool plain_readable = false;
   auto result = [&]() -> Result<void> {
     for (;;) {
@@ -161,7 +164,7 @@ Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
       if (linger_until && SteadyClock::now() >= *linger_until) {
         return ok();
       }
-      if (o.reattest_every.count() > 0 && SteadyClock::now() >= next_reattest) {
+      if (reattest && SteadyClock::now() >= next_reattest) {
         ATLS_TRY(conn.reattest());
         next_reattest = SteadyClock::now() + o.reattest_every;
       }
@@ -191,7 +194,7 @@ Result<void> pump(Connection& conn, const PumpOptions& o, PumpStats& stats) {
       if (linger_until) {
         take(*linger_until);
       }
-      if (o.reattest_every.count() > 0) {
+      if (reattest) {
         take(next_reattest);
       }
       ::poll(fds, n, relay.more() ? 0 : wait);

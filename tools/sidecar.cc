@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -75,7 +76,8 @@ SidecarLoop::SidecarLoop(SidecarSetup setup)
       m_listen_sd(m_io),
       m_signals(m_io, SIGINT, SIGTERM, SIGHUP),
       m_drain_timer(m_io),
-      m_current(m_setup.initial) {}
+      m_current(m_setup.initial),
+      m_accept_timer(m_io) {}
 
 SidecarLoop::~SidecarLoop() {
   m_pool->join();
@@ -90,7 +92,9 @@ void SidecarLoop::log(const nlohmann::json& j, const std::string& text, bool rou
   }
   const std::lock_guard<std::mutex> lock(g_log_mu);
   if (m_setup.options.json) {
-    std::cerr << j.dump() << '\n' << std::flush;
+    // Details may quote peer-supplied text: never throw on bad UTF-8.
+    std::cerr << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n'
+              << std::flush;
   } else {
     std::cerr << "atls " << m_setup.name << ": " << text << '\n' << std::flush;
   }
@@ -134,7 +138,7 @@ int SidecarLoop::run() {
   // finished()): a thread's cache of freed blocks goes back to the
   // allocator only when the thread ends.
   for (;;) {
-    std::thread loop([this] { m_io.run(); });
+    std::thread loop([this] { run_loop(); });
     loop.join();
     if (!m_recycle) {
       break;
@@ -185,6 +189,19 @@ void SidecarLoop::reserve_descriptor_states() {
   ::close(p[1]);
 }
 
+void SidecarLoop::run_loop() {
+  // A handler that throws (an allocation failure, a descriptor the reactor
+  // cannot register) costs that event, not the process.
+  for (;;) {
+    try {
+      m_io.run();
+      return;
+    } catch (const std::exception& e) {
+      log({{"event", "error"}, {"detail", e.what()}}, std::string("event loop: ") + e.what());
+    }
+  }
+}
+
 bool SidecarLoop::may_accept() const {
   const SidecarOptions& o = m_setup.options;
   return m_listening && !m_draining && m_live.size() < o.max_connections &&
@@ -212,11 +229,26 @@ void SidecarLoop::accept_some() {
     Fd fd(::accept4(m_setup.listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!fd.is_open()) {
       if (errno == EMFILE || errno == ENFILE) {
-        log({{"event", "refused"}, {"reason", "out of file descriptors"}},
-            "accept: out of file descriptors");
+        // The connection stays in the backlog, so the listener stays
+        // readable: wait a little instead of spinning, and say it once.
+        if (!m_fd_exhausted) {
+          log({{"event", "refused"}, {"reason", "out of file descriptors"}},
+              "accept: out of file descriptors; retrying every 100 ms");
+        }
+        m_fd_exhausted = true;
+        m_accept_waiting = true;
+        m_accept_timer.expires_after(milliseconds(100));
+        m_accept_timer.async_wait([this](const asio::error_code& ec) {
+          m_accept_waiting = false;
+          if (!ec) {
+            accept_some();
+            wait_accept();
+          }
+        });
       }
       return;
     }
+    m_fd_exhausted = false;
     const int one = 1;
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::string peer = peer_name(fd.get());
@@ -289,12 +321,11 @@ void SidecarLoop::on_signal(int sig) {
     return;
   }
   if (m_draining) {
-    // A second request: no more waiting.
-    for (auto& [id, t] : std::unordered_map(m_live)) {
-      t->close_now();
-    }
-    m_io.stop();
-    return;
+    // A second request: no more waiting, not even for a worker stuck in a
+    // TPM or Verifier call. The kernel closes the sockets.
+    log({{"event", "stopped"}, {"connections", m_accepted}, {"abandoned", m_live.size()}},
+        "stopped at once, " + std::to_string(m_live.size()) + " connection(s) abandoned");
+    std::_Exit(0);
   }
   start_drain();
 }

@@ -49,6 +49,7 @@ class SidecarLoop {
   void finished(std::uint64_t id);
 
  private:
+  void run_loop();
   void reserve_descriptor_states();
   void wait_accept();
   void accept_some();
@@ -68,8 +69,10 @@ class SidecarLoop {
   asio::steady_timer m_drain_timer;
   SocketAddress m_target;
   std::shared_ptr<const SidecarGeneration> m_current;
+  SidecarMetrics m_metrics;  // before the endpoint that reads it
   std::unique_ptr<MetricsEndpoint> m_metrics_endpoint;
-  SidecarMetrics m_metrics;
+  asio::steady_timer m_accept_timer;  // retries accept after EMFILE
+  bool m_fd_exhausted = false;
   std::unordered_map<std::uint64_t, std::shared_ptr<Tunnel>> m_live;
   std::size_t m_handshaking = 0;
   std::uint64_t m_next_id = 1;

@@ -166,6 +166,14 @@ Result<void> Tunnel::advance() {
     ATLS_TRY(on_established());
   }
   if (m_phase == Phase::BackendConnect) {
+    // Our own attestation may still be due meanwhile (the client's request).
+    if (auto p = m_conn->process(); !p && !would_block(p.error())) {
+      return std::move(p).error();
+    }
+    if (m_conn->attestation_work_pending()) {
+      hand_off();
+      return ok();
+    }
     if (!m_ready[PlainWrite]) {
       if (now >= m_deadline) {
         return Error{ErrorCode::BackendUnavailable,
@@ -181,6 +189,11 @@ Result<void> Tunnel::advance() {
     ATLS_TRY(start_relay());
   }
   if (m_phase == Phase::Relay) {
+    // Before the relay's step, so that what reattest() reads is relayed now.
+    if (m_next_reattest && now >= *m_next_reattest) {
+      ATLS_TRY(m_conn->reattest());
+      m_next_reattest = now + milliseconds(m_loop.options().reattest_ms);
+    }
     const bool readable = m_ready[PlainRead];
     m_ready[PlainRead] = false;
     m_ready[PlainWrite] = false;
@@ -208,13 +221,6 @@ Result<void> Tunnel::advance() {
         self->step();
       });
     }
-    if (m_next_reattest && now >= *m_next_reattest) {
-      ATLS_TRY(m_conn->reattest());
-      m_next_reattest = now + milliseconds(m_loop.options().reattest_ms);
-      if (m_conn->attestation_work_pending()) {
-        hand_off();
-      }
-    }
   }
   return ok();
 }
@@ -231,7 +237,10 @@ Result<void> Tunnel::on_established() {
     j["peer_attestation"] = result_json(*m_conn);
     m_loop.log(j, "peer=" + m_peer + " server " + result_summary(*m_conn), true);
   }
-  if (m_loop.options().reattest_ms > 0) {
+  // Re-attestation is for a peer this side appraises (not a plain TLS
+  // peer, nor a client that was not asked to attest).
+  if (m_loop.options().reattest_ms > 0 && m_conn->peer_result() != nullptr &&
+      !m_conn->is_plain_tls()) {
     m_next_reattest = SteadyClock::now() + milliseconds(m_loop.options().reattest_ms);
   }
   if (s.mode == SidecarMode::ServeBackend) {
@@ -272,7 +281,7 @@ void Tunnel::arm() {
       take(m_deadline);
       break;
     case Phase::Handshake:
-      if (m_conn->want_read() || !m_conn->want_write()) {
+      if (m_conn->want_read()) {
         wait(TlsRead);
       }
       if (m_conn->want_write()) {
@@ -282,6 +291,12 @@ void Tunnel::arm() {
       break;
     case Phase::BackendConnect:
       wait(PlainWrite);
+      if (m_conn->want_read()) {
+        wait(TlsRead);
+      }
+      if (m_conn->want_write()) {
+        wait(TlsWrite);
+      }
       take(m_deadline);
       break;
     case Phase::Relay:
@@ -361,11 +376,14 @@ void Tunnel::arm_timer(SteadyClock::time_point at) {
 void Tunnel::hand_off() {
   m_in_worker = true;
   auto self = shared_from_this();
-  asio::post(m_loop.pool(), [self] {
+  asio::post(m_loop.pool(), [self]() mutable {
     const auto t0 = SteadyClock::now();
     auto r = self->m_conn->run_attestation_work();
     const double s = seconds_since(t0);
-    asio::post(self->m_loop.io(), [self, r = std::move(r), s]() mutable {
+    // The last reference goes back to the loop with the result, so that a
+    // Tunnel is never destroyed on a worker.
+    asio::io_context& io = self->m_loop.io();
+    asio::post(io, [self = std::move(self), r = std::move(r), s]() mutable {
       self->m_in_worker = false;
       self->m_loop.metrics().attestation_seconds(s);
       if (!r && !would_block(r.error())) {

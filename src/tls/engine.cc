@@ -354,8 +354,11 @@ Result<void> Engine::issue_request() {
   ATLS_ASSIGN_OR_RETURN(const Bytes request, m_rp.new_request());
   // The first attestation has attestation_timeout (reattest() arms it for
   // on-demand requests too); a scheduled renewal has until valid_until.
+  // (A deferred on-demand request keeps the deadline reattest() armed.)
   arm_attestation_deadline();
-  m_deadline_armed = m_rp.attestation_count() == 0;
+  if (m_rp.attestation_count() == 0) {
+    m_deadline_armed = true;
+  }
   return queue_frame(tls::FrameType::AuthRequest, request);
 }
 
@@ -535,6 +538,7 @@ Result<void> Engine::advance() {
     return *m_error;
   }
   if (m_closed) {
+    (void)flush();  // what close() left queued, then close_notify
     return Error{ErrorCode::ConnectionClosed, "closed"};
   }
   if (auto r = steps(); !r) {

@@ -79,8 +79,12 @@ class Engine {
   std::size_t attestation_count() const { return m_rp.attestation_count(); }
   std::optional<PeerAlertInfo> peer_alert() const { return m_peer_alert; }
   int fd() const { return m_opts.fd; }
-  bool want_read() const { return m_want_read; }
-  bool want_write() const { return m_want_write || m_out_pos < m_out.size(); }
+  // want_read: libssl asked for input, or nothing else is pending and
+  // reading is neither paused (held data at its cap) nor over.
+  bool want_read() const;
+  bool want_write() const {
+    return m_want_write || m_out_pos < m_out.size() || m_close_notify_pending;
+  }
   int timeout_ms() const;
   Role role() const { return m_opts.role; }
 
@@ -138,7 +142,9 @@ class Engine {
   // wait blocks on the socket for what advance() wants, up to the next
   // timer. Fails with WouldBlock in non-blocking mode or without a socket.
   Result<void> wait();
-  void shutdown_ssl();
+  // shutdown_ssl sends close_notify; false when the socket took only part
+  // of it (flush() retries: m_close_notify_pending).
+  bool shutdown_ssl();
 
   std::shared_ptr<const Config> m_config;
   const ConfigState& m_cs;
@@ -163,6 +169,7 @@ class Engine {
   // shutdown_write was called; close_notify goes out once m_out drained.
   bool m_write_shut = false;
   bool m_close_notify_sent = false;
+  bool m_close_notify_pending = false;  // close_notify still in libssl's buffer
   bool m_want_read = false;
   bool m_want_write = false;
   std::optional<Error> m_error;

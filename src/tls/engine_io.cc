@@ -59,8 +59,21 @@ Result<void> Engine::queue_frame(tls::FrameType type, ByteView body) {
   return ok();
 }
 
+bool Engine::want_read() const {
+  if (m_want_read) {
+    return true;
+  }
+  return !want_write() && !m_peer_closed && !m_error && !m_closed && !m_work_pending && m_hs_done &&
+         !read_paused();
+}
+
 Result<void> Engine::flush() {
   if (m_ssl == nullptr || !m_hs_done) {
+    return ok();
+  }
+  if (m_close_notify_pending) {
+    m_close_notify_pending = !shutdown_ssl();
+    m_want_write = m_close_notify_pending;
     return ok();
   }
   if (m_out_pos >= m_out.size()) {
@@ -111,7 +124,8 @@ void Engine::send_close_notify_if_due() {
   if (m_write_shut && !m_close_notify_sent) {
     //= RFC 8446 §6.1: close_notify closes the sender's direction only; the
     //= peer may go on writing, and we go on reading.
-    shutdown_ssl();
+    m_close_notify_pending = !shutdown_ssl();
+    m_want_write = m_want_write || m_close_notify_pending;
     m_close_notify_sent = true;
   }
 }
@@ -164,11 +178,13 @@ Result<void> Engine::read_available() {
   return ok();
 }
 
-void Engine::shutdown_ssl() {
+bool Engine::shutdown_ssl() {
   SigpipeGuard guard;
   ERR_clear_error();
-  ::SSL_shutdown(m_ssl);
+  const int rc = ::SSL_shutdown(m_ssl);
+  const bool partial = rc < 0 && ::SSL_get_error(m_ssl, rc) == SSL_ERROR_WANT_WRITE;
   ERR_clear_error();
+  return !partial;
 }
 
 void Engine::drain_on_failure() {
@@ -286,10 +302,15 @@ Result<void> Engine::close() {
           ::poll(&p, 1, 50);
         }
       }
+      shutdown_ssl();
+      m_close_notify_sent = true;
     } else {
+      // What is queued goes first, then close_notify (flush() sends it once
+      // the queue is empty); the caller goes on calling process() while
+      // want_write().
+      m_write_shut = true;
       (void)flush();
     }
-    shutdown_ssl();
   }
   m_closed = true;
   return ok();

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from interop_util import free_port, run_unittest_main
-from sidecar_util import (ATLS, EchoBackend, fetch_metrics, parse_metrics, raise_fd_limit,
+from sidecar_util import (ATLS, AtlsProcess, EchoBackend, fetch_metrics, parse_metrics, raise_fd_limit,
                           start_connect, start_serve, stdin_client, wait_until, within)
 
 KIB = 1024
@@ -266,6 +266,95 @@ class HandshakeCapTest(SidecarCase):
         self.assertEqual(results[-1], "ok", results)
         for r in results[:self.CAP]:
             self.assertIn(r, ("HandshakeTimeout", "AttestationTimeout"), results)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class NoSpinTest(SidecarCase):
+    """Conditions that leave a socket readable while the sidecar cannot act on
+    it must not make its loop spin (which would starve every connection)."""
+
+    def test_out_of_descriptors_is_said_once_and_waits(self):
+        policy = os.path.join(self.tmp, "policy.json")
+        serve = AtlsProcess(["prlimit", "--nofile=40:40", "--", ATLS, "serve", "--attester",
+                             "software", "--listen", "127.0.0.1:0", "--json", "--policy-out",
+                             policy, "--handshake-timeout-ms", "5000"])
+        self.procs.append(serve)
+        serve.port = serve.event_named("listening")["port"]
+        socks = []
+        try:
+            for _ in range(60):
+                socks.append(socket.create_connection(("127.0.0.1", serve.port), timeout=10))
+            serve.event_named("refused", 10)
+            c0 = cpu_seconds(serve.pid)
+            time.sleep(1.5)
+            used = cpu_seconds(serve.pid) - c0
+            refused = [e for e in serve.events if e.get("event") == "refused"]
+            print(f"  out of descriptors: {len(refused)} refused line(s), {used:.2f} CPU s in 1.5 s",
+                  flush=True)
+            self.assertEqual(len(refused), 1, refused[:3])
+            self.assertLess(used, 0.75, "the loop spins on a listener it cannot accept from")
+        finally:
+            for s in socks:
+                s.close()
+
+    def test_unattested_data_at_the_cap_waits(self):
+        # A TLS client that never attests streams DATA at a serve that
+        # requires client attestation: serve holds its cap, then stops
+        # reading and waits (the peer's deadline ends it), without spinning.
+        ckey, cpub = self.write_key("client-key.pem")
+        cpolicy = os.path.join(self.tmp, "client-policy.json")
+        self.write_policy(cpolicy, cpub)
+        serve = self.serve(["--require-client-attestation", "--policy", cpolicy,
+                            "--handshake-timeout-ms", "4000"])
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        s = socket.create_connection(("127.0.0.1", serve.port), timeout=10)
+        tls = ctx.wrap_socket(s)
+        tls.settimeout(0.2)
+        frame = b"\x03" + struct.pack(">I", 16384)[1:] + b"d" * 16384
+        tls.sendall(b"ATLS\x01")
+        sent = 0
+        try:
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                try:
+                    tls.sendall(frame)
+                    sent += len(frame)
+                except (socket.timeout, ssl.SSLWantWriteError):
+                    break
+            c0 = cpu_seconds(serve.pid)
+            time.sleep(1.5)
+            used = cpu_seconds(serve.pid) - c0
+            print(f"  unattested DATA: {sent} bytes sent, serve {used:.2f} CPU s in 1.5 s",
+                  flush=True)
+            self.assertLess(used, 0.75, "the loop spins on a peer whose data it holds at the cap")
+        finally:
+            tls.close()
+        line = serve.wait_connections(1, 15)[0]
+        self.assertIn(line["result"], ("AttestationTimeout", "AttestationRequired"), line)
+
+
+class ReattestScopeTest(SidecarCase):
+    def test_reattest_ms_without_client_attestation_is_harmless(self):
+        # --reattest-ms asks attesting clients again; a connection whose client
+        # was not asked to attest is not ended by it.
+        b, serve, connect = self.pair(serve_extra=["--reattest-ms", "200"],
+                                      connect_extra=["--reattest-ms", "200"])
+        with socket.create_connection(("127.0.0.1", connect.port), timeout=30) as s:
+            s.sendall(b"before")
+            self.assertEqual(s.recv(100), b"before")
+            time.sleep(0.8)
+            s.sendall(b"after")
+            self.assertEqual(s.recv(100), b"after")
+        line = serve.wait_connections(1, 15)[0]
+        self.assertEqual(line["result"], "ok", line)
 
 
 class BackendDownTest(SidecarCase):
@@ -502,8 +591,8 @@ class MetricsTest(SidecarCase):
 
 GROUPS = {
     "load": [LoadTest],
-    "faults": [SlowClientTest, HandshakeCapTest, BackendDownTest, PeerResetTest],
-    "ops": [DrainTest, ReloadTest, MetricsTest],
+    "faults": [SlowClientTest, HandshakeCapTest, NoSpinTest, BackendDownTest, PeerResetTest],
+    "ops": [DrainTest, ReloadTest, MetricsTest, ReattestScopeTest],
 }
 
 

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace atls {
 namespace {
@@ -249,6 +250,76 @@ TEST(EngineHeldData, ReceiveBufferLimitBoundsWhatAnIdleApplicationHolds) {
   t.join();
   EXPECT_LT(sent, 3u * 1024 * 1024) << "the server kept reading what its application left";
   EXPECT_GE(sent, 64u * 1024);
+}
+
+// --- closing a non-blocking connection ---------------------------------------------------
+
+// close() on a non-blocking connection with output still queued: the queue
+// goes out first, then close_notify, as the caller drives process() while
+// want_write(). The peer reads every byte and then a clean end.
+TEST(EngineClose, NonBlockingCloseSendsWhatIsQueuedThenCloseNotify) {
+  auto bundle = test::make_software_bundle();
+  auto sb = server_builder(bundle.attester);
+  sb.peer_attestation(AttestationMode::Off);
+  auto [lfd, port] = test::listen_local();
+  auto server = Server::from_listen_fd(build_or_fail(sb), lfd);
+  ASSERT_TRUE(server) << server.error().to_string();
+  std::size_t received = 0;
+  ErrorCode end = ErrorCode::Ok;
+  std::thread t([&]() {
+    auto conn = server->accept();
+    if (!conn) {
+      end = conn.error().code;
+      return;
+    }
+    std::vector<std::uint8_t> buf(65536);
+    for (;;) {
+      auto r = conn->read(buf);
+      if (!r) {
+        end = r.error().code;
+        return;
+      }
+      received += *r;
+      if (received < 1024) {
+        std::this_thread::sleep_for(200ms);  // let the client's queue build up
+      }
+    }
+  });
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+  auto client = Client::connect(build_or_fail(cb), "localhost", port, IoMode::NonBlocking);
+  ASSERT_TRUE(client) << client.error().to_string();
+  const int small = 32 * 1024;
+  ASSERT_EQ(::setsockopt(client->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  auto wait_for = [&client](short events) {
+    pollfd p{client->fd(), events, 0};
+    ::poll(&p, 1, 50);
+  };
+  for (auto h = client->handshake(); !h; h = client->handshake()) {
+    ASSERT_EQ(h.error().category(), ErrorCategory::WouldBlock) << h.error().to_string();
+    wait_for(static_cast<short>(client->want_write() ? POLLOUT : POLLIN));
+  }
+  const Bytes data = test::pattern(2 * 1024 * 1024);
+  std::size_t queued = 0;
+  while (queued < data.size()) {
+    auto w = client->write(ByteView(data).subspan(queued));
+    if (w) {
+      queued += *w;
+    } else {
+      ASSERT_EQ(w.error().category(), ErrorCategory::WouldBlock) << w.error().to_string();
+      wait_for(POLLOUT);
+    }
+  }
+  ASSERT_TRUE(client->want_write()) << "nothing left queued: the test proves nothing";
+  ASSERT_TRUE(client->close());
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (client->want_write() && std::chrono::steady_clock::now() < until) {
+    wait_for(POLLOUT);
+    (void)client->process();
+  }
+  t.join();
+  EXPECT_EQ(received, data.size());
+  EXPECT_EQ(end, ErrorCode::ConnectionClosed);
 }
 
 }  // namespace
