@@ -308,13 +308,16 @@ void register_connect(CLI::App& app) {
                 "Do not send the atls_negotiation extension (for middleboxes that strip it)");
   cmd->add_option("--handshake-timeout-ms", a->handshake_timeout_ms,
                   "Limit for handshake plus attestation")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400000));
   cmd->add_option("--linger-ms", a->linger_ms,
                   "Last resort: after stdin (or the local client) ends and close_notify went out, "
                   "the longest wait for the server to end its side")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400000));
   cmd->add_option("--reattest-ms", a->reattest_ms,
-                  "Ask the server for fresh attestation this often (0: by policy)");
+                  "Ask the server for fresh attestation this often (0: by policy)")
+      ->check(CLI::Range(0, 86400000));
   cmd->add_option("--count", a->sidecar.count,
                   "Tunnel: stop after this many connections have finished (0: until a signal)");
   auto* tunnel = cmd->add_option_group("Tunnel (--listen)");

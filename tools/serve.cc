@@ -252,16 +252,20 @@ void register_serve(CLI::App& app) {
                   "Write a client policy that trusts this server's attestation key");
   cmd->add_option("--handshake-timeout-ms", a->sidecar.handshake_timeout_ms,
                   "Limit for handshake plus attestation")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400000));
   cmd->add_option("--reattest-ms", a->sidecar.reattest_ms,
-                  "Ask an attesting client for fresh evidence this often (0: only by policy)");
+                  "Ask an attesting client for fresh evidence this often (0: only by policy)")
+      ->check(CLI::Range(0, 86400000));
   cmd->add_option("--backend-timeout-ms", a->sidecar.connect_timeout_ms,
                   "Limit for the TCP connection to the backend")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400000));
   cmd->add_option("--linger-ms", a->sidecar.linger_ms,
                   "Last resort: after the backend ended and close_notify went out, the longest "
                   "wait for the client to end its side")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400000));
   add_sidecar_options(cmd, &a->sidecar);
   cmd->callback([a] { run_serve(*a); });
 }

@@ -45,11 +45,11 @@ void add_sidecar_options(CLI::App* cmd, SidecarOptions* o) {
                   "Connections open at once (in handshake or established); more wait in the "
                   "listen backlog")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--max-handshakes", o->max_handshakes,
                   "Connections still in their handshake and first attestation at once")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--workers", o->workers,
                   "Threads for attestation work that may block (TPM quotes, Verifier calls, "
                   "appraisal)")
@@ -63,7 +63,8 @@ void add_sidecar_options(CLI::App* cmd, SidecarOptions* o) {
   cmd->add_option("--drain-timeout-ms", o->drain_timeout_ms,
                   "After SIGTERM/SIGINT: how long open connections may finish before they are "
                   "closed")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400000));
   cmd->add_option("--metrics", o->metrics,
                   "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port)");
 }
