@@ -275,28 +275,27 @@ Result<void> Tunnel::start_relay() {
 void Tunnel::arm() {
   std::optional<SteadyClock::time_point> at;
   auto take = [&at](SteadyClock::time_point t) { at = at ? std::min(*at, t) : t; };
+  // What the Connection itself waits for (handshake, protocol work).
+  auto wait_conn = [this] {
+    if (m_conn->want_read()) {
+      wait(TlsRead);
+    }
+    if (m_conn->want_write()) {
+      wait(TlsWrite);
+    }
+  };
   switch (m_phase) {
     case Phase::TcpConnect:
       wait(TlsWrite);
       take(m_deadline);
       break;
     case Phase::Handshake:
-      if (m_conn->want_read()) {
-        wait(TlsRead);
-      }
-      if (m_conn->want_write()) {
-        wait(TlsWrite);
-      }
+      wait_conn();
       take(m_deadline);
       break;
     case Phase::BackendConnect:
       wait(PlainWrite);
-      if (m_conn->want_read()) {
-        wait(TlsRead);
-      }
-      if (m_conn->want_write()) {
-        wait(TlsWrite);
-      }
+      wait_conn();
       take(m_deadline);
       break;
     case Phase::Relay:
