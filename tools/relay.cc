@@ -15,10 +15,6 @@ namespace {
 
 constexpr std::size_t kChunk = 16384;
 
-bool is_would_block(const Error& e) {
-  return e.category() == ErrorCategory::WouldBlock;
-}
-
 bool is_socket(int fd) {
   struct stat st {};
   return fd >= 0 && ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);

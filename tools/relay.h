@@ -26,6 +26,11 @@
 
 namespace atls::tools {
 
+// is_would_block: the non-blocking "call again when the socket is ready".
+inline bool is_would_block(const Error& e) {
+  return e.category() == ErrorCategory::WouldBlock;
+}
+
 // ByteQueue is a FIFO of bytes with a read position (no copy per read).
 class ByteQueue {
  public:

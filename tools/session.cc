@@ -41,10 +41,6 @@ int remaining_ms(SteadyClock::time_point deadline) {
   return static_cast<int>(std::max<std::int64_t>(0, left.count()));
 }
 
-bool is_would_block(const Error& e) {
-  return e.category() == ErrorCategory::WouldBlock;
-}
-
 // close_gracefully lets queued bytes reach the peer (bounded), then sends
 // close_notify.
 void close_gracefully(Connection& conn) {

@@ -14,10 +14,6 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kCloseLimit{2000};
 
-bool would_block(const Error& e) {
-  return e.category() == ErrorCategory::WouldBlock;
-}
-
 double seconds_since(SteadyClock::time_point t) {
   return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
@@ -155,7 +151,7 @@ Result<void> Tunnel::advance() {
     }
     auto h = m_conn->handshake();
     if (!h) {
-      if (!would_block(h.error())) {
+      if (!is_would_block(h.error())) {
         return std::move(h).error();
       }
       if (m_conn->attestation_work_pending()) {
@@ -167,7 +163,7 @@ Result<void> Tunnel::advance() {
   }
   if (m_phase == Phase::BackendConnect) {
     // Our own attestation may still be due meanwhile (the client's request).
-    if (auto p = m_conn->process(); !p && !would_block(p.error())) {
+    if (auto p = m_conn->process(); !p && !is_would_block(p.error())) {
       return std::move(p).error();
     }
     if (m_conn->attestation_work_pending()) {
@@ -385,7 +381,7 @@ void Tunnel::hand_off() {
     asio::post(io, [self = std::move(self), r = std::move(r), s]() mutable {
       self->m_in_worker = false;
       self->m_loop.metrics().attestation_seconds(s);
-      if (!r && !would_block(r.error())) {
+      if (!r && !is_would_block(r.error())) {
         self->finish(std::move(r).error());
         return;
       }
