@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace atls {
@@ -60,6 +61,31 @@ enum class PeerCertificatePolicy : std::uint8_t {
   // Any certificate: the peer's identity is the key its Evidence binds (the
   // onboarding case). Needs AttestationMode::Required.
   AttestationOnly,
+};
+
+// ExporterLabel is the TLS exporter label of the attestation binder
+// (docs/wire-profile.md §1.5; docs/protocol-choices.md says why both exist).
+enum class ExporterLabel : std::uint8_t {
+  // "Attestation": wire profile 1 and draft-fossati-seat-expat -02/-03.
+  Attestation,
+  // "EXPORTER-cmw-attestation": draft-fossati-seat-expat -04.
+  CmwAttestation,
+};
+
+// exporter_label_name returns the label's bytes as the exporter uses them.
+ATLS_API std::string_view exporter_label_name(ExporterLabel label) noexcept;
+
+// ExporterLabelPolicy says which label an endpoint uses.
+enum class ExporterLabelPolicy : std::uint8_t {
+  // Offer and accept EXPORTER-cmw-attestation in atls_negotiation; use it
+  // when both peers agree there, "Attestation" otherwise (also with
+  // negotiation off).
+  Negotiate,
+  // Always "Attestation"; never offer or accept the other.
+  Attestation,
+  // Always EXPORTER-cmw-attestation: with negotiation on, a peer that does
+  // not agree fails the handshake (ExporterLabelUnsupported).
+  CmwAttestation,
 };
 
 // Codepoints are the TLS extension types of docs/wire-profile.md (none is assigned by
@@ -222,6 +248,15 @@ class ATLS_API Config::Builder {
   // negotiation switches the atls_negotiation extension (default on).
   Builder& negotiation(bool on);
   Builder& codepoints(Codepoints cp);
+  // exporter_label_policy: which binder label to use (default Negotiate).
+  Builder& exporter_label_policy(ExporterLabelPolicy policy);
+  // first_flight_attestation (default on; docs/wire-profile.md §1.9): as a
+  // server, push our authenticator right after our Finished when the
+  // client's atls_negotiation accepts it, and send our request for client
+  // attestation in the same flight; as a client, accept a pushed server
+  // authenticator (not with a remote Verifier for Evidence, whose nonce
+  // needs a request). No round trip is spent on attestation then.
+  Builder& first_flight_attestation(bool on);
   // attestation_timeout: how long an RP waits for a valid authenticator
   // (default 10 s; docs/wire-profile.md §1.2).
   Builder& attestation_timeout(std::chrono::milliseconds timeout);

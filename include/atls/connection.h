@@ -132,6 +132,12 @@ class ATLS_API Connection {
   // attestation_count is how many of the peer's authenticators were
   // accepted on this connection (1 + re-attestations).
   std::size_t attestation_count() const;
+  // exporter_label is the binder label this connection uses
+  // (ExporterLabelPolicy); meaningless on a plain TLS connection.
+  ExporterLabel exporter_label() const;
+  // peer_pushed reports whether the peer's first attestation came in its
+  // first flight, unrequested (docs/wire-profile.md §1.9).
+  bool peer_pushed() const;
   // peer_alert is the ALERT the peer sent, if any.
   std::optional<PeerAlertInfo> peer_alert() const;
 

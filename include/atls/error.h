@@ -154,6 +154,10 @@ enum class ErrorCategory : std::uint8_t {
   X(EaEmptyAuthenticator, PolicyRejected, 42,                                                      \
     "peer refused to authenticate (empty authenticator)")                                          \
   X(EaNoAttestation, BadEvidence, 42, "authenticator carries no cmw_attestation extension")        \
+  X(PushUnsolicited, Protocol, 10, "pushed authenticator the receiver did not accept")           \
+  X(PushRepeated, Protocol, 10, "a second pushed authenticator")                                 \
+  X(PushContextReused, Protocol, 10, "authenticator reuses the context of the pushed one")       \
+  X(PushLate, Protocol, 10, "pushed authenticator after the peer's first frame")                 \
   X(PeerCertUntrusted, PolicyRejected, 42,                                                         \
     "peer certificate does not meet the certificate policy")                                       \
   X(PeerHostnameMismatch, PolicyRejected, 42, "peer certificate does not match the host name")     \
@@ -164,6 +168,7 @@ enum class ErrorCategory : std::uint8_t {
   X(UnexpectedFrame, Protocol, 10, "unexpected atls frame")                                        \
   X(NegotiationMalformed, Protocol, 50, "malformed atls_negotiation extension")                    \
   X(NoCommonScheme, Protocol, 40, "no attestation scheme acceptable to both peers")                \
+  X(ExporterLabelUnsupported, Protocol, 40, "the peer does not use the required exporter label")   \
   X(AttestationRequired, PolicyRejected, 40, "peer does not attest and attestation is required")   \
   X(AttestationTimeout, Protocol, 40, "no valid authenticator within the attestation timeout")     \
   X(AttestationExpired, PolicyRejected, 45, "attestation expired and was not renewed in time")     \

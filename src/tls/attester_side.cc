@@ -98,20 +98,49 @@ Result<Bytes> AttesterSide::build(SSL* ssl, const tls::AuthRequest& req) {
                      "the request lists no scheme our attester produces"};
       }
     }
-    ATLS_ASSIGN_OR_RETURN(Bytes spki, !m_cs.leaf_spki.empty()
-                                          ? Result<Bytes>(m_cs.leaf_spki)
-                                          : ossl::cert_spki_der(m_cs.chain.front().get()));
-    AttestationRequest ar;
-    ATLS_ASSIGN_OR_RETURN(ar.nonce, tls::connection_binder(ssl, req.context, spki));
-    ar.media_types.emplace_back(m_cs.attester->media_type());
-    ar.key_spki = std::move(spki);
-    ATLS_ASSIGN_OR_RETURN(const Evidence evidence, guarded_attest(*m_cs.attester, ar));
-    ATLS_ASSIGN_OR_RETURN(tls::Extension ext,
-                          tls::cmw_extension(evidence.cmw, m_cs.ext_codepoints()));
+    ATLS_ASSIGN_OR_RETURN(tls::Extension ext, evidence_extension(ssl, req.context));
     leaf_extensions.push_back(std::move(ext));
   }
   return tls::build_authenticator(own_keys, &req, req.context, m_cs.chain_der, leaf_extensions,
                                   m_cs.key.get());
+}
+
+Result<tls::Extension> AttesterSide::evidence_extension(SSL* ssl, ByteView context) {
+  ATLS_ASSIGN_OR_RETURN(Bytes spki, !m_cs.leaf_spki.empty()
+                                        ? Result<Bytes>(m_cs.leaf_spki)
+                                        : ossl::cert_spki_der(m_cs.chain.front().get()));
+  AttestationRequest ar;
+  ATLS_ASSIGN_OR_RETURN(ar.nonce, tls::connection_binder(ssl, m_label, context, spki));
+  ar.media_types.emplace_back(m_cs.attester->media_type());
+  ar.key_spki = std::move(spki);
+  ATLS_ASSIGN_OR_RETURN(const Evidence evidence, guarded_attest(*m_cs.attester, ar));
+  return tls::cmw_extension(evidence.cmw, m_cs.ext_codepoints());
+}
+
+Result<Bytes> AttesterSide::push(SSL* ssl, std::span<const std::uint16_t> offered, TimePoint now) {
+  if (!m_cs.attester || !m_cs.has_identity()) {
+    return Error{ErrorCode::Internal, "a push needs an attester and an identity"};
+  }
+  ATLS_ASSIGN_OR_RETURN(const tls::EaKeys own_keys,
+                        tls::authenticator_keys(ssl, m_role == Role::Server));
+  //= docs/wire-profile.md §1.9: context = 32 fresh random bytes chosen by
+  //= the sender (RFC 9261 §5.2.1: unique in the connection, unpredictable).
+  Bytes context(32);
+  m_cs.rng->fill(context);
+  ATLS_ASSIGN_OR_RETURN(tls::Extension ext, evidence_extension(ssl, context));
+  const std::vector<tls::Extension> leaf_extensions{std::move(ext)};
+  //= RFC 9261 §5.2.2: a spontaneous authenticator's scheme comes from the
+  //= ClientHello's signature_algorithms.
+  if (offered.empty()) {
+    return Error{ErrorCode::EaSignatureSchemeUnsupported,
+                 "the ClientHello listed no signature_algorithms"};
+  }
+  ATLS_ASSIGN_OR_RETURN(Bytes auth,
+                        tls::build_authenticator(own_keys, nullptr, context, m_cs.chain_der,
+                                                 leaf_extensions, m_cs.key.get(), offered));
+  m_last_answer = now;
+  ++m_answered;
+  return auth;
 }
 
 }  // namespace atls::internal

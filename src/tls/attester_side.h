@@ -26,7 +26,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <span>
 
 namespace atls::internal {
 
@@ -53,6 +55,17 @@ class AttesterSide {
   // NoCommonScheme, AttesterFailure or the attester's and encoder's codes.
   Result<std::optional<Bytes>> answer(SSL* ssl, TimePoint now);
 
+  // push returns the AUTHENTICATOR body of a pushed authenticator
+  // (docs/wire-profile.md §1.9): RFC 9261 spontaneous, a fresh 32-byte
+  // context of our own, Evidence for the binder over that context, the
+  // CertificateVerify scheme the first of |offered| (the ClientHello's
+  // signature_algorithms) our key can make. It counts as an answer. Fails
+  // like answer(), or EaSignatureSchemeUnsupported.
+  Result<Bytes> push(SSL* ssl, std::span<const std::uint16_t> offered, TimePoint now);
+
+  // set_label sets the binder's exporter label (once the handshake chose it).
+  void set_label(ExporterLabel label) { m_label = label; }
+
   // due_at is when the held request may be answered (nullopt: none held).
   std::optional<TimePoint> due_at() const;
   // answered counts the authenticators built on this connection.
@@ -60,9 +73,13 @@ class AttesterSide {
 
  private:
   Result<Bytes> build(SSL* ssl, const tls::AuthRequest& request);
+  // evidence_extension returns the leaf's cmw_attestation for Evidence
+  // bound to |context|.
+  Result<tls::Extension> evidence_extension(SSL* ssl, ByteView context);
 
   const ConfigState& m_cs;
   Role m_role;
+  ExporterLabel m_label = ExporterLabel::Attestation;
   std::optional<tls::AuthRequest> m_held;
   std::optional<TimePoint> m_last_answer;
   std::optional<TimePoint> m_retry_at;  // after a TpmUnavailable re-attestation

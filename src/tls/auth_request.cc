@@ -88,6 +88,15 @@ Result<AuthRequest> parse_auth_request(ByteView message) {
   return req;
 }
 
+AuthRequest spontaneous_request(ByteView context, const ExtensionCodepoints& codepoints) {
+  AuthRequest req;
+  req.context.assign(context.begin(), context.end());
+  req.extensions.push_back(Extension{codepoints.cmw_attestation, {}});
+  const auto schemes = supported_signature_schemes();
+  req.signature_schemes.assign(schemes.begin(), schemes.end());
+  return req;
+}
+
 Result<RequestedAttestation> requested_attestation(const AuthRequest& request,
                                                    const ExtensionCodepoints& codepoints) {
   RequestedAttestation out;

@@ -80,6 +80,15 @@ Result<AuthRequest> encode_auth_request(const AuthRequestOptions& options,
 // (RFC 8446 §4.2).
 Result<AuthRequest> parse_auth_request(ByteView message);
 
+// spontaneous_request returns what a spontaneous (pushed) authenticator is
+// validated against, in place of a request (RFC 9261 §5.2, docs/wire-profile.md
+// §1.9): no request message (|raw| empty: the transcript has no request
+// part), the sender's |context|, our supported signature schemes (the
+// ClientHello offers libssl's list; these are the part of it we verify),
+// and as the extensions a Certificate may carry the ClientHello's that
+// apply to one: an empty cmw_attestation.
+AuthRequest spontaneous_request(ByteView context, const ExtensionCodepoints& codepoints);
+
 // RequestedAttestation is what a request asks of an attester.
 struct RequestedAttestation {
   bool wants_attestation = false;          // an (empty) cmw_attestation is present

@@ -23,10 +23,19 @@
 
 namespace atls {
 
+std::string_view exporter_label_name(ExporterLabel label) noexcept {
+  //= docs/protocol-choices.md: the two binder labels.
+  return label == ExporterLabel::CmwAttestation ? "EXPORTER-cmw-attestation" : "Attestation";
+}
+
 namespace internal {
 
 bool ConfigState::accepts(AttestationModel m) const {
   return std::find(accept_models.begin(), accept_models.end(), m) != accept_models.end();
+}
+
+bool ConfigState::accepts_push() const {
+  return first_flight && !(verifier && accepts(AttestationModel::BackgroundCheck));
 }
 
 tls::ExtensionCodepoints ConfigState::ext_codepoints() const {
@@ -266,6 +275,14 @@ std::string Config::describe() const {
     << "\n";
   o << "pinned_keys = " << s.pins.size() << "\n";
   o << "negotiation = " << (s.negotiation ? "on" : "off") << "\n";
+  o << "exporter_label_policy = "
+    << (s.exporter_label == ExporterLabelPolicy::Negotiate
+            ? "negotiate"
+            : exporter_label_name(s.exporter_label == ExporterLabelPolicy::Attestation
+                                      ? ExporterLabel::Attestation
+                                      : ExporterLabel::CmwAttestation))
+    << "\n";
+  o << "first_flight_attestation = " << (s.first_flight ? "on" : "off") << "\n";
   char cp[64];
   std::snprintf(cp, sizeof cp, "0x%04X 0x%04X 0x%04X", s.codepoints.cmw_attestation,
                 s.codepoints.atls_schemes, s.codepoints.atls_negotiation);
@@ -408,6 +425,16 @@ Config::Builder& Config::Builder::negotiation(bool on) {
 
 Config::Builder& Config::Builder::codepoints(Codepoints cp) {
   m_state->codepoints = cp;
+  return *this;
+}
+
+Config::Builder& Config::Builder::exporter_label_policy(ExporterLabelPolicy policy) {
+  m_state->exporter_label = policy;
+  return *this;
+}
+
+Config::Builder& Config::Builder::first_flight_attestation(bool on) {
+  m_state->first_flight = on;
   return *this;
 }
 

@@ -63,6 +63,8 @@ struct ConfigState {
 
   bool negotiation = true;
   Codepoints codepoints;
+  ExporterLabelPolicy exporter_label = ExporterLabelPolicy::Negotiate;
+  bool first_flight = true;
   std::chrono::milliseconds handshake_timeout{10000};
   std::size_t receive_buffer_limit = 8 * 1024 * 1024;
   std::chrono::milliseconds attestation_timeout{10000};
@@ -119,6 +121,10 @@ struct ConfigState {
   // from the peer: Evidence media types with a verifier in the policy (or
   // every verifier's when the policy names none), then a passport result.
   std::vector<tls::AttestationScheme> accepted_schemes() const;
+  // accepts_push: as a relying party we can take a pushed authenticator
+  // (docs/wire-profile.md §1.9): first flight on, and no remote Verifier
+  // whose nonce must be the context of a request for Evidence.
+  bool accepts_push() const;
 };
 
 // ConfigAccess is the library's way into a Config (a friend of it):

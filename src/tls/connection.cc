@@ -194,6 +194,14 @@ std::size_t Connection::attestation_count() const {
 std::optional<PeerAlertInfo> Connection::peer_alert() const {
   return m_engine->peer_alert();
 }
+
+ExporterLabel Connection::exporter_label() const {
+  return m_engine->exporter_label();
+}
+
+bool Connection::peer_pushed() const {
+  return m_engine->peer_pushed();
+}
 int Connection::fd() const {
   return m_engine->fd();
 }

@@ -85,6 +85,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
     ::SSL_set_read_ahead(e->m_ssl, 1);
   }
   if (!client) {
+    e->m_early_read = cs.first_flight && cs.negotiation && ::SSL_in_before(e->m_ssl) == 1;
     ::SSL_set_accept_state(e->m_ssl);
     if (::SSL_set_num_tickets(e->m_ssl, 0) != 1) {
       return ossl::failure(ErrorCode::Internal, "SSL_set_num_tickets");
@@ -253,6 +254,12 @@ Result<void> Engine::drive_handshake() {
         ErrorCode::HandshakeTimeout,
         "no TLS handshake within " + std::to_string(m_cs.handshake_timeout.count()) + " ms"};
   }
+  if (m_early_read) {
+    ATLS_TRY(read_early_data());
+    if (m_early_read) {
+      return ok();
+    }
+  }
   ERR_clear_error();
   int rc = 0;
   {
@@ -261,12 +268,52 @@ Result<void> Engine::drive_handshake() {
   }
   if (rc == 1) {
     m_hs_done = true;
+    m_flight_open = false;
     return on_handshake_done();
   }
   if (note_wait(::SSL_get_error(m_ssl, rc))) {
     return ok();
   }
   return map_handshake_failure();
+}
+
+Result<void> Engine::read_early_data() {
+  ERR_clear_error();
+  std::uint8_t byte = 0;
+  std::size_t n = 0;
+  int rc = SSL_READ_EARLY_DATA_ERROR;
+  {
+    SigpipeGuard guard;
+    rc = ::SSL_read_early_data(m_ssl, &byte, 1, &n);
+  }
+  if (rc == SSL_READ_EARLY_DATA_SUCCESS) {
+    //= docs/wire-profile.md §1.1: no 0-RTT on an attested connection
+    //= (max_early_data is 0, so libssl never accepts any).
+    return Error{ErrorCode::TlsResumptionRefused, "the client sent 0-RTT data"};
+  }
+  if (rc == SSL_READ_EARLY_DATA_ERROR) {
+    if (note_wait(::SSL_get_error(m_ssl, 0))) {
+      return ok();
+    }
+    return map_handshake_failure();
+  }
+  m_early_read = false;
+  m_flight_open = true;
+  return on_server_flight();
+}
+
+Result<void> Engine::on_server_flight() {
+  // Our Finished is sent and the exporter exists. Without the client's
+  // offer the stream is decided after the handshake, as always.
+  if (!m_hs.offer || !m_hs.answer) {
+    return ok();
+  }
+  m_peer_is_rp = m_hs.answer->server_scheme.has_value();
+  ATLS_TRY(start_atls_stream(m_hs.answer->wants_client_attestation));
+  if (!m_preamble_alone) {
+    ATLS_TRY(flush());
+  }
+  return ok();
 }
 
 Result<void> Engine::on_handshake_done() {
@@ -315,6 +362,9 @@ Result<void> Engine::on_handshake_done() {
     return start_atls_stream(want != AttestationMode::Off);
   }
   // Server.
+  if (m_stream == Stream::Atls) {
+    return ok();  // started in our first flight (on_server_flight)
+  }
   if (m_cs.negotiation && m_hs.offer && m_hs.answer) {
     m_peer_is_rp = m_hs.answer->server_scheme.has_value();
     return start_atls_stream(m_hs.answer->wants_client_attestation);
@@ -334,12 +384,39 @@ Result<void> Engine::start_atls_stream(bool rp) {
   queue_raw(tls::kPreamble);
   m_preamble_alone = nothing_queued;
   m_preamble_sent = true;
+  m_label = negotiated_label(m_hs, m_cs);
+  m_rp.set_label(m_label);
+  m_attester.set_label(m_label);
   // The peer's preamble is due within attestation_timeout too.
   arm_attestation_deadline();
   m_deadline_armed = true;
-  if (m_is_rp) {
-    //= docs/wire-profile.md §1.3: the client RP sends its request in the
-    //= same flight as its Finished.
+  const bool push = push_negotiated(m_hs);
+  m_push_due = push && m_opts.role == Role::Server;
+  if (m_is_rp && push && m_opts.role == Role::Client) {
+    m_rp.expect_push();
+  }
+  //= docs/wire-profile.md §1.3: the client RP sends its request in the
+  //= same flight as its Finished; a server in first flight sends its own
+  //= in its first flight (docs/protocol-choices.md).
+  m_request_due = m_is_rp && !m_rp.push_expected();
+  return send_first_frames();
+}
+
+Result<void> Engine::send_first_frames() {
+  if (m_push_due) {
+    if (defer()) {
+      return ok();
+    }
+    //= docs/wire-profile.md §1.9: the pushed authenticator is our first
+    //= frame; our request (if any) follows it.
+    ATLS_ASSIGN_OR_RETURN(const Bytes pushed,
+                          m_attester.push(m_ssl, m_hs.client_sigalgs, Clock::now()));
+    m_push_due = false;
+    ATLS_TRY(queue_frame(tls::FrameType::Authenticator, pushed));
+    m_answer_end = m_queued;
+  }
+  if (m_request_due) {
+    m_request_due = false;
     ATLS_TRY(issue_request());
   }
   return ok();
@@ -423,12 +500,12 @@ Result<void> Engine::on_bytes(ByteView data) {
     if (!f) {
       return ok();
     }
-    ATLS_TRY(on_frame(std::move(*f)));
+    ATLS_TRY(on_frame(std::move(*f), m_peer_frames++ == 0));
   }
   return ok();
 }
 
-Result<void> Engine::on_frame(tls::Frame frame) {
+Result<void> Engine::on_frame(tls::Frame frame, bool first) {
   switch (frame.type) {
     case tls::FrameType::AuthRequest:
       ATLS_TRY(m_attester.on_request(frame.body, m_flushed < m_answer_end));
@@ -436,14 +513,18 @@ Result<void> Engine::on_frame(tls::Frame frame) {
     case tls::FrameType::Authenticator:
       if (!m_is_rp) {
         //= RFC 9261 §1.1 (specs.md): clients MUST NOT send an authenticator
-        //= without a preceding request; we never accept spontaneous ones.
+        //= without a preceding request; a server's push needs our consent.
+        if (m_opts.role == Role::Client) {
+          return Error{ErrorCode::PushUnsolicited, "we do not appraise the server"};
+        }
         return Error{ErrorCode::UnexpectedFrame, "an authenticator we did not ask for"};
       }
       if (defer()) {
         m_held_frame = std::move(frame);
+        m_held_first = first;
         return ok();
       }
-      return m_rp.on_authenticator(m_ssl, frame.body, now_s());
+      return m_rp.on_authenticator(m_ssl, frame.body, now_s(), first);
     case tls::FrameType::Data:
       m_app_in.insert(m_app_in.end(), frame.body.begin(), frame.body.end());
       return ok();
@@ -501,7 +582,7 @@ Result<void> Engine::timers() {
       m_detect.clear();
       return ok();
     }
-    if (m_is_rp && m_rp.request_outstanding()) {
+    if (m_is_rp && m_rp.awaiting()) {
       //= docs/wire-profile.md §1.2: no valid AUTHENTICATOR within
       //= attestation_timeout.
       return Error{ErrorCode::AttestationTimeout,
@@ -551,6 +632,14 @@ Result<void> Engine::steps() {
   if (!m_hs_done) {
     ATLS_TRY(drive_handshake());
     if (!m_hs_done) {
+      if (m_flight_open) {
+        // Between our Finished and the client's: the deferred push, then
+        // what is queued goes out as 0.5-RTT data.
+        ATLS_TRY(run_held());
+        if (!m_preamble_alone) {
+          ATLS_TRY(flush());
+        }
+      }
       return ok();
     }
   }
@@ -665,13 +754,16 @@ bool Engine::defer() {
 }
 
 Result<void> Engine::run_held() {
+  if (m_push_due && !defer()) {
+    ATLS_TRY(send_first_frames());
+  }
   if (m_request_pending && !defer()) {
     ATLS_TRY(issue_request());
   }
   if (m_held_frame && !defer()) {
     tls::Frame f = std::move(*m_held_frame);
     m_held_frame.reset();
-    ATLS_TRY(on_frame(std::move(f)));
+    ATLS_TRY(on_frame(std::move(f), m_held_first));
     ATLS_TRY(on_bytes({}));  // the frames decoded after it
   }
   return ok();

@@ -78,6 +78,8 @@ class Engine {
   const AttestationResult* peer_result() const { return m_rp.result(); }
   std::size_t attestation_count() const { return m_rp.attestation_count(); }
   std::optional<PeerAlertInfo> peer_alert() const { return m_peer_alert; }
+  ExporterLabel exporter_label() const { return m_label; }
+  bool peer_pushed() const { return m_rp.pushed(); }
   int fd() const { return m_opts.fd; }
   // want_read: libssl asked for input, or nothing else is pending and
   // reading is neither paused (held data at its cap) nor over.
@@ -103,11 +105,21 @@ class Engine {
 
   // --- stream and frames (engine.cc) ---
   Result<void> drive_handshake();
+  // read_early_data is a server's first handshake call when it attests in
+  // its first flight (docs/wire-profile.md §1.9): SSL_read_early_data until
+  // libssl has sent the server Finished (no 0-RTT is ever accepted), then
+  // on_server_flight().
+  Result<void> read_early_data();
+  Result<void> on_server_flight();
   Result<void> on_handshake_done();
   Result<void> start_atls_stream(bool rp);
+  // send_first_frames queues what starts our side of the stream after the
+  // preamble: a pushed authenticator (§1.9), then our first request.
+  Result<void> send_first_frames();
   Result<void> on_bytes(ByteView data);
   Result<void> on_detect(ByteView data);
-  Result<void> on_frame(tls::Frame frame);
+  // on_frame handles one frame; |first| says it is the peer's first.
+  Result<void> on_frame(tls::Frame frame, bool first);
   Result<void> on_peer_closed();
   Result<void> issue_request();
   Result<void> answer_requests();
@@ -156,6 +168,15 @@ class Engine {
   AttesterSide m_attester;
 
   bool m_hs_done = false;
+  // Server, first flight: SSL_read_early_data has not finished yet.
+  bool m_early_read = false;
+  // Server, first flight: our Finished is out, the client's not yet in;
+  // frames go out as 0.5-RTT data (SSL_write_early_data).
+  bool m_flight_open = false;
+  bool m_push_due = false;     // our pushed authenticator is still to build
+  bool m_request_due = false;  // our first request is still to issue
+  ExporterLabel m_label = ExporterLabel::Attestation;
+  std::uint64_t m_peer_frames = 0;  // frames received from the peer
   bool m_established = false;
   Stream m_stream = Stream::Undecided;
   bool m_is_rp = false;  // we appraise the peer on this connection
@@ -194,6 +215,7 @@ class Engine {
   bool m_work_pending = false;             // this advance() deferred something
   bool m_request_pending = false;          // issue_request() waits for a worker
   std::optional<tls::Frame> m_held_frame;  // an AUTHENTICATOR to appraise
+  bool m_held_first = false;               // it was the peer's first frame
 
   Clock::time_point m_handshake_deadline{};
   Clock::time_point m_deadline{};  // first attestation / detection / the peer's preamble

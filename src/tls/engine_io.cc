@@ -68,7 +68,7 @@ bool Engine::want_read() const {
 }
 
 Result<void> Engine::flush() {
-  if (m_ssl == nullptr || !m_hs_done) {
+  if (m_ssl == nullptr || (!m_hs_done && !m_flight_open)) {
     return ok();
   }
   if (m_close_notify_pending) {
@@ -90,7 +90,17 @@ Result<void> Engine::flush() {
     const std::size_t len =
         m_inflight != 0 ? m_inflight : std::min(kChunk, m_out.size() - m_out_pos);
     ERR_clear_error();
-    const int n = ::SSL_write(m_ssl, m_out.data() + m_out_pos, static_cast<int>(len));
+    int n = 0;
+    if (m_hs_done) {
+      n = ::SSL_write(m_ssl, m_out.data() + m_out_pos, static_cast<int>(len));
+    } else {
+      //= docs/wire-profile.md §1.9: a server's first flight goes out as
+      //= 0.5-RTT data, before the client's Finished.
+      std::size_t written = 0;
+      n = ::SSL_write_early_data(m_ssl, m_out.data() + m_out_pos, len, &written) == 1
+              ? static_cast<int>(written)
+              : 0;
+    }
     if (n > 0) {
       m_out_pos += static_cast<std::size_t>(n);
       m_flushed += static_cast<std::size_t>(n);

@@ -20,9 +20,14 @@ Result<void> check_tls13(const SSL* ssl) {
   return ok();
 }
 
-Result<void> check_established(SSL* ssl) {
+// check_exportable: the exporter master secret exists. That is after the
+// handshake, and on a server already right after its own Finished, while it
+// waits for the client's (docs/wire-profile.md §1.9: SSL_read_early_data
+// returned SSL_READ_EARLY_DATA_FINISH, libssl's TLS_ST_EARLY_DATA).
+Result<void> check_exportable(SSL* ssl) {
   ATLS_TRY(check_tls13(ssl));
-  if (::SSL_is_init_finished(ssl) != 1) {
+  const bool first_flight = ::SSL_is_server(ssl) == 1 && ::SSL_get_state(ssl) == TLS_ST_EARLY_DATA;
+  if (::SSL_is_init_finished(ssl) != 1 && !first_flight) {
     return Error{ErrorCode::InvalidArgument, "the handshake has not finished"};
   }
   return ok();
@@ -60,7 +65,7 @@ Result<ossl::HashAlg> connection_hash(const SSL* ssl) {
 // the labels of the authenticator's sender, an empty context and
 // Hash.length bytes.
 Result<EaKeys> authenticator_keys(SSL* ssl, bool sender_is_server) {
-  ATLS_TRY(check_established(ssl));
+  ATLS_TRY(check_exportable(ssl));
   ATLS_ASSIGN_OR_RETURN(const ossl::HashAlg hash, connection_hash(ssl));
   const std::size_t n = ossl::hash_size(hash);
   const std::string_view hc_label = sender_is_server
@@ -76,10 +81,10 @@ Result<EaKeys> authenticator_keys(SSL* ssl, bool sender_is_server) {
 }
 
 // draft-fossati-seat-expat, binding: exported_value =
-// TLS-Exporter("Attestation", certificate_request_context, 32).
-Result<Bytes> attestation_exporter(SSL* ssl, ByteView context) {
-  ATLS_TRY(check_established(ssl));
-  return export_value(ssl, "Attestation", context, 32);
+// TLS-Exporter(label, certificate_request_context, 32).
+Result<Bytes> attestation_exporter(SSL* ssl, ExporterLabel label, ByteView context) {
+  ATLS_TRY(check_exportable(ssl));
+  return export_value(ssl, exporter_label_name(label), context, 32);
 }
 
 // draft-fossati-seat-expat, binding: binding_value = Hash(public_key ||
@@ -94,12 +99,13 @@ Result<Bytes> compute_binder(ossl::HashAlg hash, ByteView spki_der, ByteView exp
   return h.finish();
 }
 
-Result<Bytes> connection_binder(SSL* ssl, ByteView context, ByteView spki_der, ByteView exported) {
+Result<Bytes> connection_binder(SSL* ssl, ExporterLabel label, ByteView context, ByteView spki_der,
+                                ByteView exported) {
   ATLS_ASSIGN_OR_RETURN(const ossl::HashAlg hash, connection_hash(ssl));
   if (!exported.empty()) {
     return compute_binder(hash, spki_der, exported);
   }
-  ATLS_ASSIGN_OR_RETURN(Bytes fresh, attestation_exporter(ssl, context));
+  ATLS_ASSIGN_OR_RETURN(Bytes fresh, attestation_exporter(ssl, label, context));
   auto binder = compute_binder(hash, spki_der, fresh);
   ossl::cleanse(fresh);
   return binder;

@@ -123,6 +123,12 @@ AlertCode alert_for(ErrorCode code) {
     case ErrorCode::UnsupportedMediaType:
       return AlertCode::UnsupportedAttestationSchemes;
     case ErrorCode::UnexpectedFrame:
+    //= docs/wire-profile.md §1.9: any spontaneous authenticator but the one
+    //= agreed push is unexpected_message.
+    case ErrorCode::PushUnsolicited:
+    case ErrorCode::PushRepeated:
+    case ErrorCode::PushContextReused:
+    case ErrorCode::PushLate:
       return AlertCode::UnexpectedMessage;
     case ErrorCode::FrameMalformed:
     case ErrorCode::FrameTooLarge:

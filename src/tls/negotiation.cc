@@ -10,8 +10,11 @@ namespace {
 
 constexpr ErrorCode kBad = ErrorCode::NegotiationMalformed;
 
-bool is_single_bit(std::uint8_t v) {
-  return v != 0 && (v & (v - 1)) == 0;
+// valid_answer_mode: exactly one delivery mode, and only known flags.
+bool valid_answer_mode(std::uint8_t mode) {
+  const std::uint8_t delivery = mode & kDeliveryModes;
+  return (delivery == kModePostHandshake || delivery == kModeIntraHandshake) &&
+         (mode & ~(kDeliveryModes | kAnswerFlags)) == 0;
 }
 
 Result<void> append_schemes(ByteWriter& w, std::span<const AttestationScheme> schemes) {
@@ -47,8 +50,8 @@ Result<AtlsOffer> parse_offer(ByteView extension_data) {
 }
 
 Result<Bytes> encode_answer(const AtlsAnswer& answer) {
-  if (!is_single_bit(answer.mode)) {
-    return Error{ErrorCode::InvalidArgument, "answer mode must be exactly one mode bit"};
+  if (!valid_answer_mode(answer.mode)) {
+    return Error{ErrorCode::InvalidArgument, "answer mode must be one delivery mode and known flags"};
   }
   ByteWriter w;
   w.u8(answer.mode);
@@ -67,8 +70,8 @@ Result<AtlsAnswer> parse_answer(ByteView extension_data) {
   if (!mode) {
     return Error{kBad, "empty atls_negotiation answer"};
   }
-  if (!is_single_bit(*mode)) {
-    return Error{kBad, "answer mode " + std::to_string(*mode) + " is not one mode"};
+  if (!valid_answer_mode(*mode)) {
+    return Error{kBad, "answer mode " + std::to_string(*mode) + " is not one mode and known flags"};
   }
   AtlsAnswer answer;
   answer.mode = *mode;

@@ -5,7 +5,7 @@
 // OpenSSL custom-extension callbacks live in the engine.
 //
 //   struct {
-//     uint8 modes;                                   // bit 0 post-handshake, bit 1 intra-handshake
+//     uint8 modes;               // bits 0-1 delivery mode, 2-3 push, 4 label
 //     AttestationScheme server_attester_schemes<0..2^16-1>;
 //     AttestationScheme client_attester_schemes<0..2^16-1>;
 //   } AtlsOffer;
@@ -28,9 +28,21 @@
 
 namespace atls::tls {
 
-// Mode bits of AtlsOffer::modes; AtlsAnswer::mode is exactly one of them.
+// Mode bits of AtlsOffer::modes. AtlsAnswer::mode holds exactly one of
+// the two delivery modes, plus any of the flags below that were offered.
 inline constexpr std::uint8_t kModePostHandshake = 0x01;
 inline constexpr std::uint8_t kModeIntraHandshake = 0x02;
+inline constexpr std::uint8_t kDeliveryModes = kModePostHandshake | kModeIntraHandshake;
+// docs/wire-profile.md §1.9, bit 2: offer = the client accepts a pushed
+// server authenticator; answer = the server pushes one.
+inline constexpr std::uint8_t kModePush = 0x04;
+// §1.9, bit 3: offer = the client can push its own authenticator; answer =
+// the server accepts one. atls never sets it (docs/protocol-choices.md).
+inline constexpr std::uint8_t kModeClientPush = 0x08;
+// Bit 4 (docs/protocol-choices.md): offer = the client can bind with
+// "EXPORTER-cmw-attestation"; answer = both use it.
+inline constexpr std::uint8_t kModeCmwLabel = 0x10;
+inline constexpr std::uint8_t kAnswerFlags = kModePush | kModeClientPush | kModeCmwLabel;
 
 // AtlsOffer is the client's offer: the modes it supports and, in order of
 // preference, the schemes it accepts for the server as attester and the
@@ -67,15 +79,15 @@ Result<Bytes> encode_offer(const AtlsOffer& offer);
 Result<AtlsOffer> parse_offer(ByteView extension_data);
 
 // encode_answer returns the extension_data of an answer. Fails with
-// InvalidArgument when |mode| is not exactly one bit or the scheme is
-// invalid.
+// InvalidArgument when |mode| does not hold exactly one delivery mode, holds
+// a bit outside kDeliveryModes | kAnswerFlags, or the scheme is invalid.
 Result<Bytes> encode_answer(const AtlsAnswer& answer);
 
 // parse_answer parses an answer's extension_data. Fails with
-// NegotiationMalformed on a short input, trailing bytes, a mode that is not
-// exactly one bit, a server_scheme vector holding more than one scheme or a
+// NegotiationMalformed on a short input, trailing bytes, a mode without
+// exactly one delivery mode or with an unknown bit, a server_scheme vector holding more than one scheme or a
 // partial one, or wants_client_attestation other than 0 or 1. Whether the
-// mode and scheme were offered is the engine's check.
+// mode, its flags and the scheme were offered is the engine's check.
 Result<AtlsAnswer> parse_answer(ByteView extension_data);
 
 // choose_scheme returns the first scheme of |theirs| (the offerer's order of

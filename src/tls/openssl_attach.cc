@@ -15,6 +15,7 @@ namespace internal {
 namespace {
 
 // RFC 8446 §4.2 ExtensionType values the ClientHello callback looks for.
+constexpr unsigned kExtSignatureAlgorithms = 13;
 constexpr unsigned kExtPreSharedKey = 41;
 constexpr unsigned kExtEarlyData = 42;
 
@@ -37,10 +38,16 @@ std::optional<tls::AtlsOffer> make_offer(const ConfigState& c) {
   if (offer.server_attester_schemes.empty() && offer.client_attester_schemes.empty()) {
     return std::nullopt;
   }
+  if (!offer.server_attester_schemes.empty() && c.accepts_push()) {
+    offer.modes |= tls::kModePush;
+  }
+  if (c.exporter_label != ExporterLabelPolicy::Attestation) {
+    offer.modes |= tls::kModeCmwLabel;
+  }
   return offer;
 }
 
-tls::AtlsAnswer make_answer(const ConfigState& c, const tls::AtlsOffer& offer) {
+Result<tls::AtlsAnswer> make_answer(const ConfigState& c, const tls::AtlsOffer& offer) {
   tls::AtlsAnswer answer;
   answer.mode = tls::kModePostHandshake;
   if (auto own = c.own_scheme()) {
@@ -59,7 +66,51 @@ tls::AtlsAnswer make_answer(const ConfigState& c, const tls::AtlsOffer& offer) {
   }
   answer.wants_client_attestation = c.peer_attestation == AttestationMode::Required ||
                                     (c.peer_attestation == AttestationMode::Optional && client_can);
+  //= docs/wire-profile.md §1.9: the server pushes when the client accepts it.
+  if ((offer.modes & tls::kModePush) != 0 && answer.server_scheme && c.first_flight) {
+    answer.mode |= tls::kModePush;
+  }
+  const bool cmw_offered = (offer.modes & tls::kModeCmwLabel) != 0;
+  if (cmw_offered && c.exporter_label != ExporterLabelPolicy::Attestation) {
+    answer.mode |= tls::kModeCmwLabel;
+  } else if (c.exporter_label == ExporterLabelPolicy::CmwAttestation) {
+    return Error{ErrorCode::ExporterLabelUnsupported,
+                 "the client does not offer EXPORTER-cmw-attestation"};
+  }
   return answer;
+}
+
+// check_answer is the client's check of the server's answer against its
+// offer: only what was offered may be chosen.
+Result<void> check_answer(const ConfigState& c, const std::optional<tls::AtlsOffer>& offer,
+                          const tls::AtlsAnswer& answer) {
+  const std::uint8_t offered = offer ? offer->modes : 0;
+  if ((answer.mode & tls::kDeliveryModes) != tls::kModePostHandshake) {
+    return Error{ErrorCode::NegotiationMalformed, "the server chose a mode we did not offer"};
+  }
+  if ((answer.mode & tls::kAnswerFlags & ~offered) != 0) {
+    return Error{ErrorCode::NegotiationMalformed, "the server chose a flag we did not offer"};
+  }
+  if ((answer.mode & tls::kModePush) != 0 && !answer.server_scheme) {
+    return Error{ErrorCode::NegotiationMalformed, "the server will push but names no scheme"};
+  }
+  if (answer.server_scheme) {
+    bool match = false;
+    if (offer) {
+      for (const auto& s : offer->server_attester_schemes) {
+        match = match || scheme_matches(s, *answer.server_scheme);
+      }
+    }
+    if (!match) {
+      return Error{ErrorCode::NegotiationMalformed, "the server chose a scheme we did not offer"};
+    }
+  }
+  if (c.exporter_label == ExporterLabelPolicy::CmwAttestation &&
+      (answer.mode & tls::kModeCmwLabel) == 0) {
+    return Error{ErrorCode::ExporterLabelUnsupported,
+                 "the server does not use EXPORTER-cmw-attestation"};
+  }
+  return ok();
 }
 
 int add_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const unsigned char** out,
@@ -80,7 +131,13 @@ int add_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const unsi
       if (!st->offer || (st->offer->modes & tls::kModePostHandshake) == 0) {
         return 0;
       }
-      st->answer = make_answer(*st->config, *st->offer);
+      auto answer = make_answer(*st->config, *st->offer);
+      if (!answer) {
+        st->failure = std::move(answer).error();
+        *al = SSL_AD_HANDSHAKE_FAILURE;
+        return -1;
+      }
+      st->answer = std::move(*answer);
       data = tls::encode_answer(*st->answer);
     } else {
       return 0;
@@ -98,6 +155,26 @@ int add_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const unsi
     *al = SSL_AD_INTERNAL_ERROR;
     return -1;
   }
+}
+
+// hello_cmw_add_cb puts an empty cmw_attestation in a ClientHello that
+// accepts a pushed authenticator: RFC 9261 §5.2.1 lets a spontaneous
+// authenticator's Certificate carry only extensions the ClientHello
+// carried (docs/protocol-choices.md).
+int hello_cmw_add_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context,
+                     const unsigned char** out, size_t* outlen, X509* /*x*/, size_t /*chainidx*/,
+                     int* /*al*/, void* /*arg*/) noexcept {
+  const HandshakeState* st = handshake_state(ssl);
+  if (st == nullptr || st->config == nullptr || (context & SSL_EXT_CLIENT_HELLO) == 0) {
+    return 0;
+  }
+  const auto offer = make_offer(*st->config);
+  if (!offer || (offer->modes & tls::kModePush) == 0) {
+    return 0;
+  }
+  *out = nullptr;
+  *outlen = 0;
+  return 1;
 }
 
 void free_cb(SSL* /*ssl*/, unsigned int /*ext_type*/, unsigned int /*context*/,
@@ -130,25 +207,11 @@ int parse_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const un
         *al = SSL_AD_DECODE_ERROR;
         return 0;
       }
-      if (answer->mode != tls::kModePostHandshake) {
-        st->failure =
-            Error{ErrorCode::NegotiationMalformed, "the server chose a mode we did not offer"};
-        *al = SSL_AD_ILLEGAL_PARAMETER;
+      if (auto checked = check_answer(*st->config, st->offer, *answer); !checked) {
+        st->failure = std::move(checked).error();
+        *al = st->failure->code == ErrorCode::ExporterLabelUnsupported ? SSL_AD_HANDSHAKE_FAILURE
+                                                                       : SSL_AD_ILLEGAL_PARAMETER;
         return 0;
-      }
-      if (answer->server_scheme) {
-        bool offered = false;
-        if (st->offer) {
-          for (const auto& s : st->offer->server_attester_schemes) {
-            offered = offered || scheme_matches(s, *answer->server_scheme);
-          }
-        }
-        if (!offered) {
-          st->failure =
-              Error{ErrorCode::NegotiationMalformed, "the server chose a scheme we did not offer"};
-          *al = SSL_AD_ILLEGAL_PARAMETER;
-          return 0;
-        }
       }
       st->answer = std::move(*answer);
       return 1;
@@ -177,6 +240,12 @@ int client_hello_cb(SSL* ssl, int* al, void* /*arg*/) noexcept {
         st->config->negotiation &&
         ::SSL_client_hello_get0_ext(ssl, st->config->codepoints.atls_negotiation, &p, &n) == 1;
     const bool attested = offer || st->config->peer_attestation == AttestationMode::Required;
+    if (offer && ::SSL_client_hello_get0_ext(ssl, kExtSignatureAlgorithms, &p, &n) == 1) {
+      // A malformed list fails the handshake in libssl itself.
+      if (auto schemes = tls::parse_signature_algorithms(ByteView(p, n))) {
+        st->client_sigalgs = std::move(*schemes);
+      }
+    }
     if (attested && (psk || early)) {
       st->failure =
           Error{ErrorCode::TlsResumptionRefused,
@@ -205,6 +274,20 @@ void msg_cb(int write_p, int /*version*/, int content_type, const void* buf, siz
 }
 
 }  // namespace
+
+ExporterLabel negotiated_label(const HandshakeState& state, const ConfigState& config) {
+  if (state.answer) {
+    return (state.answer->mode & tls::kModeCmwLabel) != 0 ? ExporterLabel::CmwAttestation
+                                                          : ExporterLabel::Attestation;
+  }
+  return config.exporter_label == ExporterLabelPolicy::CmwAttestation
+             ? ExporterLabel::CmwAttestation
+             : ExporterLabel::Attestation;
+}
+
+bool push_negotiated(const HandshakeState& state) {
+  return state.answer && (state.answer->mode & tls::kModePush) != 0;
+}
 
 Result<void> set_handshake_state(SSL* ssl, HandshakeState* state) {
   if (ex_index() < 0 || ::SSL_set_ex_data(ssl, ex_index(), state) != 1) {
@@ -286,6 +369,12 @@ Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& c, Role role, bool ins
     if (::SSL_CTX_add_custom_ext(ctx, c.codepoints.atls_negotiation, context, add_cb, free_cb,
                                  nullptr, parse_cb, nullptr) != 1) {
       return fail("SSL_CTX_add_custom_ext (already registered on this SSL_CTX?)");
+    }
+    if (role == Role::Client &&
+        ::SSL_CTX_add_custom_ext(ctx, c.codepoints.cmw_attestation,
+                                 SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ONLY, hello_cmw_add_cb,
+                                 free_cb, nullptr, nullptr, nullptr) != 1) {
+      return fail("SSL_CTX_add_custom_ext(cmw_attestation)");
     }
   }
   return ok();

@@ -12,7 +12,9 @@
 #include "src/tls/config.h"
 #include "src/tls/negotiation.h"
 
+#include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace atls::internal {
 
@@ -24,6 +26,9 @@ struct HandshakeState {
   std::optional<tls::AtlsOffer> offer;
   // Client: the server's answer. Server: the answer we sent.
   std::optional<tls::AtlsAnswer> answer;
+  // Server: the ClientHello's signature_algorithms (the schemes a pushed
+  // authenticator may use, RFC 9261 §5.2.2); empty if it had none.
+  std::vector<std::uint16_t> client_sigalgs;
   // Storage for the extension bytes handed to OpenSSL by the add callback.
   Bytes ext_out;
   // A failure a callback detected (NegotiationMalformed,
@@ -33,6 +38,15 @@ struct HandshakeState {
   int alert_sent = -1;
   int alert_received = -1;
 };
+
+// negotiated_label is the binder label of the connection once the
+// handshake is done: the answer's kModeCmwLabel flag when atls_negotiation
+// was answered, else the configured policy's label.
+ExporterLabel negotiated_label(const HandshakeState& state, const ConfigState& config);
+
+// push_negotiated: the server pushes its authenticator and the client
+// accepted that (docs/wire-profile.md §1.9): the answer's kModePush.
+bool push_negotiated(const HandshakeState& state);
 
 // prepare_ctx configures |ctx| (borrowed) for |role|. With |install_identity|
 // and an identity in |config|, a server ctx gets the certificate chain and

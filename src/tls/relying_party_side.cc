@@ -147,7 +147,8 @@ Result<void> RelyingPartySide::check_peer_chain(SSL* ssl, const tls::ValidatedAu
   return ok();
 }
 
-Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::int64_t now) {
+Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::int64_t now,
+                                                bool first_frame) {
   ATLS_ASSIGN_OR_RETURN(const tls::EaKeys* keys, peer_keys(ssl));
   const tls::ExtensionCodepoints cp = m_cs.ext_codepoints();
   // The leaf usually repeats the TLS certificate (which libssl decoded), or
@@ -182,18 +183,59 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
       issued = &ir;
     }
   }
-  //= docs/wire-profile.md §1.6: the context is one this RP issued and not
-  //= yet used.
   if (issued == nullptr) {
-    return Error{ErrorCode::EaUnknownContext, "context " + to_hex(context)};
+    if (auto refused = refuse_push(context, first_frame)) {
+      return *refused;
+    }
+    //= docs/wire-profile.md §1.9: the pushed authenticator is validated as
+    //= in §1.6, with the sender's context in place of one we issued.
+    const tls::AuthRequest implied = tls::spontaneous_request(context, cp);
+    ATLS_ASSIGN_OR_RETURN(const tls::ValidatedAuthenticator va,
+                          tls::validate_authenticator(*keys, implied, parsed, cp, reuse));
+    ATLS_TRY(check_peer_chain(ssl, va, now));
+    m_pushed_context = va.context;
+    return appraise(ssl, va, {}, std::nullopt);
   }
   ATLS_ASSIGN_OR_RETURN(const tls::ValidatedAuthenticator va,
                         tls::validate_authenticator(*keys, issued->request, parsed, cp, reuse));
   ATLS_TRY(check_peer_chain(ssl, va, now));
+  //= docs/wire-profile.md §1.6: the context is one this RP issued and not
+  //= yet used.
   if (issued->used) {
     return Error{ErrorCode::EaContextReused, "context " + to_hex(context)};
   }
   issued->used = true;
+  return appraise(ssl, va, issued->exported.view(), issued->session);
+}
+
+std::optional<Error> RelyingPartySide::refuse_push(ByteView context, bool first_frame) const {
+  const std::string ctx = "context " + to_hex(context);
+  //= docs/wire-profile.md §1.9: exactly one pushed authenticator, and only
+  //= as the peer's first frame; any other spontaneous authenticator is
+  //= unexpected_message.
+  if (m_pushed_context && std::ranges::equal(*m_pushed_context, context)) {
+    return Error{ErrorCode::PushContextReused, ctx};
+  }
+  if (m_pushed_context) {
+    return Error{ErrorCode::PushRepeated, ctx};
+  }
+  if (!m_push_expected) {
+    //= docs/wire-profile.md §1.6: an answer must name a context this RP
+    //= issued.
+    if (m_request_outstanding) {
+      return Error{ErrorCode::EaUnknownContext, ctx};
+    }
+    return Error{ErrorCode::PushUnsolicited, "no push was agreed in the handshake; " + ctx};
+  }
+  if (!first_frame || m_count > 0) {
+    return Error{ErrorCode::PushLate, ctx};
+  }
+  return std::nullopt;
+}
+
+Result<void> RelyingPartySide::appraise(SSL* ssl, const tls::ValidatedAuthenticator& va,
+                                        ByteView exported,
+                                        const std::optional<remote::Session>& session) {
   if (!va.cmw) {
     return Error{ErrorCode::EaNoAttestation, "the leaf carries no cmw_attestation"};
   }
@@ -204,9 +246,8 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
         ErrorCode::UnsupportedMediaType,
         passport ? "passports are not accepted" : "evidence (background-check) is not accepted"};
   }
-  // va.context is issued->request.context (validate_authenticator checked).
-  ATLS_ASSIGN_OR_RETURN(
-      Bytes binder, tls::connection_binder(ssl, va.context, va.leaf_spki, issued->exported.view()));
+  ATLS_ASSIGN_OR_RETURN(Bytes binder,
+                        tls::connection_binder(ssl, m_label, va.context, va.leaf_spki, exported));
   if (m_async) {
     // One appraisal at a time: finish the previous one first.
     Pending previous = std::move(*m_async);
@@ -214,15 +255,15 @@ Result<void> RelyingPartySide::on_authenticator(SSL* ssl, ByteView body, std::in
     ATLS_TRY(finish(previous.result.get(), previous.leaf_spki));
   }
   if (m_cs.async_policy) {
-    auto job = std::async(
-        std::launch::async, [config = m_config, ev = std::move(evidence), b = std::move(binder),
-                             spki = va.leaf_spki, passport, session = issued->session]() {
-          return appraise_job(config_state(*config), ev, b, spki, passport, session);
-        });
+    auto job = std::async(std::launch::async, [config = m_config, ev = std::move(evidence),
+                                               b = std::move(binder), spki = va.leaf_spki,
+                                               passport, session]() {
+      return appraise_job(config_state(*config), ev, b, spki, passport, session);
+    });
     m_async = Pending{std::move(job), va.leaf_spki};
     return ok();
   }
-  return finish(appraise_job(m_cs, evidence, binder, va.leaf_spki, passport, issued->session),
+  return finish(appraise_job(m_cs, evidence, binder, va.leaf_spki, passport, session),
                 va.leaf_spki);
 }
 
@@ -236,13 +277,16 @@ Result<const tls::EaKeys*> RelyingPartySide::peer_keys(SSL* ssl) {
 }
 
 void RelyingPartySide::prepare(SSL* ssl) {
-  if (!m_request_outstanding || m_issued.empty()) {
+  if (!awaiting()) {
     return;
   }
   (void)peer_keys(ssl);
+  if (!m_request_outstanding || m_issued.empty()) {
+    return;  // a push: its context is not known yet
+  }
   IssuedRequest& last = m_issued.back();
   if (!last.used && last.exported.empty()) {
-    if (auto e = tls::attestation_exporter(ssl, last.request.context)) {
+    if (auto e = tls::attestation_exporter(ssl, m_label, last.request.context)) {
       last.exported = ossl::SecretBytes(*e);
       ossl::cleanse(*e);
     }

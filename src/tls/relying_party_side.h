@@ -47,8 +47,28 @@ class RelyingPartySide {
   // on_authenticator validates an AUTHENTICATOR against the request whose
   // context it names, in the order of §1.6, and appraises its Evidence: at
   // once, or on a worker thread with the async policy (poll() finishes it).
-  // |now| is the Clock's time. Fails with the first check's code.
-  Result<void> on_authenticator(SSL* ssl, ByteView body, std::int64_t now);
+  // |now| is the Clock's time. An authenticator naming no context we issued
+  // is a push (§1.9): accepted once, after expect_push(), as the peer's
+  // first frame (|first_frame|); otherwise it fails with PushContextReused
+  // (the pushed context again), PushRepeated (another push), PushLate (not
+  // the first frame), PushUnsolicited (no push was agreed and no request is
+  // outstanding) or EaUnknownContext (a request is outstanding). Fails with
+  // the first check's code.
+  Result<void> on_authenticator(SSL* ssl, ByteView body, std::int64_t now, bool first_frame);
+
+  // expect_push: the peer agreed in the handshake to push its first
+  // authenticator (docs/wire-profile.md §1.9).
+  void expect_push() { m_push_expected = true; }
+  bool push_expected() const { return m_push_expected; }
+  // pushed: the peer's first attestation was a push.
+  bool pushed() const { return m_pushed_context.has_value(); }
+  // awaiting: an authenticator is due from the peer (an outstanding
+  // request, or the agreed push not yet received).
+  bool awaiting() const {
+    return m_request_outstanding || (m_push_expected && !m_pushed_context && m_count == 0);
+  }
+  // set_label sets the binder's exporter label (once the handshake chose it).
+  void set_label(ExporterLabel label) { m_label = label; }
 
   // poll finishes an asynchronous appraisal if it is ready; the appraisal's
   // code when it failed.
@@ -98,6 +118,13 @@ class RelyingPartySide {
   Result<void> check_peer_chain(SSL* ssl, const tls::ValidatedAuthenticator& va,
                                 std::int64_t now) const;
   Result<void> finish(Result<AttestationResult> result, const Bytes& leaf_spki);
+  // refuse_push says why an authenticator naming a context we
+  // did not issue is not an acceptable push (nullopt: it is one).
+  std::optional<Error> refuse_push(ByteView context, bool first_frame) const;
+  // appraise runs the steps after the authenticator itself verified: CMW,
+  // model, binder, appraisal (§1.6).
+  Result<void> appraise(SSL* ssl, const tls::ValidatedAuthenticator& va, ByteView exported,
+                        const std::optional<remote::Session>& session);
 
   std::shared_ptr<const Config> m_config;
   const ConfigState& m_cs;
@@ -107,6 +134,9 @@ class RelyingPartySide {
   std::vector<IssuedRequest> m_issued;
   std::optional<tls::EaKeys> m_peer_keys;  // fixed for the connection (RFC 9261 §5.1)
   bool m_request_outstanding = false;
+  ExporterLabel m_label = ExporterLabel::Attestation;
+  bool m_push_expected = false;
+  std::optional<Bytes> m_pushed_context;
   std::optional<AttestationResult> m_result;
   std::optional<PeerIdentity> m_identity;
   std::size_t m_count = 0;

@@ -3,7 +3,14 @@
 // tests/interop/test_ea_interop.py, whose Python side implements RFC 9261
 // independently.
 //
-//   atls_ea_peer [--suite TLS_AES_128_GCM_SHA256]
+//   atls_ea_peer [--suite TLS_AES_128_GCM_SHA256] [--push]
+//
+// With --push it attests in its first flight (docs/wire-profile.md §1.9):
+// SSL_read_early_data until libssl has sent the server Finished, then the
+// preamble, a spontaneous AUTHENTICATOR (a fresh context of its own, the
+// scheme the first of the ClientHello's signature_algorithms it can make)
+// and a DATA report {"binder": hex, "first_flight": true when those bytes
+// left before the client's Finished was read} as 0.5-RTT data.
 //
 // It listens on 127.0.0.1 (a free port), prints {"port": N} on stdout,
 // serves exactly one connection, and exits. After the handshake it sends the
@@ -114,13 +121,79 @@ std::string json_str(std::string_view s) {
   return out + "\"";
 }
 
+// cmw_for is the JSON CMW record both sides use for |binder|.
+Bytes cmw_for(ByteView binder) {
+  return atls::to_bytes("[" + json_str(kCmwType) + "," + json_str(atls::base64url_encode(binder)) +
+                        "]");
+}
+
 class Peer {
  public:
   Peer(SSL* ssl, Identity identity) : m_ssl(ssl), m_id(std::move(identity)) {}
 
+  // push sends the preamble, a pushed authenticator and its report as
+  // 0.5-RTT data; call it when SSL_read_early_data has finished.
+  int push() {
+    Bytes context(32);
+    if (::RAND_bytes(context.data(), static_cast<int>(context.size())) != 1) {
+      return fail("RAND_bytes");
+    }
+    std::vector<std::uint16_t> offered;
+    const int n = ::SSL_get_sigalgs(m_ssl, 0, nullptr, nullptr, nullptr, nullptr, nullptr);
+    for (int i = 0; i < n; ++i) {
+      unsigned char rsig = 0;
+      unsigned char rhash = 0;
+      ::SSL_get_sigalgs(m_ssl, i, nullptr, nullptr, nullptr, &rsig, &rhash);
+      offered.push_back(static_cast<std::uint16_t>((rhash << 8) | rsig));
+    }
+    auto keys = atls::tls::authenticator_keys(m_ssl, true);
+    auto spki = atls::ossl::cert_spki_der(m_id.cert.get());
+    if (!keys || !spki) {
+      return fail("exporter");
+    }
+    auto binder = atls::tls::connection_binder(m_ssl, atls::ExporterLabel::Attestation, context,
+                                               *spki);
+    if (!binder) {
+      return fail("binder");
+    }
+    auto ext = atls::tls::cmw_extension(cmw_for(*binder), m_cp);
+    if (!ext) {
+      return fail("cmw_extension");
+    }
+    const std::vector<atls::tls::Extension> exts{std::move(*ext)};
+    const std::vector<Bytes> chain{m_id.der};
+    auto auth = atls::tls::build_authenticator(*keys, nullptr, context, chain, exts,
+                                               m_id.key.get(), offered);
+    if (!auth) {
+      return fail(auth.error().to_string());
+    }
+    auto frame = atls::tls::encode_frame(FrameType::Authenticator, *auth);
+    if (!frame) {
+      return fail("frame");
+    }
+    Bytes out(atls::tls::kPreamble.begin(), atls::tls::kPreamble.end());
+    out.insert(out.end(), frame->begin(), frame->end());
+    const bool first_flight = ::SSL_is_init_finished(m_ssl) != 1;
+    const std::string report = std::string("{\"binder\":\"") + atls::to_hex(*binder) +
+                               "\",\"first_flight\":" + (first_flight ? "true" : "false") + "}";
+    auto data = atls::tls::encode_frame(FrameType::Data, atls::to_bytes(report));
+    if (!data) {
+      return fail("frame");
+    }
+    out.insert(out.end(), data->begin(), data->end());
+    std::size_t written = 0;
+    if (::SSL_write_early_data(m_ssl, out.data(), out.size(), &written) != 1 ||
+        written != out.size()) {
+      return fail("SSL_write_early_data");
+    }
+    m_preamble_sent = true;
+    return -1;
+  }
+
   // run serves the connection; returns the process exit code.
   int run() {
-    if (!write_all(Bytes(atls::tls::kPreamble.begin(), atls::tls::kPreamble.end()))) {
+    if (!m_preamble_sent &&
+        !write_all(Bytes(atls::tls::kPreamble.begin(), atls::tls::kPreamble.end()))) {
       return 1;
     }
     std::vector<std::uint8_t> buf(16384);
@@ -185,7 +258,7 @@ class Peer {
     }
     auto keys = atls::tls::authenticator_keys(m_ssl, true);  // we send: server labels
     auto hash = atls::tls::connection_hash(m_ssl);
-    auto exported = atls::tls::attestation_exporter(m_ssl, req->context);
+    auto exported = atls::tls::attestation_exporter(m_ssl, atls::ExporterLabel::Attestation, req->context);
     auto spki = atls::ossl::cert_spki_der(m_id.cert.get());
     if (!keys || !hash || !exported || !spki) {
       return fail("exporter");
@@ -194,9 +267,7 @@ class Peer {
     if (!binder) {
       return fail("binder");
     }
-    const std::string cmw =
-        "[" + json_str(kCmwType) + "," + json_str(atls::base64url_encode(*binder)) + "]";
-    auto ext = atls::tls::cmw_extension(atls::to_bytes(cmw), m_cp);
+    auto ext = atls::tls::cmw_extension(cmw_for(*binder), m_cp);
     if (!ext) {
       return fail("cmw");
     }
@@ -259,7 +330,7 @@ class Peer {
       } else {
         bool binder_ok = false;
         auto hash = atls::tls::connection_hash(m_ssl);
-        auto exported = atls::tls::attestation_exporter(m_ssl, v->context);
+        auto exported = atls::tls::attestation_exporter(m_ssl, atls::ExporterLabel::Attestation, v->context);
         if (hash && exported && v->cmw) {
           auto binder = atls::tls::compute_binder(*hash, v->leaf_spki, *exported);
           if (binder) {
@@ -312,6 +383,7 @@ class Peer {
   atls::tls::ExtensionCodepoints m_cp;
   atls::tls::FrameDecoder m_decoder;
   std::optional<atls::tls::AuthRequest> m_request;
+  bool m_preamble_sent = false;
 };
 
 // Fd closes a socket descriptor.
@@ -331,9 +403,12 @@ struct Fd {
 
 int main(int argc, char** argv) {
   std::string suite = "TLS_AES_128_GCM_SHA256";
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string_view(argv[i]) == "--suite") {
+  bool push = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--suite" && i + 1 < argc) {
       suite = argv[++i];
+    } else if (std::string_view(argv[i]) == "--push") {
+      push = true;
     }
   }
   auto tls_id = make_identity("atls-ea-peer");
@@ -374,10 +449,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   atls::ossl::UniquePtr<SSL> ssl(::SSL_new(ctx.get()));
-  if (!ssl || ::SSL_set_fd(ssl.get(), conn.fd) != 1 || ::SSL_accept(ssl.get()) != 1) {
-    std::fprintf(stderr, "ea_peer: handshake failed: %s\n", atls::ossl::drain_errors().c_str());
+  if (!ssl || ::SSL_set_fd(ssl.get(), conn.fd) != 1) {
+    std::fprintf(stderr, "ea_peer: SSL setup failed\n");
     return 1;
   }
   Peer peer(ssl.get(), std::move(*attest_id));
+  if (push) {
+    std::uint8_t byte = 0;
+    std::size_t n = 0;
+    const int rc = ::SSL_read_early_data(ssl.get(), &byte, 1, &n);
+    if (rc != SSL_READ_EARLY_DATA_FINISH) {
+      std::fprintf(stderr, "ea_peer: SSL_read_early_data: %d %s\n", rc,
+                   atls::ossl::drain_errors().c_str());
+      return 1;
+    }
+    if (const int p = peer.push(); p >= 0) {
+      return p;
+    }
+  }
+  if (::SSL_do_handshake(ssl.get()) != 1) {
+    std::fprintf(stderr, "ea_peer: handshake failed: %s\n", atls::ossl::drain_errors().c_str());
+    return 1;
+  }
   return peer.run();
 }

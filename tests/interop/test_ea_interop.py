@@ -16,6 +16,9 @@ and re-implements, from RFC 9261 and docs/wire-profile.md §1.3-§1.5 only:
 (b) C++ requests (13); Python authenticates, with cmw_attestation on the
     leaf; C++ validates and reports JSON in a DATA frame. Negative cases
     check the exact error code.
+(c) C++ pushes a spontaneous authenticator as 0.5-RTT data right after its
+    Finished (docs/wire-profile.md §1.9); Python validates it with the
+    server's own context and no request in the transcript.
 Prints "N passed, M failed"; exits non-zero on any failure.
 """
 
@@ -133,10 +136,11 @@ def b64url(b):
 class Conn:
     """The client side of one connection to atls_ea_peer."""
 
-    def __init__(self, suite):
+    def __init__(self, suite, push=False):
         peer = os.environ.get("ATLS_EA_PEER") or os.path.join(
             os.environ.get("ATLS_BUILD_DIR", "build"), "tests", "atls_ea_peer")
-        self.proc = subprocess.Popen([peer, "--suite", suite], stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen([peer, "--suite", suite] + (["--push"] if push else []),
+                                     stdout=subprocess.PIPE)
         port = json.loads(self.proc.stdout.readline())["port"]
         sock = socket.create_connection(("127.0.0.1", port))
         ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
@@ -286,10 +290,13 @@ def empty_authenticator(conn, keys, request, context):
     return handshake(20, hmac.new(fk, conn.H(hc + request + certificate), conn.hash).digest())
 
 
-def validate_authenticator(conn, keys, request, auth):
-    """Independent RFC 9261 §5 validation; returns a dict or raises."""
+def validate_authenticator(conn, keys, request, auth, spontaneous=None):
+    """Independent RFC 9261 §5 validation; returns a dict or raises.
+    spontaneous: for an authenticator without a request (request == b""),
+    {"sigalgs": the ClientHello's, "extensions": the ClientHello's}; the
+    context is then the sender's own."""
     hc, fk = keys
-    req = parse_request(request)
+    req = dict(spontaneous, context=None) if spontaneous else parse_request(request)
     r = Reader(auth)
     msgs = []
     while not r.done():
@@ -319,7 +326,7 @@ def validate_authenticator(conn, keys, request, auth):
         raise ValueError("scheme not requested")
     leaf = x509.load_der_x509_certificate(entries[0][0])
     verify(leaf.public_key(), scheme, sig, cv_content(conn, hc, request, cert_msg))
-    if context != req["context"]:
+    if req["context"] is not None and context != req["context"]:
         raise ValueError("context mismatch")
     cmw = None
     for i, (_, exts) in enumerate(entries):
@@ -543,6 +550,42 @@ def run_main_session(suite, tag):
     check(f"{tag} peer exits cleanly", rc == 0, rc)
 
 
+# OpenSSL 3.0's default client signature_algorithms (what pyOpenSSL's
+# ClientHello offers) that this script can verify.
+CLIENT_HELLO_SIGALGS = [ECDSA_P256, ECDSA_P384, ED25519, PSS_256, PSS_384]
+
+
+def run_push_session(suite, tag):
+    """(c): the server pushes a spontaneous authenticator in its first flight
+    (docs/wire-profile.md §1.9); Python validates it with the server's context."""
+    conn = Conn(suite, push=True)
+    check(f"{tag} (c) preamble", conn.read_preamble() == PREAMBLE)
+    t, auth = conn.recv_frame()
+    check(f"{tag} (c) first frame is an AUTHENTICATOR", t == F_AUTHENTICATOR, t)
+    rep = conn.report()
+    check(f"{tag} (c) it left in the server's first flight", rep.get("first_flight") is True, rep)
+    try:
+        v = validate_authenticator(conn, conn.keys(True), b"", auth, spontaneous={
+            "sigalgs": CLIENT_HELLO_SIGALGS, "extensions": [CMW_ATTESTATION]})
+    except (ValueError, InvalidSignature) as e:
+        check(f"{tag} (c) Python validates the pushed authenticator", False, repr(e))
+        conn.close()
+        return
+    check(f"{tag} (c) Python validates the pushed authenticator", not v["empty"])
+    check(f"{tag} (c) the context is 32 server-chosen bytes", len(v["context"]) == 32)
+    binder = conn.binder(v["spki"], v["context"])
+    check(f"{tag} (c) binder over the pushed context", v["cmw"] == cmw_for(binder) and
+          rep["binder"] == binder.hex(), (v["cmw"], rep))
+    try:
+        validate_authenticator(conn, conn.keys(False), b"", auth, spontaneous={
+            "sigalgs": CLIENT_HELLO_SIGALGS, "extensions": [CMW_ATTESTATION]})
+        check(f"{tag} (c) client labels do not validate it", False)
+    except ValueError:
+        check(f"{tag} (c) client labels do not validate it", True)
+    rc = conn.close()
+    check(f"{tag} (c) peer exits cleanly", rc == 0, rc)
+
+
 def run_bad_request():
     conn = Conn("TLS_AES_128_GCM_SHA256")
     conn.read_preamble()
@@ -564,6 +607,10 @@ def main():
             run_main_session(suite, tag)
         except Exception as e:  # report, do not abort the other scenarios
             check(f"{tag} session ran to the end", False, repr(e))
+        try:
+            run_push_session(suite, tag)
+        except Exception as e:
+            check(f"{tag} push session ran to the end", False, repr(e))
     try:
         run_bad_request()
     except Exception as e:

@@ -13,9 +13,17 @@
 
 namespace atls::test {
 
+void AttackFixture::make_attackers() {
+  // The scripts of run() answer the victim's request: no push agreed.
+  auto request_mode = server_builder(attester);
+  request_mode.first_flight_attestation(false);
+  attacker = build_or_fail(request_mode);
+  pushing_attacker = build_or_fail(server_builder(attester));
+}
+
 AttackFixture::AttackFixture(std::function<void(Config::Builder&)> tweak_victim)
     : attester(genuine.attester) {
-  attacker = build_or_fail(server_builder(attester));
+  make_attackers();
   auto vb = client_builder();
   vb.peer_attestation(AttestationMode::Required)
       .policy_json(software_policy(genuine))
@@ -29,7 +37,7 @@ AttackFixture::AttackFixture(std::function<void(Config::Builder&)> tweak_victim)
 AttackFixture::AttackFixture(std::shared_ptr<Attester> genuine_attester,
                              const std::string& victim_policy)
     : attester(std::move(genuine_attester)) {
-  attacker = build_or_fail(server_builder(attester));
+  make_attackers();
   auto vb = client_builder();
   vb.peer_attestation(AttestationMode::Required)
       .policy_json(victim_policy)
@@ -40,18 +48,8 @@ AttackFixture::AttackFixture(std::shared_ptr<Attester> genuine_attester,
 Result<Connection> AttackFixture::run(
     const Script& script, std::shared_ptr<const Config> as,
     const std::function<Result<void>(Connection&)>& after_connect) {
-  auto [lfd, port] = listen_local();
-  std::shared_ptr<const Config> cfg = as ? as : attacker;
-  std::thread t([lfd = lfd, cfg, &script]() {
-    auto peer = RawPeer::accept_on(lfd, cfg);
-    if (!peer) {
-      return;
-    }
-    peer->send_preamble();
-    if (!peer->read_preamble()) {
-      return;
-    }
-    auto f = peer->read_frame();
+  return connect_victim(as ? as : attacker, after_connect, [&script](RawPeer& peer) {
+    auto f = peer.read_frame();
     if (!f || f->type != tls::FrameType::AuthRequest) {
       ADD_FAILURE() << "the victim sent no request";
       return;
@@ -61,7 +59,34 @@ Result<Connection> AttackFixture::run(
       ADD_FAILURE() << req.error().to_string();
       return;
     }
-    script(*peer, *req);
+    script(peer, *req);
+  });
+}
+
+Result<Connection> AttackFixture::run_push(
+    const std::function<void(RawPeer& peer)>& script,
+    const std::function<Result<void>(Connection&)>& after_connect) {
+  return connect_victim(pushing_attacker, after_connect, [&script](RawPeer& peer) {
+    EXPECT_TRUE(internal::push_negotiated(peer.hs())) << "the victim did not accept a push";
+    script(peer);
+  });
+}
+
+Result<Connection> AttackFixture::connect_victim(
+    std::shared_ptr<const Config> as,
+    const std::function<Result<void>(Connection&)>& after_connect,
+    const std::function<void(RawPeer& peer)>& after_preambles) {
+  auto [lfd, port] = listen_local();
+  std::thread t([lfd = lfd, as, &after_preambles]() {
+    auto peer = RawPeer::accept_on(lfd, as);
+    if (!peer) {
+      return;
+    }
+    peer->send_preamble();
+    if (!peer->read_preamble()) {
+      return;
+    }
+    after_preambles(*peer);
     (void)peer->read_all(4000);
   });
   auto conn = Client::connect(victim, "localhost", port);
@@ -88,6 +113,13 @@ Bytes AttackFixture::genuine_answer(RawPeer& peer, const tls::AuthRequest& req) 
   const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
   const Bytes cmw = attest_cmw(*attester, peer.binder(spki, req.context), spki);
   return peer.answer(req, cs.chain_der, cs.key.get(), cmw, *attacker);
+}
+
+Bytes AttackFixture::genuine_push(RawPeer& peer, ByteView context) {
+  const auto& cs = internal::config_state(*pushing_attacker);
+  const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
+  const Bytes cmw = attest_cmw(*attester, peer.binder(spki, context), spki);
+  return peer.push(context, cs.chain_der, cs.key.get(), cmw, *pushing_attacker);
 }
 
 void expect_code(const Result<Connection>& r, ErrorCode code) {

@@ -23,6 +23,8 @@ struct AttackFixture {
   SoftwareAttesterBundle genuine = make_software_bundle();
   std::shared_ptr<Attester> attester;      // the genuine platform's attester
   std::shared_ptr<const Config> attacker;  // as a server: advertises the genuine scheme
+  // The same, agreeing to push its authenticator (docs/wire-profile.md §1.9).
+  std::shared_ptr<const Config> pushing_attacker;
   std::shared_ptr<const Config> victim;    // client: requires server attestation
 
   // The software attester of |genuine|, trusted by software_policy().
@@ -37,8 +39,22 @@ struct AttackFixture {
   Result<Connection> run(const Script& script, std::shared_ptr<const Config> as = nullptr,
                          const std::function<Result<void>(Connection&)>& after_connect = {});
 
+  // run_push accepts the victim as |pushing_attacker| (the victim accepts
+  // a push, so it sends no request), exchanges preambles and runs
+  // |script|, which sends the attacker's first frames.
+  Result<Connection> run_push(const std::function<void(RawPeer& peer)>& script,
+                              const std::function<Result<void>(Connection&)>& after_connect = {});
+
   // genuine_answer builds what an honest attested server would send.
   Bytes genuine_answer(RawPeer& peer, const tls::AuthRequest& req);
+  // genuine_push builds an honest pushed authenticator for |context|.
+  Bytes genuine_push(RawPeer& peer, ByteView context);
+
+ private:
+  void make_attackers();
+  Result<Connection> connect_victim(std::shared_ptr<const Config> as,
+                                    const std::function<Result<void>(Connection&)>& after_connect,
+                                    const std::function<void(RawPeer& peer)>& after_preambles);
 };
 
 // expect_code asserts that the attack failed with |code|.

@@ -454,7 +454,8 @@ tls::EaKeys RawPeer::peer_keys() {
 
 Bytes RawPeer::binder(ByteView spki, ByteView context) {
   const auto hash = tls::connection_hash(m_ssl.get()).value();
-  const Bytes exported = tls::attestation_exporter(m_ssl.get(), context).value();
+  const ExporterLabel label = internal::negotiated_label(m_hs, internal::config_state(*m_config));
+  const Bytes exported = tls::attestation_exporter(m_ssl.get(), label, context).value();
   return tls::compute_binder(hash, spki, exported).value();
 }
 
@@ -478,6 +479,16 @@ Bytes RawPeer::answer(const tls::AuthRequest& req, const std::vector<Bytes>& cha
     exts.push_back(std::move(e));
   }
   auto a = tls::build_authenticator(own_keys(), &req, req.context, chain_der, exts, leaf_key);
+  EXPECT_TRUE(a) << (a ? "" : a.error().to_string());
+  return a ? *a : Bytes{};
+}
+
+Bytes RawPeer::push(ByteView context, const std::vector<Bytes>& chain_der, EVP_PKEY* leaf_key,
+                    const Bytes& cmw, const Config& config) {
+  const std::vector<tls::Extension> exts{
+      tls::cmw_extension(cmw, internal::config_state(config).ext_codepoints()).value()};
+  auto a = tls::build_authenticator(own_keys(), nullptr, context, chain_der, exts, leaf_key,
+                                    m_hs.client_sigalgs);
   EXPECT_TRUE(a) << (a ? "" : a.error().to_string());
   return a ? *a : Bytes{};
 }

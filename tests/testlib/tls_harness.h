@@ -208,6 +208,10 @@ class RawPeer {
   Bytes answer(const tls::AuthRequest& req, const std::vector<Bytes>& chain_der, EVP_PKEY* leaf_key,
                std::optional<Bytes> cmw, const Config& config,
                std::vector<tls::Extension> extra = {});
+  // push builds a spontaneous (pushed) authenticator for |context|, its
+  // scheme taken from the ClientHello's signature_algorithms.
+  Bytes push(ByteView context, const std::vector<Bytes>& chain_der, EVP_PKEY* leaf_key,
+             const Bytes& cmw, const Config& config);
 
  private:
   bool finish_handshake();

@@ -70,7 +70,7 @@ TEST(Exporter, Tls12IsRefused) {
   EXPECT_EQ(authenticator_keys(p.client.get(), true).error().code,
             ErrorCode::TlsVersionUnsupported);
   EXPECT_EQ(connection_hash(p.client.get()).error().code, ErrorCode::TlsVersionUnsupported);
-  EXPECT_EQ(attestation_exporter(p.server.get(), Bytes{1}).error().code,
+  EXPECT_EQ(attestation_exporter(p.server.get(), atls::ExporterLabel::Attestation, Bytes{1}).error().code,
             ErrorCode::TlsVersionUnsupported);
 }
 
@@ -79,9 +79,9 @@ TEST(Exporter, AttestationExporterAndBinder) {
   TlsPair p = connect_pair(id);
   const Bytes ctx1 = ctx_bytes(1);
   const Bytes ctx2 = ctx_bytes(2);
-  auto a = attestation_exporter(p.client.get(), ctx1);
-  auto b = attestation_exporter(p.server.get(), ctx1);
-  auto c = attestation_exporter(p.server.get(), ctx2);
+  auto a = attestation_exporter(p.client.get(), atls::ExporterLabel::Attestation, ctx1);
+  auto b = attestation_exporter(p.server.get(), atls::ExporterLabel::Attestation, ctx1);
+  auto c = attestation_exporter(p.server.get(), atls::ExporterLabel::Attestation, ctx2);
   ASSERT_TRUE(a && b && c);
   EXPECT_EQ(a->size(), 32u);
   EXPECT_EQ(*a, *b);

@@ -1,0 +1,278 @@
+// First-flight attestation (docs/wire-profile.md §1.9) and the exporter
+// label profile (docs/protocol-choices.md): the server pushes its
+// authenticator right after its Finished, the client accepts exactly one
+// push as the server's first frame, and each misuse of a push fails with
+// its own code.
+
+#include <atls/atls.h>
+
+#include "src/core/encoding.h"
+#include "src/ossl/x509.h"
+#include "src/tls/config.h"
+#include "src/tls/frame.h"
+#include "tests/testlib/attack_fixture.h"
+#include "tests/testlib/tls_harness.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+namespace atls {
+namespace {
+
+using test::AttackFixture;
+using test::build_or_fail;
+using test::client_builder;
+using test::expect_code;
+using test::RawPeer;
+using test::server_builder;
+using test::ServerThread;
+
+Bytes fresh_context(std::uint8_t fill) {
+  return Bytes(32, fill);
+}
+
+// The victim's connection reads once more after connect, so that a frame
+// sent after the push is observed.
+Result<void> read_one(Connection& c) {
+  std::uint8_t b[1];
+  auto r = c.read(b);
+  if (!r) {
+    return r.error();
+  }
+  return ok();
+}
+
+// --- the real client and server ----------------------------------------------------
+
+struct Outcome {
+  Result<Connection> client = Error{ErrorCode::Internal, "not run"};
+  std::vector<Error> server_errors;
+};
+
+Outcome connect_pair(Config::Builder sb, Config::Builder cb) {
+  ServerThread srv(build_or_fail(sb), nullptr);
+  Outcome o;
+  o.client = Client::connect(build_or_fail(cb), "localhost", srv.port());
+  if (o.client) {
+    const Bytes ping = {'p'};
+    EXPECT_TRUE(o.client->write(ping));
+    std::uint8_t b[1];
+    EXPECT_TRUE(o.client->read(b));
+    (void)o.client->close();
+  }
+  srv.join();
+  o.server_errors = srv.errors();
+  return o;
+}
+
+TEST(TlsPush, ServerAttestationIsPushedByDefault) {
+  auto bundle = test::make_software_bundle();
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+  Outcome o = connect_pair(server_builder(bundle.attester), std::move(cb));
+  ASSERT_TRUE(o.client) << o.client.error().to_string();
+  EXPECT_TRUE(o.client->is_attested());
+  EXPECT_TRUE(o.client->peer_pushed());
+  EXPECT_EQ(o.client->exporter_label(), ExporterLabel::CmwAttestation);
+}
+
+TEST(TlsPush, EitherSideCanTurnItOff) {
+  auto bundle = test::make_software_bundle();
+  for (const bool client_off : {true, false}) {
+    auto sb = server_builder(bundle.attester);
+    auto cb = client_builder();
+    cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+    (client_off ? cb : sb).first_flight_attestation(false);
+    Outcome o = connect_pair(std::move(sb), std::move(cb));
+    ASSERT_TRUE(o.client) << o.client.error().to_string();
+    EXPECT_TRUE(o.client->is_attested());
+    EXPECT_FALSE(o.client->peer_pushed()) << "client_off=" << client_off;
+  }
+}
+
+TEST(TlsPush, MutualAttestationWithPushAndAFirstFlightRequest) {
+  auto sbundle = test::make_software_bundle();
+  auto cbundle = test::make_software_bundle();
+  auto sb = server_builder(sbundle.attester);
+  sb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(cbundle));
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required)
+      .policy_json(test::software_policy(sbundle))
+      .attester(cbundle.attester);
+  ServerThread srv(build_or_fail(sb), nullptr);
+  auto c = Client::connect(build_or_fail(cb), "localhost", srv.port());
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_TRUE(c->peer_pushed());
+  const Bytes ping = {'m'};
+  ASSERT_TRUE(c->write(ping));
+  std::uint8_t b[1];
+  ASSERT_TRUE(c->read(b));
+  (void)c->close();
+  srv.join();
+  EXPECT_TRUE(srv.errors().empty());
+  EXPECT_EQ(srv.machine_ids().size(), 1u);
+}
+
+// --- exporter label profile ----------------------------------------------------------
+
+TEST(TlsPush, LabelFallsBackToAttestationForAPeerThatKeepsIt) {
+  auto bundle = test::make_software_bundle();
+  auto sb = server_builder(bundle.attester);
+  sb.exporter_label_policy(ExporterLabelPolicy::Attestation);
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+  Outcome o = connect_pair(std::move(sb), std::move(cb));
+  ASSERT_TRUE(o.client) << o.client.error().to_string();
+  EXPECT_EQ(o.client->exporter_label(), ExporterLabel::Attestation);
+}
+
+TEST(TlsPush, RequiredNewLabelAgainstAPeerWithoutItFailsTheHandshake) {
+  auto bundle = test::make_software_bundle();
+  {
+    auto sb = server_builder(bundle.attester);
+    sb.exporter_label_policy(ExporterLabelPolicy::Attestation);
+    auto cb = client_builder();
+    cb.peer_attestation(AttestationMode::Required)
+        .policy_json(test::software_policy(bundle))
+        .exporter_label_policy(ExporterLabelPolicy::CmwAttestation);
+    Outcome o = connect_pair(std::move(sb), std::move(cb));
+    ASSERT_FALSE(o.client);
+    EXPECT_EQ(o.client.error().code, ErrorCode::ExporterLabelUnsupported);
+  }
+  {
+    auto sb = server_builder(bundle.attester);
+    sb.exporter_label_policy(ExporterLabelPolicy::CmwAttestation);
+    auto cb = client_builder();
+    cb.peer_attestation(AttestationMode::Required)
+        .policy_json(test::software_policy(bundle))
+        .exporter_label_policy(ExporterLabelPolicy::Attestation);
+    Outcome o = connect_pair(std::move(sb), std::move(cb));
+    ASSERT_FALSE(o.client);
+    ASSERT_EQ(o.server_errors.size(), 1u);
+    EXPECT_EQ(o.server_errors.front().code, ErrorCode::ExporterLabelUnsupported);
+  }
+}
+
+TEST(TlsPush, WithoutNegotiationBothSidesMustConfigureTheSameLabel) {
+  auto bundle = test::make_software_bundle();
+  for (const bool same : {true, false}) {
+    auto sb = server_builder(bundle.attester);
+    sb.negotiation(false).exporter_label_policy(ExporterLabelPolicy::CmwAttestation);
+    auto cb = client_builder();
+    cb.peer_attestation(AttestationMode::Required)
+        .policy_json(test::software_policy(bundle))
+        .negotiation(false)
+        .exporter_label_policy(same ? ExporterLabelPolicy::CmwAttestation
+                                    : ExporterLabelPolicy::Negotiate);
+    Outcome o = connect_pair(std::move(sb), std::move(cb));
+    if (same) {
+      ASSERT_TRUE(o.client) << o.client.error().to_string();
+      EXPECT_EQ(o.client->exporter_label(), ExporterLabel::CmwAttestation);
+      EXPECT_FALSE(o.client->peer_pushed());
+    } else {
+      // The binders differ: the Evidence's nonce is not ours.
+      ASSERT_FALSE(o.client);
+      EXPECT_EQ(o.client.error().code, ErrorCode::NonceMismatch);
+    }
+  }
+}
+
+// --- attacks on pushes -----------------------------------------------------------------
+
+TEST(TlsPushAttack, AGenuinePushIsAcceptedAndNoRequestIsSent) {
+  AttackFixture f;
+  bool request_seen = false;
+  auto r = f.run_push(
+      [&](RawPeer& peer) {
+        peer.send_frame(tls::FrameType::Authenticator, f.genuine_push(peer, fresh_context(1)));
+        peer.send_frame(tls::FrameType::Data, to_bytes("x"));
+        auto next = peer.read_frame(500);
+        request_seen = next && next->type == tls::FrameType::AuthRequest;
+      },
+      read_one);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_TRUE(r->peer_pushed());
+  EXPECT_FALSE(request_seen);
+}
+
+TEST(TlsPushAttack, ASecondPushIsRejected) {
+  AttackFixture f;
+  auto r = f.run_push(
+      [&](RawPeer& peer) {
+        peer.send_frame(tls::FrameType::Authenticator, f.genuine_push(peer, fresh_context(1)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        peer.send_frame(tls::FrameType::Authenticator, f.genuine_push(peer, fresh_context(2)));
+      },
+      read_one);
+  expect_code(r, ErrorCode::PushRepeated);
+}
+
+TEST(TlsPushAttack, AReplayedPushIsRejected) {
+  AttackFixture f;
+  auto r = f.run_push(
+      [&](RawPeer& peer) {
+        const Bytes pushed = f.genuine_push(peer, fresh_context(1));
+        peer.send_frame(tls::FrameType::Authenticator, pushed);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        peer.send_frame(tls::FrameType::Authenticator, pushed);
+      },
+      read_one);
+  expect_code(r, ErrorCode::PushContextReused);
+}
+
+TEST(TlsPushAttack, APushAfterTheFirstFrameIsRejected) {
+  AttackFixture f;
+  auto r = f.run_push([&](RawPeer& peer) {
+    peer.send_frame(tls::FrameType::Data, to_bytes("early"));
+    peer.send_frame(tls::FrameType::Authenticator, f.genuine_push(peer, fresh_context(1)));
+  });
+  expect_code(r, ErrorCode::PushLate);
+}
+
+TEST(TlsPushAttack, APushTheClientDidNotAcceptIsRejected) {
+  AttackFixture f([](Config::Builder& b) { b.first_flight_attestation(false); });
+  auto r = f.run(
+      [&](RawPeer& peer, const tls::AuthRequest& req) {
+        EXPECT_FALSE(internal::push_negotiated(peer.hs()));
+        peer.send_frame(tls::FrameType::Authenticator, f.genuine_answer(peer, req));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        peer.send_frame(tls::FrameType::Authenticator, f.genuine_push(peer, fresh_context(7)));
+      },
+      nullptr, read_one);
+  expect_code(r, ErrorCode::PushUnsolicited);
+}
+
+TEST(TlsPushAttack, APushBoundToAnotherContextIsRejected) {
+  AttackFixture f;
+  auto r = f.run_push([&](RawPeer& peer) {
+    const auto& cs = internal::config_state(*f.pushing_attacker);
+    const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
+    // Evidence bound to one context, carried by a push naming another.
+    const Bytes cmw = test::attest_cmw(*f.attester, peer.binder(spki, fresh_context(1)), spki);
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.push(fresh_context(2), cs.chain_der, cs.key.get(), cmw, *f.pushing_attacker));
+  });
+  expect_code(r, ErrorCode::NonceMismatch);
+}
+
+TEST(TlsPushAttack, APushFromAnotherConnectionIsRejected) {
+  AttackFixture f;
+  Bytes captured;
+  auto first = f.run_push(
+      [&](RawPeer& peer) {
+        captured = f.genuine_push(peer, fresh_context(1));
+        peer.send_frame(tls::FrameType::Authenticator, captured);
+      },
+      [](Connection&) -> Result<void> { return ok(); });
+  ASSERT_TRUE(first) << first.error().to_string();
+  // The same bytes on a new connection: its exporter differs, so the
+  // Finished does not verify.
+  auto r = f.run_push(
+      [&](RawPeer& peer) { peer.send_frame(tls::FrameType::Authenticator, captured); });
+  expect_code(r, ErrorCode::EaBadFinished);
+}
+
+}  // namespace
+}  // namespace atls
