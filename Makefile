@@ -37,7 +37,7 @@ fuzz-run: fuzz
 
 # Every benchmark program that was built (bench/*_bench.cc -> atls_<name>).
 bench: build
-	@for b in atls_formats_bench atls_verify_bench atls_handshake_bench atls_verifier_service_bench atls_sidecar_bench; do \
+	@for b in atls_formats_bench atls_verify_bench atls_handshake_bench atls_rtt_bench atls_verifier_service_bench atls_sidecar_bench; do \
 	  if [ -x $(BUILD)/bench/$$b ]; then echo "== $$b"; $(BUILD)/bench/$$b || exit 1; fi; \
 	done
 

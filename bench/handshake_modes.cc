@@ -222,11 +222,19 @@ class PlainMode final : public Mode {
 // ---------------------------------------------------------------------------
 // atls: the same exchange through Client/Server/Connection.
 
+// ConfigHook adjusts a mode's two Config builders after the common set-up
+// (a profile option both sides must agree on).
+using ConfigHook = std::function<void(Config::Builder& server, Config::Builder& client)>;
+
+// AtlsModeSpec is one atls mode: a line of atls_modes().
 struct AtlsModeSpec {
-  std::string label;
+  const char* key;
+  const char* label;
   tools::AttesterSpec server;  // kind "none": the server does not attest
   tools::AttesterSpec client;  // kind "none": the client does not attest
+  ExtraPkOps ops{};            // per connection beyond plain TLS (the floor)
   bool start_swtpm = false;    // server attester is tpm2 on a private swtpm
+  ConfigHook hook{};           // may be empty
 };
 
 class AtlsMode final : public Mode {
@@ -257,7 +265,6 @@ class AtlsMode final : public Mode {
     } else {
       sb.peer_attestation(AttestationMode::Off);
     }
-    ATLS_ASSIGN_OR_RETURN(m_server_config, sb.build());
 
     auto cb = Config::builder();
     cb.ca_pem(cert.cert_pem);
@@ -270,6 +277,10 @@ class AtlsMode final : public Mode {
     } else {
       cb.peer_attestation(AttestationMode::Off);
     }
+    if (m_spec.hook) {
+      m_spec.hook(sb, cb);
+    }
+    ATLS_ASSIGN_OR_RETURN(m_server_config, sb.build());
     ATLS_ASSIGN_OR_RETURN(m_client_config, cb.build());
     return ok();
   }
@@ -344,11 +355,49 @@ class AtlsMode final : public Mode {
   std::string m_first_server_error;  // guarded by m_mu
 };
 
-tools::AttesterSpec spec(const std::string& kind, bool passport = false) {
+tools::AttesterSpec attester(const std::string& kind, bool passport = false) {
   tools::AttesterSpec s;
   s.kind = kind;
   s.passport = passport;
   return s;
+}
+
+// atls_modes is the table of atls modes, in the order they run and print.
+// A new mode is one entry: a key, a label, the two attesters, the public-key
+// operations it adds to plain TLS per connection (bench/handshake_bench.cc
+// lists them), and, for a profile option, a ConfigHook that sets it on both
+// builders, e.g. a variant of "software" with a (future) option:
+//   {.key = "software-push", .label = "atls server software/background, push",
+//    .server = attester("software"), .client = none, .ops = {.signs = 2, .verifies = 2},
+//    .hook = [](Config::Builder& s, Config::Builder& c) { /* both sides opt in */ }},
+// Every benchmark that runs modes (handshake, round trips) picks it up.
+const std::vector<AtlsModeSpec>& atls_modes() {
+  const tools::AttesterSpec none = attester("none");
+  static const std::vector<AtlsModeSpec> modes = {
+      {.key = "off", .label = "atls, attestation off", .server = none, .client = none},
+      {.key = "software",
+       .label = "atls server software/background",
+       .server = attester("software"),
+       .client = none,
+       .ops = {.signs = 2, .verifies = 2}},
+      {.key = "passport",
+       .label = "atls server software/passport",
+       .server = attester("software", true),
+       .client = none,
+       .ops = {.signs = 1, .verifies = 2, .cacheable_verifies = 1}},
+      {.key = "mutual",
+       .label = "atls mutual software",
+       .server = attester("software"),
+       .client = attester("software"),
+       .ops = {.signs = 4, .verifies = 4}},
+      {.key = "tpm2",
+       .label = "atls server tpm2 (swtpm)",
+       .server = attester("tpm2"),
+       .client = none,
+       .ops = {.known = false},
+       .start_swtpm = true},
+  };
+  return modes;
 }
 
 // ---------------------------------------------------------------------------
@@ -364,13 +413,18 @@ struct Bench {
   bool stopped = false;
 };
 
-Result<void> prepare(Bench& b, int warmup) {
+Result<void> prepare(Bench& b, int warmup, const HandshakeRunOptions::Via& via) {
   b.row.mode = b.mode->name();
   ATLS_TRY(b.mode->setup());
   b.server = std::make_unique<BenchServer>(*b.mode);
-  ATLS_ASSIGN_OR_RETURN(b.port, b.server->start());
+  ATLS_ASSIGN_OR_RETURN(const std::uint16_t server_port, b.server->start());
   for (int i = 0; i < warmup; ++i) {
-    ATLS_TRY(b.mode->run_one(b.port));
+    ATLS_TRY(b.mode->run_one(server_port));
+  }
+  if (via) {
+    ATLS_ASSIGN_OR_RETURN(b.port, via(server_port));
+  } else {
+    b.port = server_port;
   }
   return ok();
 }
@@ -395,33 +449,17 @@ void run_round(Bench& b, int count, double budget_s) {
 }
 
 struct ModeEntry {
-  const char* key;
+  std::string key;
+  ExtraPkOps ops;
   std::function<std::unique_ptr<Mode>()> make;
 };
 
 std::vector<ModeEntry> all_modes() {
   std::vector<ModeEntry> modes;
-  modes.push_back({"plain", [] { return std::make_unique<PlainMode>(); }});
-  modes.push_back({"off", [] {
-                     return std::make_unique<AtlsMode>(
-                         AtlsModeSpec{"atls, attestation off", spec("none"), spec("none")});
-                   }});
-  modes.push_back({"software", [] {
-                     return std::make_unique<AtlsMode>(AtlsModeSpec{
-                         "atls server software/background", spec("software"), spec("none")});
-                   }});
-  modes.push_back({"passport", [] {
-                     return std::make_unique<AtlsMode>(AtlsModeSpec{
-                         "atls server software/passport", spec("software", true), spec("none")});
-                   }});
-  modes.push_back({"mutual", [] {
-                     return std::make_unique<AtlsMode>(
-                         AtlsModeSpec{"atls mutual software", spec("software"), spec("software")});
-                   }});
-  modes.push_back({"tpm2", [] {
-                     return std::make_unique<AtlsMode>(AtlsModeSpec{
-                         "atls server tpm2 (swtpm)", spec("tpm2"), spec("none"), true});
-                   }});
+  modes.push_back({"plain", ExtraPkOps{}, [] { return std::make_unique<PlainMode>(); }});
+  for (const AtlsModeSpec& m : atls_modes()) {
+    modes.push_back({m.key, m.ops, [m] { return std::make_unique<AtlsMode>(m); }});
+  }
   return modes;
 }
 
@@ -456,6 +494,19 @@ std::vector<std::string> handshake_mode_keys() {
   return keys;
 }
 
+std::vector<std::string> default_handshake_mode_keys() {
+  std::vector<std::string> keys;
+  for (const AtlsModeSpec& m : atls_modes()) {
+    if (m.start_swtpm && !tools::SwtpmProcess::available()) {
+      std::fprintf(stderr, "swtpm is not installed: skipping the %s row\n", m.key);
+      continue;
+    }
+    keys.emplace_back(m.key);
+  }
+  keys.insert(keys.begin(), "plain");
+  return keys;
+}
+
 Result<std::vector<HandshakeRow>> run_handshake_modes(const HandshakeRunOptions& options) {
   std::vector<std::string> keys = options.modes;
   // The baseline always runs first: every ratio is against it.
@@ -476,10 +527,11 @@ Result<std::vector<HandshakeRow>> run_handshake_modes(const HandshakeRunOptions&
     Bench b;
     b.mode = it->make();
     b.row.key = key;
+    b.row.extra_ops = it->ops;
     if (options.progress) {
       std::fprintf(stderr, "setting up %s...\n", b.mode->name().c_str());
     }
-    if (auto r = prepare(b, options.warmup); !r) {
+    if (auto r = prepare(b, options.warmup, options.via); !r) {
       b.row.error = std::string(r.error().name()) + ": " + r.error().to_string();
       b.stopped = true;
     }
@@ -494,6 +546,9 @@ Result<std::vector<HandshakeRow>> run_handshake_modes(const HandshakeRunOptions&
     }
     for (Bench& b : benches) {
       run_round(b, count, options.max_seconds);
+    }
+    if (options.each_round) {
+      options.each_round();
     }
   }
   std::vector<HandshakeRow> rows;

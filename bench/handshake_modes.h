@@ -1,6 +1,8 @@
 #pragma once
 
-// The handshake-rate measurement of atls_handshake_bench, shared with
+// The benchmark modes and their measurement: the one home of the mode set-up
+// (configs, attesters, servers), shared by atls_handshake_bench,
+// atls_rtt_bench (the same connections through a delaying relay) and
 // atls_sidecar_bench (which compares the sidecar pair with the library's own
 // attested handshake rate measured in the same run).
 //
@@ -18,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,10 +31,24 @@ struct HandshakeSample {
   std::uint64_t bytes = 0;
 };
 
+// ExtraPkOps counts the public-key operations a mode needs per connection
+// beyond what plain TLS does (the header of bench/handshake_bench.cc says
+// where each comes from): the mode's CPU floor is plain libssl's CPU plus
+// these at their P-256 cost.
+struct ExtraPkOps {
+  bool known = true;  // false: no floor is given (tpm2: the quote is signed by the TPM)
+  int signs = 0;
+  int verifies = 0;
+  // cacheable_verifies: of |verifies|, those a relying party that caches
+  // verified results (the EAR of a passport) would not repeat.
+  int cacheable_verifies = 0;
+};
+
 // HandshakeRow is what one mode measured.
 struct HandshakeRow {
   std::string key;   // "plain", "software", ...
   std::string mode;  // the row's label
+  ExtraPkOps extra_ops;
   std::vector<HandshakeSample> samples;
   double seconds = 0;      // wall time of the measured connections
   double cpu_seconds = 0;  // CPU time of this process meanwhile (client + server)
@@ -51,8 +68,13 @@ HandshakeStats handshake_stats(const HandshakeRow& row);
 
 // handshake_mode_keys lists the modes: plain (libssl, the baseline), off
 // (atls, attestation off), software (server attests, software attester,
-// background check), passport, mutual and tpm2 (a private swtpm).
+// background check), passport, mutual and tpm2 (a private swtpm). The atls
+// modes are one table in bench/handshake_modes.cc (atls_modes()).
 std::vector<std::string> handshake_mode_keys();
+
+// default_handshake_mode_keys is handshake_mode_keys() without tpm2 when
+// swtpm is not installed (said on stderr).
+std::vector<std::string> default_handshake_mode_keys();
 
 struct HandshakeRunOptions {
   int n = 500;                     // measured connections per mode
@@ -61,6 +83,15 @@ struct HandshakeRunOptions {
   double max_seconds = 60;         // a mode stops after this much measured time
   std::vector<std::string> modes;  // keys; "plain" is always added, first
   bool progress = true;            // print progress lines on stderr
+  // via maps a mode's server port to the port its measured connections go
+  // to (a relay in front of the server); unset: the server's own port.
+  // Warm-up connections always go to the server directly.
+  using Via = std::function<Result<std::uint16_t>(std::uint16_t server_port)>;
+  Via via;
+  // each_round, if set, runs once per round after the modes' connections:
+  // a measurement that should alternate with the modes as they alternate
+  // with each other (the handshake bench's signature costs).
+  std::function<void()> each_round;
 };
 
 // run_handshake_modes sets up every mode, measures them in alternating
