@@ -1,6 +1,7 @@
 #include "src/ossl/crypto.h"
 
 #include "src/core/byte_reader.h"
+#include "src/ossl/sign_template.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -11,6 +12,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 namespace atls::ossl {
@@ -430,22 +432,49 @@ Result<void> set_padding(EVP_PKEY_CTX* pctx, const AlgInfo& a) {
   return ok();
 }
 
+// sign_slot names the digest of an ECDSA algorithm among a key's prepared
+// contexts (src/ossl/sign_template.h); other algorithms have none.
+std::optional<std::size_t> sign_slot(SignatureAlg alg) {
+  switch (alg) {
+    case SignatureAlg::EcdsaSha256:
+      return 0;
+    case SignatureAlg::EcdsaSha384:
+      return 1;
+    case SignatureAlg::EcdsaSha512:
+      return 2;
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace
 
 Result<Bytes> sign(EVP_PKEY* key, SignatureAlg alg, ByteView msg) {
   const AlgInfo a = alg_info(alg);
   ATLS_TRY(check_key(key, a));
-  UniquePtr<EVP_MD_CTX> ctx(::EVP_MD_CTX_new());
-  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  if (!ctx || ::EVP_DigestSignInit(ctx.get(), &pctx, a.md, nullptr, key) != 1) {
-    return failure(ErrorCode::CryptoFailure, "EVP_DigestSignInit");
+  UniquePtr<EVP_MD_CTX> ctx;
+  if (const auto slot = sign_slot(alg)) {
+    ctx = prepared_sign_ctx(key, a.md, *slot);
   }
-  ATLS_TRY(set_padding(pctx, a));
-  std::size_t len = 0;
-  if (::EVP_DigestSign(ctx.get(), nullptr, &len, msg.data(), msg.size()) != 1) {
-    return failure(ErrorCode::CryptoFailure, "EVP_DigestSign (size)");
+  if (!ctx) {
+    ctx.reset(::EVP_MD_CTX_new());
+    EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+    if (!ctx || ::EVP_DigestSignInit(ctx.get(), &pctx, a.md, nullptr, key) != 1) {
+      return failure(ErrorCode::CryptoFailure, "EVP_DigestSignInit");
+    }
+    ATLS_TRY(set_padding(pctx, a));
+    // One signature per context: without this flag the final step would
+    // first copy the whole context.
+    ::EVP_MD_CTX_set_flags(ctx.get(), EVP_MD_CTX_FLAG_FINALISE);
   }
-  Bytes sig(len);
+  // The key's maximum signature size (cached in the key; asking the
+  // signature for its size would encode a dummy ECDSA signature).
+  const int max_len = ::EVP_PKEY_get_size(key);
+  if (max_len <= 0) {
+    return failure(ErrorCode::CryptoFailure, "EVP_PKEY_get_size");
+  }
+  Bytes sig(static_cast<std::size_t>(max_len));
+  std::size_t len = sig.size();
   if (::EVP_DigestSign(ctx.get(), sig.data(), &len, msg.data(), msg.size()) != 1) {
     return failure(ErrorCode::CryptoFailure, "EVP_DigestSign");
   }
@@ -462,6 +491,8 @@ Result<void> verify(EVP_PKEY* key, SignatureAlg alg, ByteView msg, ByteView sig)
     return failure(ErrorCode::CryptoFailure, "EVP_DigestVerifyInit");
   }
   ATLS_TRY(set_padding(pctx, a));
+  // One verification per context: no copy of it before the final step.
+  ::EVP_MD_CTX_set_flags(ctx.get(), EVP_MD_CTX_FLAG_FINALISE);
   static const std::uint8_t kEmpty = 0;
   const int rc = ::EVP_DigestVerify(ctx.get(), sig.empty() ? &kEmpty : sig.data(), sig.size(),
                                     msg.empty() ? &kEmpty : msg.data(), msg.size());
