@@ -11,11 +11,17 @@
 // same way, with the same error, every time. Both the number of entries and
 // the size of a kept input are bounded, so a peer that sends ever new
 // certificates costs bounded memory (and only evicts entries).
+//
+// The same class keeps verdicts (a verified certificate chain, an EAR whose
+// signature verified under a given key): there the key is every input the
+// verdict depends on, |parse| is the verification, and the caller re-checks
+// what changes with time (validity windows, exp) on every use.
 
 #include <atls/bytes.h>
 #include <atls/result.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,6 +40,13 @@ inline constexpr std::size_t kParseCacheMaxInput = 64 * 1024;
 // The same for caches of what Evidence carries (a peer chooses it): its
 // certificates and keys fit comfortably.
 inline constexpr std::size_t kParseCacheMaxEvidenceInput = 8 * 1024;
+
+// CacheStats counts a cache's look-ups since it was made or cleared.
+struct CacheStats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::size_t size = 0;  // entries kept now
+};
 
 template <class T>
 class ParseCache {
@@ -56,8 +69,10 @@ class ParseCache {
       const std::lock_guard<std::mutex> lock(m_mutex);
       const auto it = m_entries.find(key);
       if (it != m_entries.end()) {
+        ++m_hits;
         return it->second;
       }
+      ++m_misses;
     }
     Result<T> parsed = parse(data);
     if (!parsed) {
@@ -80,11 +95,26 @@ class ParseCache {
     return value;
   }
 
+  CacheStats stats() const {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    return CacheStats{m_hits, m_misses, m_entries.size()};
+  }
+
+  // clear drops every entry and resets the counters.
+  void clear() const {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    m_entries.clear();
+    m_hits = 0;
+    m_misses = 0;
+  }
+
  private:
   const std::size_t m_capacity;
   const std::size_t m_max_input;
   mutable std::mutex m_mutex;
   mutable std::map<std::string, std::shared_ptr<const T>, std::less<>> m_entries;
+  mutable std::uint64_t m_hits = 0;    // guarded by m_mutex
+  mutable std::uint64_t m_misses = 0;  // guarded by m_mutex
 };
 
 }  // namespace atls::internal

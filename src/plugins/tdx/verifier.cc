@@ -230,6 +230,7 @@ class TdxVerifier final : public Verifier {
     }
     TdxVerifyOptions opts;
     opts.at = ctx.clock->now();
+    opts.cache = &ossl::chain_cache();
     for (const auto& r : roots) {
       opts.trusted_roots.push_back(r.get());
     }
