@@ -64,24 +64,39 @@ class ParseCache {
   // is held only for the lookup and the insertion, never while parsing.
   template <class Parse>
   Result<std::shared_ptr<const T>> get(ByteView data, Parse&& parse) const {
-    const std::string_view key(reinterpret_cast<const char*>(data.data()), data.size());
-    {
-      const std::lock_guard<std::mutex> lock(m_mutex);
-      const auto it = m_entries.find(key);
-      if (it != m_entries.end()) {
-        ++m_hits;
-        return it->second;
-      }
-      ++m_misses;
+    if (std::shared_ptr<const T> cached = find(data)) {
+      return cached;
     }
     Result<T> parsed = parse(data);
     if (!parsed) {
       return std::move(parsed).error();
     }
-    std::shared_ptr<const T> value = std::make_shared<const T>(std::move(*parsed));
-    if (data.size() > m_max_input || m_capacity == 0) {
-      return value;
+    return insert(data, std::move(*parsed));
+  }
+
+  // find returns the value kept for exactly |data|, or null. Counts a hit
+  // or a miss.
+  std::shared_ptr<const T> find(ByteView data) const {
+    const std::string_view key(reinterpret_cast<const char*>(data.data()), data.size());
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    const auto it = m_entries.find(key);
+    if (it == m_entries.end()) {
+      ++m_misses;
+      return nullptr;
     }
+    ++m_hits;
+    return it->second;
+  }
+
+  // insert keeps |value| for |data| (unless |data| is too large) and returns
+  // it shared. The caller vouches that it is what |data| stands for: a
+  // successful parse or verdict, never a failure.
+  std::shared_ptr<const T> insert(ByteView data, T value) const {
+    std::shared_ptr<const T> shared = std::make_shared<const T>(std::move(value));
+    if (data.size() > m_max_input || m_capacity == 0) {
+      return shared;
+    }
+    const std::string_view key(reinterpret_cast<const char*>(data.data()), data.size());
     const std::lock_guard<std::mutex> lock(m_mutex);
     if (m_entries.size() >= m_capacity && m_entries.find(key) == m_entries.end()) {
       // Keys are ordered by content, not by use: this drops an arbitrary
@@ -91,8 +106,8 @@ class ParseCache {
     }
     // When another thread parsed the same bytes meanwhile, its entry stays;
     // both values are equal.
-    m_entries.emplace(std::string(key), value);
-    return value;
+    m_entries.emplace(std::string(key), shared);
+    return shared;
   }
 
   CacheStats stats() const {
