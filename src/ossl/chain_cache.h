@@ -29,7 +29,7 @@
 #include <atls/bytes.h>
 #include <atls/result.h>
 
-#include "src/attestation/parse_cache.h"
+#include "src/core/parse_cache.h"
 #include "src/ossl/x509.h"
 
 #include <cstdint>

@@ -5,8 +5,8 @@
 // with time and what the Evidence itself signs are checked on every use.
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/parse_cache.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/formats/jwt/jws.h"
 #include "src/formats/snp/verify.h"
 #include "src/formats/tdx/quote.h"
@@ -224,9 +224,9 @@ TEST(ChainCachePlugins, SevSnpWarmChainStillChecksTheReport) {
             ErrorCode::CertExpired);
   // Another anchor set (Turin): no hit, and the chain does not verify.
   const auto hits = ossl::chain_cache().chain_stats().hits;
-  EXPECT_EQ(code_of(verify_at(*v, snp_evidence(report), k20220924,
-                              {read_data("snp/ask_ark_turin.pem")})),
-            ErrorCode::CertUntrusted);
+  EXPECT_EQ(
+      code_of(verify_at(*v, snp_evidence(report), k20220924, {read_data("snp/ask_ark_turin.pem")})),
+      ErrorCode::CertUntrusted);
   EXPECT_EQ(ossl::chain_cache().chain_stats().hits, hits);
 }
 
@@ -259,8 +259,8 @@ TEST(ChainCachePlugins, TdxWarmChainStillChecksTheQuote) {
   const auto parsed = parse_tdx_quote(quote);
   ASSERT_TRUE(parsed);
   Bytes qe = quote;
-  const auto at = std::search(qe.begin(), qe.end(), parsed->qe_report_raw.begin(),
-                              parsed->qe_report_raw.end());
+  const auto at =
+      std::search(qe.begin(), qe.end(), parsed->qe_report_raw.begin(), parsed->qe_report_raw.end());
   ASSERT_NE(at, qe.end());
   at[0x100] ^= 0x01;  // QE REPORTDATA (binds the attestation key)
   EXPECT_EQ(code_of(verify_at(*v, tdx_evidence(qe), k20230701, anchors)),

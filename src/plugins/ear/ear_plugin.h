@@ -18,9 +18,9 @@
 #include <atls/clock.h>
 #include <atls/verifier.h>
 
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/core/parse_cache.h"
 #include "src/formats/ear/ear.h"
 #include "src/ossl/ossl.h"
 #include "src/remote/verifier_client.h"

@@ -1,6 +1,6 @@
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/core/trust.h"
 #include "src/formats/ear/ear.h"
 #include "src/formats/json/json.h"

@@ -1,6 +1,6 @@
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/formats/snp/report.h"
 #include "src/formats/snp/verify.h"
 #include "src/ossl/chain_cache.h"

@@ -1,6 +1,6 @@
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/formats/tdx/qe_identity.h"
 #include "src/formats/tdx/quote.h"
 #include "src/formats/tdx/verify.h"

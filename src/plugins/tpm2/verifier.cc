@@ -5,9 +5,9 @@
 // PCR selection, and the recomputed pcrDigest.
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/formats/tpm/evidence.h"
 #include "src/formats/tpm/tpm.h"
 #include "src/formats/tpm/verify.h"
