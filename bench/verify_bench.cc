@@ -356,9 +356,9 @@ EarFixture make_ear() {
   f.raw.key = must(jwk_to_pkey(must(parse_json(as_string_view(jwk)), "JWK")), "EAR key");
   f.raw.alg = ossl::SignatureAlg::EcdsaSha256;
   f.raw.msg = to_bytes(token.substr(0, last_dot));
-  f.raw.sig = must(ossl::ecdsa_raw_to_der(
-                       must(base64url_decode(token.substr(last_dot + 1)), "EAR signature")),
-                   "ECDSA DER");
+  f.raw.sig = must(
+      ossl::ecdsa_raw_to_der(must(base64url_decode(token.substr(last_dot + 1)), "EAR signature")),
+      "ECDSA DER");
   check_raw(f.raw, "raw EAR ES256");
   return f;
 }
@@ -614,8 +614,7 @@ int run_benchmarks(int argc, char** argv) {
   benchmark::RegisterBenchmark("BM_Raw/ecdsa_p256_sha256", bm_raw, &software.raw);
   benchmark::RegisterBenchmark("BM_Verify/tpm_gce_rsa_pinned", bm_pipeline, &gce_pinned.ev);
   benchmark::RegisterBenchmark("BM_Verify/tpm_gce_rsa_chain", bm_pipeline, &gce_chain.ev);
-  benchmark::RegisterBenchmark("BM_VerifyCold/tpm_gce_rsa_chain", bm_pipeline_cold,
-                               &gce_chain.ev);
+  benchmark::RegisterBenchmark("BM_VerifyCold/tpm_gce_rsa_chain", bm_pipeline_cold, &gce_chain.ev);
   benchmark::RegisterBenchmark("BM_Raw/rsa2048_pkcs1_sha256", bm_raw, &gce_pinned.raw);
   benchmark::RegisterBenchmark("BM_Verify/tpm_tools_ecdsa_p256", bm_pipeline, &tools_ecc.ev);
   benchmark::RegisterBenchmark("BM_Raw/tpm_ecdsa_p256_sha256", bm_raw, &tools_ecc.raw);

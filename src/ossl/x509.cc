@@ -189,8 +189,7 @@ Result<void> verify_chain(X509* leaf, std::span<X509* const> intermediates,
 }
 
 Result<ChainWindow> verify_chain_window(X509* leaf, std::span<X509* const> intermediates,
-                                        std::span<X509* const> roots,
-                                        const ChainOptions& options) {
+                                        std::span<X509* const> roots, const ChainOptions& options) {
   UniquePtr<X509_STORE> store(::X509_STORE_new());
   if (!store) {
     return failure(ErrorCode::CryptoFailure, "X509_STORE_new");
