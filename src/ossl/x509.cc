@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 
@@ -183,6 +184,12 @@ std::size_t CertificateCache::size() const {
 
 Result<void> verify_chain(X509* leaf, std::span<X509* const> intermediates,
                           std::span<X509* const> roots, const ChainOptions& options) {
+  ATLS_TRY(verify_chain_window(leaf, intermediates, roots, options));
+  return ok();
+}
+
+Result<ChainWindow> verify_chain_window(X509* leaf, std::span<X509* const> intermediates,
+                                        std::span<X509* const> roots, const ChainOptions& options) {
   UniquePtr<X509_STORE> store(::X509_STORE_new());
   if (!store) {
     return failure(ErrorCode::CryptoFailure, "X509_STORE_new");
@@ -211,10 +218,35 @@ Result<void> verify_chain(X509* leaf, std::span<X509* const> intermediates,
   if (options.allow_partial_chain) {
     ::X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_PARTIAL_CHAIN);
   }
+  if (options.check_root_signature) {
+    ::X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_CHECK_SS_SIGNATURE);
+  }
   const int rc = ::X509_verify_cert(ctx.get());
   drain_errors();
   if (rc == 1) {
-    return ok();
+    // OpenSSL checked every certificate of the built path against
+    // options.at, the anchor included; their common window is where that
+    // check passes.
+    // A time that does not convert closes the window: such a verdict is
+    // never reused.
+    ChainWindow w{INT64_MIN, INT64_MAX};
+    const STACK_OF(X509)* path = ::X509_STORE_CTX_get0_chain(ctx.get());
+    if (path == nullptr) {
+      return ChainWindow{1, 0};
+    }
+    for (int i = 0; i < sk_X509_num(path); ++i) {
+      const X509* c = sk_X509_value(path, i);
+      struct tm nb {};
+      struct tm na {};
+      if (::ASN1_TIME_to_tm(::X509_get0_notBefore(c), &nb) != 1 ||
+          ::ASN1_TIME_to_tm(::X509_get0_notAfter(c), &na) != 1) {
+        drain_errors();
+        return ChainWindow{1, 0};
+      }
+      w.not_before = std::max(w.not_before, static_cast<std::int64_t>(::timegm(&nb)));
+      w.not_after = std::min(w.not_after, static_cast<std::int64_t>(::timegm(&na)));
+    }
+    return w;
   }
   const int err = ::X509_STORE_CTX_get_error(ctx.get());
   const int depth = ::X509_STORE_CTX_get_error_depth(ctx.get());

@@ -98,6 +98,9 @@ struct ChainOptions {
   bool allow_partial_chain = false;
   // Also trust the system's default roots (OpenSSL's default verify paths).
   bool system_roots = false;
+  // Also verify the trust anchor's self-signature (OpenSSL checks an
+  // anchor's validity but not its signature unless asked).
+  bool check_root_signature = false;
 };
 
 // verify_chain verifies |leaf| up to one of |roots| through |intermediates|
@@ -105,6 +108,19 @@ struct ChainOptions {
 // CertChainInvalid, the detail naming OpenSSL's verify error.
 Result<void> verify_chain(X509* leaf, std::span<X509* const> intermediates,
                           std::span<X509* const> roots, const ChainOptions& options);
+
+// ChainWindow is the common validity window of a verified path, in Unix
+// seconds: the latest notBefore and the earliest notAfter of its
+// certificates, trust anchor included.
+struct ChainWindow {
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+};
+
+// verify_chain_window is verify_chain that also returns the window of the
+// path OpenSSL built (src/ossl/chain_cache.h keeps it).
+Result<ChainWindow> verify_chain_window(X509* leaf, std::span<X509* const> intermediates,
+                                        std::span<X509* const> roots, const ChainOptions& options);
 
 // Extension is the raw value of one certificate extension.
 struct Extension {

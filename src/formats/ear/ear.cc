@@ -415,8 +415,15 @@ Result<Ear> ear_from_verified_jws(const Jws& jws, const Clock& clock,
   }
   ATLS_ASSIGN_OR_RETURN(const nlohmann::json claims, jwt_claims(jws));
   ATLS_ASSIGN_OR_RETURN(Ear ear, ear_from_claims(claims));
+  ATLS_TRY(check_ear_times(ear, claims, clock.now(), opts));
+  return ear;
+}
 
-  const std::int64_t now = clock.now();
+Result<void> check_ear_times(const Ear& ear, const nlohmann::json& claims, std::int64_t now,
+                             const EarVerifyOptions& opts) {
+  if (opts.leeway_s < 0 || opts.max_age_s < 0) {
+    return Error{ErrorCode::InvalidArgument, "negative leeway or max age"};
+  }
   // Saturating comparisons: the claims are attacker-chosen integers.
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
   const auto plus = [](std::int64_t a, std::int64_t b) {
@@ -438,7 +445,7 @@ Result<Ear> ear_from_verified_jws(const Jws& jws, const Clock& clock,
   if (const auto nbf = claims.find("nbf"); nbf != claims.end()) {
     ATLS_TRY(check_jwt_times(nlohmann::json{{"nbf", *nbf}}, now, opts.leeway_s));
   }
-  return ear;
+  return ok();
 }
 
 Result<Ear> decode_ear_jwt_unverified(std::string_view token) {

@@ -103,6 +103,13 @@ Result<Ear> verify_ear_jwt(std::string_view token, EVP_PKEY* key, const Clock& c
 Result<Ear> ear_from_verified_jws(const Jws& jws, const Clock& clock,
                                   const EarVerifyOptions& opts = {});
 
+// check_ear_times runs the time checks of ear_from_verified_jws alone (exp,
+// iat in the future, iat older than max_age_s, nbf) at |now|, on an EAR
+// decoded from |claims| (its claims set): for a caller that keeps decoded
+// EARs and must still check their times on every use. Same errors.
+Result<void> check_ear_times(const Ear& ear, const nlohmann::json& claims, std::int64_t now,
+                             const EarVerifyOptions& opts = {});
+
 // decode_ear_jwt_unverified parses an EAR JWT WITHOUT checking its
 // signature or times, for inspection and display only. Fails as
 // verify_ear_jwt does for shape and claims.

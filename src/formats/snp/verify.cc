@@ -112,24 +112,35 @@ Result<SnpChain> parse_snp_chain(ByteView pem) {
   return chain;
 }
 
-Result<void> verify_vcek_chain(X509* vcek, X509* ask, X509* ark, std::int64_t at) {
+Result<void> verify_vcek_chain(X509* vcek, X509* ask, X509* ark, std::int64_t at,
+                               const ossl::ChainCache* cache) {
   if (vcek == nullptr || ask == nullptr || ark == nullptr) {
     return Error{ErrorCode::InvalidArgument, "null certificate"};
   }
-  if (!is_self_signed(ark)) {
+  if (::X509_check_issued(ark, ark) != X509_V_OK) {
+    ossl::drain_errors();
     return Error{ErrorCode::CertUntrusted, "ARK is not a self-signed root"};
   }
   // The ASK signs the VCEK and the ARK signs the ASK with RSASSA-PSS
   // (SHA-384, MGF1-SHA-384, salt 48); OpenSSL 3 verifies these natively.
+  // OpenSSL also checks the ARK's self-signature here (an ARK must be a
+  // real root), so that a cached verdict covers all three signatures.
   const std::array<X509*, 1> intermediates{ask};
   const std::array<X509*, 1> roots{ark};
   ossl::ChainOptions options;
   options.at = at;
-  return ossl::verify_chain(vcek, intermediates, roots, options);
+  options.check_root_signature = true;
+  auto verdict = cache != nullptr ? cache->verify(vcek, intermediates, roots, options)
+                                  : ossl::verify_chain(vcek, intermediates, roots, options);
+  if (!verdict && !is_self_signed(ark)) {
+    return Error{ErrorCode::CertUntrusted, "ARK is not a self-signed root"};
+  }
+  return verdict;
 }
 
-Result<void> verify_vcek_chain(X509* vcek, const SnpChain& chain, std::int64_t at) {
-  return verify_vcek_chain(vcek, chain.ask.get(), chain.ark.get(), at);
+Result<void> verify_vcek_chain(X509* vcek, const SnpChain& chain, std::int64_t at,
+                               const ossl::ChainCache* cache) {
+  return verify_vcek_chain(vcek, chain.ask.get(), chain.ark.get(), at, cache);
 }
 
 Result<void> check_vcek_matches_report(X509* vcek, const SnpReport& r) {

@@ -9,6 +9,7 @@
 #include <atls/result.h>
 
 #include "src/formats/snp/report.h"
+#include "src/ossl/chain_cache.h"
 #include "src/ossl/ossl.h"
 
 #include <openssl/evp.h>
@@ -43,10 +44,15 @@ Result<SnpChain> parse_snp_chain(ByteView pem);
 // forbids, is accepted (OpenSSL does not check it). Fails with CertUntrusted
 // (ARK not self-signed, or no path to it), CertExpired, CertNotYetValid or
 // CertChainInvalid (a bad signature anywhere in the chain, bad CA flags).
-Result<void> verify_vcek_chain(X509* vcek, X509* ask, X509* ark, std::int64_t at);
+// With a |cache| (src/ossl/chain_cache.h), a chain that verified before is
+// not verified again while |at| is inside its validity window; the result is
+// the same.
+Result<void> verify_vcek_chain(X509* vcek, X509* ask, X509* ark, std::int64_t at,
+                               const ossl::ChainCache* cache = nullptr);
 
 // verify_vcek_chain is the same with the ASK and ARK taken from |chain|.
-Result<void> verify_vcek_chain(X509* vcek, const SnpChain& chain, std::int64_t at);
+Result<void> verify_vcek_chain(X509* vcek, const SnpChain& chain, std::int64_t at,
+                               const ossl::ChainCache* cache = nullptr);
 
 // check_vcek_matches_report checks that |vcek| (borrowed) was issued for the
 // chip and TCB that signed |r|: its hwID extension (1.3.6.1.4.1.3704.1.4)

@@ -38,8 +38,11 @@ Result<void> verify_pck_chain(const TdxPckChain& chain, const TdxVerifyOptions& 
   X509* const intermediates[] = {chain.intermediate.get()};
   ossl::ChainOptions copts;
   copts.at = opts.at;
-  return ossl::verify_chain(chain.pck.get(), intermediates,
-                            std::span<X509* const>(opts.trusted_roots), copts);
+  const std::span<X509* const> roots(opts.trusted_roots);
+  if (opts.cache != nullptr) {
+    return opts.cache->verify(chain.pck.get(), intermediates, roots, copts);
+  }
+  return ossl::verify_chain(chain.pck.get(), intermediates, roots, copts);
 }
 
 // ---------------------------------------------------------------------------
@@ -351,7 +354,13 @@ Result<void> verify_tdx_quote(const TdxQuote& q, const TdxPckChain& chain,
     return Error{ErrorCode::InvalidArgument, "incomplete PCK chain"};
   }
   ATLS_TRY(verify_pck_chain(chain, opts));
-  ATLS_TRY(verify_qe_report_signature(q, chain.pck.get()));
+  if (opts.cache != nullptr) {
+    ATLS_TRY(opts.cache->verify_signed_by(
+        chain.pck.get(), q.qe_report_raw, q.qe_report_signature,
+        [&]() { return verify_qe_report_signature(q, chain.pck.get()); }));
+  } else {
+    ATLS_TRY(verify_qe_report_signature(q, chain.pck.get()));
+  }
   ATLS_TRY(verify_qe_report_data(q));
   ATLS_TRY(verify_quote_signature(q, opts.attestation_key));
   return ok();

@@ -29,6 +29,7 @@
 
 #include "src/formats/tdx/qe_identity.h"
 #include "src/formats/tdx/quote.h"
+#include "src/ossl/chain_cache.h"
 #include "src/ossl/ossl.h"
 
 #include <openssl/x509.h>
@@ -53,6 +54,10 @@ struct TdxVerifyOptions {
   // q.attestation_key by ec_public_from_xy (P-256) by a caller that keeps
   // decoded keys. Null: the key is decoded (and its point checked) here.
   EVP_PKEY* attestation_key = nullptr;
+  // Optional (borrowed): verdicts to reuse (src/ossl/chain_cache.h): the PCK
+  // chain while the time is inside its validity window, and the QE report
+  // signature by that PCK. The quote signature is verified every time.
+  const ossl::ChainCache* cache = nullptr;
 };
 
 // TdxPckChain is the PCK certificate chain carried in a quote.

@@ -20,6 +20,8 @@
 
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/core/parse_cache.h"
+#include "src/formats/ear/ear.h"
 #include "src/ossl/ossl.h"
 #include "src/remote/verifier_client.h"
 
@@ -54,6 +56,21 @@ Result<Bytes> passport_evidence_nonce(ByteView verifier_nonce, ByteView key_spki
 // does not name it) and NonceMismatch (VerifyContext::expected_nonce is set
 // and differs from the EAR's eat_nonce).
 std::unique_ptr<Verifier> make_ear_verifier();
+
+// VerifiedEar is an EAR whose signature verified under a trusted Verifier
+// key, decoded: its claims set as signed and the Ear read from it.
+struct VerifiedEar {
+  nlohmann::json claims;
+  Ear ear;
+};
+
+// verified_ear_cache keeps, for every ear verifier of the process, the EARs
+// whose signature verified, keyed by the SHA-256 of the verifying key's
+// SubjectPublicKeyInfo followed by the exact token: a relying party that
+// sees the same passport again verifies its signature once. Only what a
+// signature check accepted is kept; times (exp, iat, nbf, the policy's
+// max_result_age), the key binding and the nonce are checked on every use.
+const internal::ParseCache<VerifiedEar>& verified_ear_cache();
 
 // make_ear_appraiser returns the EAR's own submodules and trust vectors. Its
 // reference section must be empty.

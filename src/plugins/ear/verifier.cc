@@ -1,11 +1,12 @@
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/core/trust.h"
 #include "src/formats/ear/ear.h"
 #include "src/formats/json/json.h"
 #include "src/formats/jwt/jwk.h"
 #include "src/formats/jwt/jws.h"
+#include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
 #include "src/plugins/ear/ear_plugin.h"
 
@@ -32,8 +33,22 @@ Result<ossl::UniquePtr<EVP_PKEY>> parse_verifier_key(ByteView data) {
   return ossl::parse_public_key(data);
 }
 
-using KeyCache = internal::ParseCache<ossl::UniquePtr<EVP_PKEY>>;
-using SharedKey = std::shared_ptr<const ossl::UniquePtr<EVP_PKEY>>;
+// A trusted Verifier key and the SHA-256 of its SubjectPublicKeyInfo, which
+// names it in the verified-EAR cache.
+struct TrustedKey {
+  ossl::UniquePtr<EVP_PKEY> key;
+  Bytes spki_sha256;
+};
+
+Result<TrustedKey> parse_trusted_key(ByteView data) {
+  ATLS_ASSIGN_OR_RETURN(auto key, parse_verifier_key(data));
+  ATLS_ASSIGN_OR_RETURN(const Bytes spki, ossl::spki_der(key.get()));
+  ATLS_ASSIGN_OR_RETURN(Bytes hash, ossl::digest(ossl::HashAlg::Sha256, spki));
+  return TrustedKey{std::move(key), std::move(hash)};
+}
+
+using KeyCache = internal::ParseCache<TrustedKey>;
+using SharedKey = std::shared_ptr<const TrustedKey>;
 
 // The Verifier keys the relying party trusts: the policy's "verifier_keys",
 // then --trust anchors, each parsed once per distinct content (|cache|). A
@@ -42,11 +57,11 @@ Result<std::vector<SharedKey>> trusted_keys(const VerifyContext& ctx, const KeyC
   std::vector<SharedKey> keys;
   for (const auto& ref : internal::file_refs(ctx.trust, "verifier_keys")) {
     ATLS_ASSIGN_OR_RETURN(const Bytes b, internal::load_file(ctx, ref));
-    ATLS_ASSIGN_OR_RETURN(auto k, cache.get(b, parse_verifier_key));
+    ATLS_ASSIGN_OR_RETURN(auto k, cache.get(b, parse_trusted_key));
     keys.push_back(std::move(k));
   }
   for (const auto& anchor : ctx.trust_anchors) {
-    ATLS_ASSIGN_OR_RETURN(auto k, cache.get(anchor, parse_verifier_key));
+    ATLS_ASSIGN_OR_RETURN(auto k, cache.get(anchor, parse_trusted_key));
     keys.push_back(std::move(k));
   }
   return keys;
@@ -56,7 +71,7 @@ Result<std::vector<SharedKey>> trusted_keys(const VerifyContext& ctx, const KeyC
 // algorithm but whose signature check fails is simply not the signer; when
 // no key fits the algorithm at all, that error (e.g. JwsAlgorithmMismatch
 // for an HS256 header) is reported instead of KeyUntrusted.
-Result<EVP_PKEY*> find_signer(const Jws& jws, const std::vector<SharedKey>& keys) {
+Result<const TrustedKey*> find_signer(const Jws& jws, const std::vector<SharedKey>& keys) {
   if (keys.empty()) {
     return Error{ErrorCode::KeyUntrusted,
                  "no trusted Verifier key (policy trust.verifier_keys or --trust)"};
@@ -64,9 +79,9 @@ Result<EVP_PKEY*> find_signer(const Jws& jws, const std::vector<SharedKey>& keys
   std::optional<Error> other;
   bool some_key_fits = false;
   for (const auto& k : keys) {
-    auto v = verify_jws(jws, k->get());
+    auto v = verify_jws(jws, k->key.get());
     if (v) {
-      return k->get();
+      return k.get();
     }
     if (v.error().code == ErrorCode::JwsBadSignature) {
       some_key_fits = true;
@@ -78,6 +93,38 @@ Result<EVP_PKEY*> find_signer(const Jws& jws, const std::vector<SharedKey>& keys
     return Error{ErrorCode::KeyUntrusted, "the EAR is not signed by a trusted Verifier key"};
   }
   return *other;
+}
+
+// The verified-EAR cache key: the signer's SPKI hash, then the exact token.
+Bytes verified_key(const TrustedKey& signer, ByteView token) {
+  Bytes key = signer.spki_sha256;
+  key.insert(key.end(), token.begin(), token.end());
+  return key;
+}
+
+// Finds an EAR verified before under one of |keys|, or null.
+std::shared_ptr<const VerifiedEar> find_verified(const std::vector<SharedKey>& keys,
+                                                 ByteView token) {
+  for (const auto& k : keys) {
+    if (auto hit = verified_ear_cache().find(verified_key(*k, token))) {
+      return hit;
+    }
+  }
+  return nullptr;
+}
+
+// Parses |token|, finds the trusted key that signed it and decodes it; on
+// success the result is kept under that key.
+Result<std::shared_ptr<const VerifiedEar>> verify_signature(const std::vector<SharedKey>& keys,
+                                                            ByteView token) {
+  ATLS_ASSIGN_OR_RETURN(const Jws jws, parse_jws_compact(as_string_view(token)));
+  // find_signer verified the signature with the key it returns; the claims
+  // are decoded from that same parsed JWS.
+  ATLS_ASSIGN_OR_RETURN(const TrustedKey* const signer, find_signer(jws, keys));
+  VerifiedEar v;
+  ATLS_ASSIGN_OR_RETURN(v.claims, jwt_claims(jws));
+  ATLS_ASSIGN_OR_RETURN(v.ear, ear_from_claims(v.claims));
+  return verified_ear_cache().insert(verified_key(*signer, token), std::move(v));
 }
 
 // Checks the key binding: every submodule that names an attested key names
@@ -161,16 +208,18 @@ class EarVerifier final : public Verifier {
     if (ctx.clock == nullptr) {
       return Error{ErrorCode::Internal, "VerifyContext has no clock"};
     }
-    const std::string_view token = as_string_view(rec->value);
-    ATLS_ASSIGN_OR_RETURN(const Jws jws, parse_jws_compact(token));
+    // The signature is verified once per distinct EAR and Verifier key
+    // (verified_ear_cache); the times and every check below run on every use.
     ATLS_ASSIGN_OR_RETURN(const auto keys, trusted_keys(ctx, m_keys));
-    // find_signer verified the signature with the key it returns; the
-    // claims and times are checked on that same parsed JWS.
-    ATLS_TRY(find_signer(jws, keys));
+    std::shared_ptr<const VerifiedEar> verified = find_verified(keys, rec->value);
+    if (!verified) {
+      ATLS_ASSIGN_OR_RETURN(verified, verify_signature(keys, rec->value));
+    }
+    const Ear& ear = verified->ear;
     EarVerifyOptions opts;
     opts.leeway_s = kLeeway;
-    ATLS_ASSIGN_OR_RETURN(const Ear ear, ear_from_verified_jws(jws, *ctx.clock, opts));
     const std::int64_t now = ctx.clock->now();
+    ATLS_TRY(check_ear_times(ear, verified->claims, now, opts));
     if (ear.exp && now > *ear.exp) {
       return Error{ErrorCode::EarExpired,
                    "exp " + std::to_string(*ear.exp) + ", now " + std::to_string(now)};
@@ -192,7 +241,7 @@ class EarVerifier final : public Verifier {
     }
 
     // Claims: the EAR's claims set as signed (the appraiser re-reads it).
-    ATLS_ASSIGN_OR_RETURN(out.claims, jwt_claims(jws));
+    out.claims = verified->claims;
     out.issued_at = ear.iat;
     out.expires_at = ear.exp;
     // The issuing pipeline carries the machine id in each submodule; the
@@ -284,6 +333,11 @@ class EarAppraiser final : public Appraiser {
 };
 
 }  // namespace
+
+const internal::ParseCache<VerifiedEar>& verified_ear_cache() {
+  static const internal::ParseCache<VerifiedEar> cache;
+  return cache;
+}
 
 std::unique_ptr<Verifier> make_ear_verifier() {
   return std::make_unique<EarVerifier>();

@@ -1,8 +1,9 @@
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/formats/snp/report.h"
 #include "src/formats/snp/verify.h"
+#include "src/ossl/chain_cache.h"
 #include "src/ossl/x509.h"
 #include "src/plugins/sevsnp/sevsnp.h"
 
@@ -114,7 +115,7 @@ Result<void> verify_against(X509* vcek, const std::vector<std::shared_ptr<const 
   }
   std::optional<Error> result;
   for (const auto& chain : chains) {
-    auto v = verify_vcek_chain(vcek, *chain, at);
+    auto v = verify_vcek_chain(vcek, *chain, at, &ossl::chain_cache());
     if (v) {
       return ok();
     }

@@ -1,6 +1,6 @@
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/formats/cbor/cbor.h"
 #include "src/formats/cose/cose.h"
 #include "src/formats/eat/eat.h"

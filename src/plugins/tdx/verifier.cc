@@ -1,6 +1,6 @@
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/formats/tdx/qe_identity.h"
 #include "src/formats/tdx/quote.h"
 #include "src/formats/tdx/verify.h"
@@ -230,6 +230,7 @@ class TdxVerifier final : public Verifier {
     }
     TdxVerifyOptions opts;
     opts.at = ctx.clock->now();
+    opts.cache = &ossl::chain_cache();
     for (const auto& r : roots) {
       opts.trusted_roots.push_back(r.get());
     }

@@ -5,12 +5,13 @@
 // PCR selection, and the recomputed pcrDigest.
 
 #include "src/attestation/evidence_cmw.h"
-#include "src/attestation/parse_cache.h"
 #include "src/attestation/policy_sections.h"
 #include "src/core/encoding.h"
+#include "src/core/parse_cache.h"
 #include "src/formats/tpm/evidence.h"
 #include "src/formats/tpm/tpm.h"
 #include "src/formats/tpm/verify.h"
+#include "src/ossl/chain_cache.h"
 #include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
@@ -256,7 +257,7 @@ std::optional<std::string> trust_key(EVP_PKEY* key, const std::vector<X509*>& ak
     }
     ossl::ChainOptions opts;
     opts.at = now;
-    auto chain = ossl::verify_chain(cert, intermediates, roots, opts);
+    auto chain = ossl::chain_cache().verify(cert, intermediates, roots, opts);
     if (chain) {
       return std::string("certificate");
     }
