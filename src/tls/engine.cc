@@ -1,6 +1,7 @@
 #include "src/tls/engine.h"
 
 #include "src/core/encoding.h"
+#include "src/ossl/socket_bio.h"
 #include "src/ossl/x509.h"
 #include "src/tls/host_name.h"
 #include "src/tls/sigpipe_guard.h"
@@ -66,8 +67,15 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
       return ossl::failure(ErrorCode::Internal, "SSL_new");
     }
     e->m_ssl = e->m_owned_ssl.get();
-    if (e->m_opts.fd >= 0 && ::SSL_set_fd(e->m_ssl, e->m_opts.fd) != 1) {
-      return ossl::failure(ErrorCode::Internal, "SSL_set_fd");
+    if (e->m_opts.fd >= 0) {
+      // Writes with MSG_NOSIGNAL: no SigpipeGuard needed (m_guard_sigpipe).
+      ossl::UniquePtr<BIO> bio = ossl::new_nosigpipe_socket_bio(e->m_opts.fd);
+      if (!bio) {
+        return ossl::failure(ErrorCode::Internal, "socket BIO");
+      }
+      BIO* b = bio.release();
+      ::SSL_set_bio(e->m_ssl, b, b);  // the SSL owns b
+      e->m_guard_sigpipe = false;
     }
   }
   if (e->m_opts.fd >= 0) {
@@ -263,7 +271,7 @@ Result<void> Engine::drive_handshake() {
   ERR_clear_error();
   int rc = 0;
   {
-    SigpipeGuard guard;
+    SigpipeGuard guard(m_guard_sigpipe);
     rc = ::SSL_do_handshake(m_ssl);
   }
   if (rc == 1) {
@@ -283,7 +291,7 @@ Result<void> Engine::read_early_data() {
   std::size_t n = 0;
   int rc = SSL_READ_EARLY_DATA_ERROR;
   {
-    SigpipeGuard guard;
+    SigpipeGuard guard(m_guard_sigpipe);
     rc = ::SSL_read_early_data(m_ssl, &byte, 1, &n);
   }
   if (rc == SSL_READ_EARLY_DATA_SUCCESS) {

@@ -220,6 +220,8 @@ class Engine {
   Clock::time_point m_handshake_deadline{};
   Clock::time_point m_deadline{};  // first attestation / detection / the peer's preamble
   bool m_deadline_armed = false;
+  // False when our own BIO writes with MSG_NOSIGNAL (Engine::create).
+  bool m_guard_sigpipe = true;
 };
 
 }  // namespace atls::internal

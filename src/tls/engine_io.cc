@@ -38,6 +38,9 @@ bool fd_is_nonblocking(int fd) {
 
 Result<void> set_nonblocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK) != 0) {
+    return ok();  // already: spare the system call
+  }
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
     return Error{ErrorCode::IoError, std::string("fcntl(O_NONBLOCK): ") + std::strerror(errno)};
   }
@@ -85,7 +88,7 @@ Result<void> Engine::flush() {
     return ok();
   }
   m_preamble_alone = false;
-  SigpipeGuard guard;
+  SigpipeGuard guard(m_guard_sigpipe);
   while (m_out_pos < m_out.size()) {
     const std::size_t len =
         m_inflight != 0 ? m_inflight : std::min(kChunk, m_out.size() - m_out_pos);
@@ -189,7 +192,7 @@ Result<void> Engine::read_available() {
 }
 
 bool Engine::shutdown_ssl() {
-  SigpipeGuard guard;
+  SigpipeGuard guard(m_guard_sigpipe);
   ERR_clear_error();
   const int rc = ::SSL_shutdown(m_ssl);
   const bool partial = rc < 0 && ::SSL_get_error(m_ssl, rc) == SSL_ERROR_WANT_WRITE;

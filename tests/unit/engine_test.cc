@@ -15,6 +15,7 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -116,6 +117,44 @@ TEST(EngineHostName, SkippingTheHostNameCheckIsExplicit) {
   auto conn = Client::connect_fd(build_or_fail(cb), fds[0], "", IoMode::NonBlocking);
   ::close(fds[1]);
   EXPECT_TRUE(conn) << conn.error().to_string();
+}
+
+// --- SIGPIPE ----------------------------------------------------------------------------
+
+// The engine's own socket BIO writes with MSG_NOSIGNAL: writing to a peer
+// that is gone fails with an error and raises no SIGPIPE (so no signal-mask
+// system calls are needed around libssl calls).
+TEST(EngineSigpipe, WritingToAGonePeerFailsWithoutSigpipe) {
+  ServerThread srv(build_or_fail(server_builder(nullptr).peer_attestation(AttestationMode::Off)),
+                   [](Connection& c) { ::shutdown(c.fd(), SHUT_RDWR); });
+  auto conn = Client::connect(
+      build_or_fail(client_builder().peer_attestation(AttestationMode::Off)), "localhost",
+      srv.port());
+  ASSERT_TRUE(conn) << conn.error().to_string();
+  srv.join();
+  // Blocked, a SIGPIPE raised by a write would stay pending for this thread.
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigset_t old;
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &pipe_set, &old), 0);
+  const Bytes chunk(4096, 'x');
+  bool failed = false;
+  for (int i = 0; i < 200 && !failed; ++i) {
+    failed = !conn->write(chunk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  sigset_t pending;
+  sigemptyset(&pending);
+  ::sigpending(&pending);
+  const bool raised = sigismember(&pending, SIGPIPE) == 1;
+  if (raised) {
+    const timespec zero{0, 0};
+    (void)::sigtimedwait(&pipe_set, nullptr, &zero);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_TRUE(failed) << "writes to a closed peer kept succeeding";
+  EXPECT_FALSE(raised) << "a write raised SIGPIPE";
 }
 
 // --- ALERT reasons ----------------------------------------------------------------------
