@@ -366,11 +366,16 @@ tools::AttesterSpec attester(const std::string& kind, bool passport = false) {
 // A new mode is one entry: a key, a label, the two attesters, the public-key
 // operations it adds to plain TLS per connection (bench/handshake_bench.cc
 // lists them), and, for a profile option, a ConfigHook that sets it on both
-// builders, e.g. a variant of "software" with a (future) option:
-//   {.key = "software-push", .label = "atls server software/background, push",
-//    .server = attester("software"), .client = none, .ops = {.signs = 2, .verifies = 2},
-//    .hook = [](Config::Builder& s, Config::Builder& c) { /* both sides opt in */ }},
-// Every benchmark that runs modes (handshake, round trips) picks it up.
+// builders. Every benchmark that runs modes (handshake, round trips) picks
+// it up. The default rows attest in the first flight (docs/wire-profile.md
+// §1.9, on by default); the "-request" rows turn that off on both sides.
+// request_mode: attestation only on request (no push, no first-flight
+// request), as before wire profile 1.1.
+void request_mode(Config::Builder& server, Config::Builder& client) {
+  server.first_flight_attestation(false);
+  client.first_flight_attestation(false);
+}
+
 const std::vector<AtlsModeSpec>& atls_modes() {
   const tools::AttesterSpec none = attester("none");
   static const std::vector<AtlsModeSpec> modes = {
@@ -380,6 +385,12 @@ const std::vector<AtlsModeSpec>& atls_modes() {
        .server = attester("software"),
        .client = none,
        .ops = {.signs = 2, .verifies = 2}},
+      {.key = "software-request",
+       .label = "atls server software/background, request",
+       .server = attester("software"),
+       .client = none,
+       .ops = {.signs = 2, .verifies = 2},
+       .hook = request_mode},
       {.key = "passport",
        .label = "atls server software/passport",
        .server = attester("software", true),
@@ -390,6 +401,12 @@ const std::vector<AtlsModeSpec>& atls_modes() {
        .server = attester("software"),
        .client = attester("software"),
        .ops = {.signs = 4, .verifies = 4}},
+      {.key = "mutual-request",
+       .label = "atls mutual software, request",
+       .server = attester("software"),
+       .client = attester("software"),
+       .ops = {.signs = 4, .verifies = 4},
+       .hook = request_mode},
       {.key = "tpm2",
        .label = "atls server tpm2 (swtpm)",
        .server = attester("tpm2"),

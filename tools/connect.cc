@@ -12,6 +12,7 @@
 #include "tools/net.h"
 #include "tools/session.h"
 #include "tools/sidecar.h"
+#include "tools/protocol_options.h"
 #include "tools/verifier_options.h"
 
 #include "src/core/encoding.h"
@@ -49,6 +50,7 @@ struct ConnectArgs {
   bool passport = false;
   std::string ear_key;
   VerifierOptions verifier;
+  ProtocolOptions protocol;
   bool no_negotiation = false;
   int handshake_timeout_ms = 15000;
   int linger_ms = 30000;
@@ -109,6 +111,7 @@ Result<std::shared_ptr<const Config>> build_config(const ConnectArgs& a) {
   if (a.no_negotiation) {
     b.negotiation(false);
   }
+  a.protocol.apply(b);
   if (a.verifier.given()) {
     b.verifier(a.verifier.url, a.verifier.ca)
         .verifier_timeout(std::chrono::milliseconds(a.verifier.timeout_ms));
@@ -306,6 +309,7 @@ void register_connect(CLI::App& app) {
                        "client's EARs");
   cmd->add_flag("--no-negotiation", a->no_negotiation,
                 "Do not send the atls_negotiation extension (for middleboxes that strip it)");
+  add_protocol_options(cmd, &a->protocol);
   cmd->add_option("--handshake-timeout-ms", a->handshake_timeout_ms,
                   "Limit for handshake plus attestation")
       ->capture_default_str()

@@ -11,6 +11,7 @@
 #include "tools/net.h"
 #include "tools/session.h"
 #include "tools/sidecar.h"
+#include "tools/protocol_options.h"
 #include "tools/verifier_options.h"
 
 #include <atls/config.h>
@@ -39,6 +40,7 @@ struct ServeArgs {
   bool passport = false;
   std::string ear_key;
   VerifierOptions verifier;
+  ProtocolOptions protocol;
   bool require_client = false;
   bool optional_client = false;
   std::string policy;
@@ -78,6 +80,7 @@ Result<BuiltAttester> make_attester(const ServeArgs& a) {
 Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, const BuiltAttester& built) {
   auto b = Config::builder();
   b.receive_buffer_limit(a.sidecar.buffer_kib * 1024);
+  a.protocol.apply(b);
   if (a.cert.empty() != a.key.empty()) {
     return Error{ErrorCode::InvalidArgument, "--cert and --key go together"};
   }
@@ -246,6 +249,7 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--backend", a->backend,
                   "Forward each attested connection to HOST:PORT (plain TCP)");
   cmd->add_flag("--json", a->sidecar.json, "Log JSON lines instead of text");
+  add_protocol_options(cmd, &a->protocol);
   cmd->add_option("--count", a->sidecar.count,
                   "Stop after this many connections have finished (0: run until a signal)");
   cmd->add_option("--policy-out", a->policy_out,

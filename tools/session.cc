@@ -244,6 +244,8 @@ std::string result_summary(const Connection& conn) {
   if (conn.attestation_count() > 1) {
     s += " attestations=" + std::to_string(conn.attestation_count());
   }
+  s += std::string(conn.peer_pushed() ? " pushed" : "") +
+       " label=" + std::string(exporter_label_name(conn.exporter_label()));
   return s;
 }
 
@@ -252,6 +254,10 @@ nlohmann::json result_json(const Connection& conn) {
   j["plain_tls"] = conn.is_plain_tls();
   j["attested"] = conn.is_attested();
   j["attestation_count"] = conn.attestation_count();
+  if (!conn.is_plain_tls()) {
+    j["exporter_label"] = std::string(exporter_label_name(conn.exporter_label()));
+    j["pushed"] = conn.peer_pushed();
+  }
   const AttestationResult* r = conn.peer_result();
   if (r != nullptr) {
     j["status"] = std::string(tier_name(r->status()));
