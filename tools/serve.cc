@@ -9,9 +9,9 @@
 #include "tools/commands.h"
 #include "tools/common.h"
 #include "tools/net.h"
+#include "tools/protocol_options.h"
 #include "tools/session.h"
 #include "tools/sidecar.h"
-#include "tools/protocol_options.h"
 #include "tools/verifier_options.h"
 
 #include <atls/config.h>

@@ -154,10 +154,10 @@ enum class ErrorCategory : std::uint8_t {
   X(EaEmptyAuthenticator, PolicyRejected, 42,                                                      \
     "peer refused to authenticate (empty authenticator)")                                          \
   X(EaNoAttestation, BadEvidence, 42, "authenticator carries no cmw_attestation extension")        \
-  X(PushUnsolicited, Protocol, 10, "pushed authenticator the receiver did not accept")           \
-  X(PushRepeated, Protocol, 10, "a second pushed authenticator")                                 \
-  X(PushContextReused, Protocol, 10, "authenticator reuses the context of the pushed one")       \
-  X(PushLate, Protocol, 10, "pushed authenticator after the peer's first frame")                 \
+  X(PushUnsolicited, Protocol, 10, "pushed authenticator the receiver did not accept")             \
+  X(PushRepeated, Protocol, 10, "a second pushed authenticator")                                   \
+  X(PushContextReused, Protocol, 10, "authenticator reuses the context of the pushed one")         \
+  X(PushLate, Protocol, 10, "pushed authenticator after the peer's first frame")                   \
   X(PeerCertUntrusted, PolicyRejected, 42,                                                         \
     "peer certificate does not meet the certificate policy")                                       \
   X(PeerHostnameMismatch, PolicyRejected, 42, "peer certificate does not match the host name")     \

@@ -312,8 +312,10 @@ Result<void> Engine::read_early_data() {
 
 Result<void> Engine::on_server_flight() {
   // Our Finished is sent and the exporter exists. Without the client's
-  // offer the stream is decided after the handshake, as always.
-  if (!m_hs.offer || !m_hs.answer) {
+  // offer the stream is decided after the handshake, as always; so is it
+  // when nothing would go out in this flight but the preamble.
+  if (!m_hs.offer || !m_hs.answer ||
+      (!push_negotiated(m_hs) && !m_hs.answer->wants_client_attestation)) {
     return ok();
   }
   m_peer_is_rp = m_hs.answer->server_scheme.has_value();
@@ -423,7 +425,9 @@ Result<void> Engine::send_first_frames() {
     ATLS_TRY(queue_frame(tls::FrameType::Authenticator, pushed));
     m_answer_end = m_queued;
   }
-  if (m_request_due) {
+  // A request that needs a remote Verifier's session waits for the
+  // client's Finished: a ClientHello alone must not cost a Verifier call.
+  if (m_request_due && (m_hs_done || !m_rp.request_may_block())) {
     m_request_due = false;
     ATLS_TRY(issue_request());
   }
@@ -762,7 +766,7 @@ bool Engine::defer() {
 }
 
 Result<void> Engine::run_held() {
-  if (m_push_due && !defer()) {
+  if (m_push_due || m_request_due) {
     ATLS_TRY(send_first_frames());
   }
   if (m_request_pending && !defer()) {
@@ -794,6 +798,10 @@ Result<void> Engine::run_attestation_work() {
 
 Result<void> Engine::reattest() {
   ATLS_TRY(advance());
+  if (!m_hs_done || m_push_due || m_request_due) {
+    // Our first frames (a push, then the first request) go first.
+    return Error{ErrorCode::InvalidArgument, "the first attestation has not started yet"};
+  }
   if (!m_is_rp || m_stream != Stream::Atls) {
     return Error{ErrorCode::InvalidArgument, "this endpoint does not appraise its peer"};
   }

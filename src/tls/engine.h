@@ -84,8 +84,12 @@ class Engine {
   // want_read: libssl asked for input, or nothing else is pending and
   // reading is neither paused (held data at its cap) nor over.
   bool want_read() const;
+  // want_write: libssl asked to write, or something is queued -- except a
+  // preamble alone in our first flight, which waits for our push (deferred
+  // work) and must not make an event loop spin on a writable socket.
   bool want_write() const {
-    return m_want_write || m_out_pos < m_out.size() || m_close_notify_pending;
+    return m_want_write || (m_out_pos < m_out.size() && !(m_flight_open && m_preamble_alone)) ||
+           m_close_notify_pending;
   }
   int timeout_ms() const;
   Role role() const { return m_opts.role; }

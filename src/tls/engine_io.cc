@@ -201,7 +201,9 @@ bool Engine::shutdown_ssl() {
 }
 
 void Engine::drain_on_failure() {
-  if (m_ssl == nullptr || !m_hs_done) {
+  // In our first flight (m_flight_open) the ALERT still goes out, as
+  // 0.5-RTT data; close_notify cannot before the handshake is done.
+  if (m_ssl == nullptr || (!m_hs_done && !m_flight_open)) {
     return;
   }
   const auto until = Clock::now() + std::chrono::milliseconds(500);
@@ -216,7 +218,9 @@ void Engine::drain_on_failure() {
       break;
     }
   }
-  shutdown_ssl();
+  if (m_hs_done) {
+    shutdown_ssl();
+  }
 }
 
 int Engine::timeout_ms() const {

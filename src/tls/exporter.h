@@ -58,7 +58,7 @@ Result<Bytes> compute_binder(ossl::HashAlg hash, ByteView spki_der, ByteView exp
 // when not empty, is attestation_exporter(ssl, label, context) computed
 // earlier; an exporter value computed here is wiped after use. Fails like
 // connection_hash, attestation_exporter and compute_binder.
-Result<Bytes> connection_binder(SSL* ssl, ExporterLabel label, ByteView context,
-                                ByteView spki_der, ByteView exported = {});
+Result<Bytes> connection_binder(SSL* ssl, ExporterLabel label, ByteView context, ByteView spki_der,
+                                ByteView exported = {});
 
 }  // namespace atls::tls

@@ -51,7 +51,8 @@ Result<AtlsOffer> parse_offer(ByteView extension_data) {
 
 Result<Bytes> encode_answer(const AtlsAnswer& answer) {
   if (!valid_answer_mode(answer.mode)) {
-    return Error{ErrorCode::InvalidArgument, "answer mode must be one delivery mode and known flags"};
+    return Error{ErrorCode::InvalidArgument,
+                 "answer mode must be one delivery mode and known flags"};
   }
   ByteWriter w;
   w.u8(answer.mode);

@@ -85,9 +85,9 @@ Result<Bytes> encode_answer(const AtlsAnswer& answer);
 
 // parse_answer parses an answer's extension_data. Fails with
 // NegotiationMalformed on a short input, trailing bytes, a mode without
-// exactly one delivery mode or with an unknown bit, a server_scheme vector holding more than one scheme or a
-// partial one, or wants_client_attestation other than 0 or 1. Whether the
-// mode, its flags and the scheme were offered is the engine's check.
+// exactly one delivery mode or with an unknown bit, a server_scheme vector holding more than one
+// scheme or a partial one, or wants_client_attestation other than 0 or 1. Whether the mode, its
+// flags and the scheme were offered is the engine's check.
 Result<AtlsAnswer> parse_answer(ByteView extension_data);
 
 // choose_scheme returns the first scheme of |theirs| (the offerer's order of

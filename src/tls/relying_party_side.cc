@@ -255,11 +255,11 @@ Result<void> RelyingPartySide::appraise(SSL* ssl, const tls::ValidatedAuthentica
     ATLS_TRY(finish(previous.result.get(), previous.leaf_spki));
   }
   if (m_cs.async_policy) {
-    auto job = std::async(std::launch::async, [config = m_config, ev = std::move(evidence),
-                                               b = std::move(binder), spki = va.leaf_spki,
-                                               passport, session]() {
-      return appraise_job(config_state(*config), ev, b, spki, passport, session);
-    });
+    auto job = std::async(
+        std::launch::async, [config = m_config, ev = std::move(evidence), b = std::move(binder),
+                             spki = va.leaf_spki, passport, session]() {
+          return appraise_job(config_state(*config), ev, b, spki, passport, session);
+        });
     m_async = Pending{std::move(job), va.leaf_spki};
     return ok();
   }

@@ -64,9 +64,9 @@ class RelyingPartySide {
   bool pushed() const { return m_pushed_context.has_value(); }
   // awaiting: an authenticator is due from the peer (an outstanding
   // request, or the agreed push not yet received).
-  bool awaiting() const {
-    return m_request_outstanding || (m_push_expected && !m_pushed_context && m_count == 0);
-  }
+  // (A push counts until its appraisal finished: under the async policy it
+  // runs on a worker, and attestation_timeout bounds it too.)
+  bool awaiting() const { return m_request_outstanding || (m_push_expected && m_count == 0); }
   // set_label sets the binder's exporter label (once the handshake chose it).
   void set_label(ExporterLabel label) { m_label = label; }
 

@@ -3,14 +3,16 @@
 // tests/interop/test_ea_interop.py, whose Python side implements RFC 9261
 // independently.
 //
-//   atls_ea_peer [--suite TLS_AES_128_GCM_SHA256] [--push]
+//   atls_ea_peer [--suite TLS_AES_128_GCM_SHA256] [--push] [--cmw-label]
 //
 // With --push it attests in its first flight (docs/wire-profile.md §1.9):
 // SSL_read_early_data until libssl has sent the server Finished, then the
 // preamble, a spontaneous AUTHENTICATOR (a fresh context of its own, the
 // scheme the first of the ClientHello's signature_algorithms it can make)
-// and a DATA report {"binder": hex, "first_flight": true when those bytes
-// left before the client's Finished was read} as 0.5-RTT data.
+// and a DATA report {"binder": hex, "early_data": true when those bytes
+// went out with SSL_write_early_data, i.e. before the server read the
+// client's Finished} as 0.5-RTT data. With --cmw-label every binder uses
+// the exporter label "EXPORTER-cmw-attestation" instead of "Attestation".
 //
 // It listens on 127.0.0.1 (a free port), prints {"port": N} on stdout,
 // serves exactly one connection, and exits. After the handshake it sends the
@@ -151,8 +153,7 @@ class Peer {
     if (!keys || !spki) {
       return fail("exporter");
     }
-    auto binder = atls::tls::connection_binder(m_ssl, atls::ExporterLabel::Attestation, context,
-                                               *spki);
+    auto binder = atls::tls::connection_binder(m_ssl, m_label, context, *spki);
     if (!binder) {
       return fail("binder");
     }
@@ -162,8 +163,8 @@ class Peer {
     }
     const std::vector<atls::tls::Extension> exts{std::move(*ext)};
     const std::vector<Bytes> chain{m_id.der};
-    auto auth = atls::tls::build_authenticator(*keys, nullptr, context, chain, exts,
-                                               m_id.key.get(), offered);
+    auto auth = atls::tls::build_authenticator(*keys, nullptr, context, chain, exts, m_id.key.get(),
+                                               offered);
     if (!auth) {
       return fail(auth.error().to_string());
     }
@@ -173,15 +174,14 @@ class Peer {
     }
     Bytes out(atls::tls::kPreamble.begin(), atls::tls::kPreamble.end());
     out.insert(out.end(), frame->begin(), frame->end());
-    const bool first_flight = ::SSL_is_init_finished(m_ssl) != 1;
-    const std::string report = std::string("{\"binder\":\"") + atls::to_hex(*binder) +
-                               "\",\"first_flight\":" + (first_flight ? "true" : "false") + "}";
+    std::size_t written = 0;
+    const std::string report =
+        std::string("{\"binder\":\"") + atls::to_hex(*binder) + "\",\"early_data\":true}";
     auto data = atls::tls::encode_frame(FrameType::Data, atls::to_bytes(report));
     if (!data) {
       return fail("frame");
     }
     out.insert(out.end(), data->begin(), data->end());
-    std::size_t written = 0;
     if (::SSL_write_early_data(m_ssl, out.data(), out.size(), &written) != 1 ||
         written != out.size()) {
       return fail("SSL_write_early_data");
@@ -258,7 +258,7 @@ class Peer {
     }
     auto keys = atls::tls::authenticator_keys(m_ssl, true);  // we send: server labels
     auto hash = atls::tls::connection_hash(m_ssl);
-    auto exported = atls::tls::attestation_exporter(m_ssl, atls::ExporterLabel::Attestation, req->context);
+    auto exported = atls::tls::attestation_exporter(m_ssl, m_label, req->context);
     auto spki = atls::ossl::cert_spki_der(m_id.cert.get());
     if (!keys || !hash || !exported || !spki) {
       return fail("exporter");
@@ -330,7 +330,8 @@ class Peer {
       } else {
         bool binder_ok = false;
         auto hash = atls::tls::connection_hash(m_ssl);
-        auto exported = atls::tls::attestation_exporter(m_ssl, atls::ExporterLabel::Attestation, v->context);
+        auto exported =
+            atls::tls::attestation_exporter(m_ssl, atls::ExporterLabel::Attestation, v->context);
         if (hash && exported && v->cmw) {
           auto binder = atls::tls::compute_binder(*hash, v->leaf_spki, *exported);
           if (binder) {
@@ -384,6 +385,9 @@ class Peer {
   atls::tls::FrameDecoder m_decoder;
   std::optional<atls::tls::AuthRequest> m_request;
   bool m_preamble_sent = false;
+
+ public:
+  atls::ExporterLabel m_label = atls::ExporterLabel::Attestation;
 };
 
 // Fd closes a socket descriptor.
@@ -404,11 +408,14 @@ struct Fd {
 int main(int argc, char** argv) {
   std::string suite = "TLS_AES_128_GCM_SHA256";
   bool push = false;
+  bool cmw_label = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--suite" && i + 1 < argc) {
       suite = argv[++i];
     } else if (std::string_view(argv[i]) == "--push") {
       push = true;
+    } else if (std::string_view(argv[i]) == "--cmw-label") {
+      cmw_label = true;
     }
   }
   auto tls_id = make_identity("atls-ea-peer");
@@ -453,7 +460,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ea_peer: SSL setup failed\n");
     return 1;
   }
+  ::SSL_set_accept_state(ssl.get());
   Peer peer(ssl.get(), std::move(*attest_id));
+  if (cmw_label) {
+    peer.m_label = atls::ExporterLabel::CmwAttestation;
+  }
   if (push) {
     std::uint8_t byte = 0;
     std::size_t n = 0;

@@ -73,8 +73,7 @@ Result<Connection> AttackFixture::run_push(
 }
 
 Result<Connection> AttackFixture::connect_victim(
-    std::shared_ptr<const Config> as,
-    const std::function<Result<void>(Connection&)>& after_connect,
+    std::shared_ptr<const Config> as, const std::function<Result<void>(Connection&)>& after_connect,
     const std::function<void(RawPeer& peer)>& after_preambles) {
   auto [lfd, port] = listen_local();
   std::thread t([lfd = lfd, as, &after_preambles]() {

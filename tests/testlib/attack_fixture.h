@@ -25,7 +25,7 @@ struct AttackFixture {
   std::shared_ptr<const Config> attacker;  // as a server: advertises the genuine scheme
   // The same, agreeing to push its authenticator (docs/wire-profile.md §1.9).
   std::shared_ptr<const Config> pushing_attacker;
-  std::shared_ptr<const Config> victim;    // client: requires server attestation
+  std::shared_ptr<const Config> victim;  // client: requires server attestation
 
   // The software attester of |genuine|, trusted by software_policy().
   explicit AttackFixture(std::function<void(Config::Builder&)> tweak_victim = {});

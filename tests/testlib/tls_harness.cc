@@ -484,9 +484,16 @@ Bytes RawPeer::answer(const tls::AuthRequest& req, const std::vector<Bytes>& cha
 }
 
 Bytes RawPeer::push(ByteView context, const std::vector<Bytes>& chain_der, EVP_PKEY* leaf_key,
-                    const Bytes& cmw, const Config& config) {
-  const std::vector<tls::Extension> exts{
-      tls::cmw_extension(cmw, internal::config_state(config).ext_codepoints()).value()};
+                    std::optional<Bytes> cmw, const Config& config,
+                    std::vector<tls::Extension> extra) {
+  std::vector<tls::Extension> exts;
+  if (cmw) {
+    exts.push_back(
+        tls::cmw_extension(*cmw, internal::config_state(config).ext_codepoints()).value());
+  }
+  for (auto& e : extra) {
+    exts.push_back(std::move(e));
+  }
   auto a = tls::build_authenticator(own_keys(), nullptr, context, chain_der, exts, leaf_key,
                                     m_hs.client_sigalgs);
   EXPECT_TRUE(a) << (a ? "" : a.error().to_string());

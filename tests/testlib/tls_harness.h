@@ -209,9 +209,11 @@ class RawPeer {
                std::optional<Bytes> cmw, const Config& config,
                std::vector<tls::Extension> extra = {});
   // push builds a spontaneous (pushed) authenticator for |context|, its
-  // scheme taken from the ClientHello's signature_algorithms.
+  // scheme taken from the ClientHello's signature_algorithms; |cmw| and
+  // |extra| as for answer().
   Bytes push(ByteView context, const std::vector<Bytes>& chain_der, EVP_PKEY* leaf_key,
-             const Bytes& cmw, const Config& config);
+             std::optional<Bytes> cmw, const Config& config,
+             std::vector<tls::Extension> extra = {});
 
  private:
   bool finish_handshake();

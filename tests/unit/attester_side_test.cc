@@ -54,7 +54,10 @@ struct RawRp {
 std::shared_ptr<const Config> attesting_server(std::shared_ptr<Attester> attester,
                                                std::chrono::milliseconds interval = 1000ms) {
   auto sb = server_builder(std::move(attester));
-  sb.peer_attestation(AttestationMode::Off).min_reattestation_interval(interval);
+  // Requests only: these tests pace the answers to requests, not a push.
+  sb.peer_attestation(AttestationMode::Off)
+      .min_reattestation_interval(interval)
+      .first_flight_attestation(false);
   return build_or_fail(sb);
 }
 

@@ -137,6 +137,8 @@ TEST(Config, DefaultConfigSnapshot) {
             "trust_anchors = system\n"
             "pinned_keys = 0\n"
             "negotiation = on\n"
+            "exporter_label_policy = negotiate\n"
+            "first_flight_attestation = on\n"
             "codepoints = 0xFFA0 0xFFA1 0xFFA2\n"
             "handshake_timeout_ms = 10000\n"
             "receive_buffer_limit = 8388608\n"

@@ -127,9 +127,9 @@ TEST(EngineHostName, SkippingTheHostNameCheckIsExplicit) {
 TEST(EngineSigpipe, WritingToAGonePeerFailsWithoutSigpipe) {
   ServerThread srv(build_or_fail(server_builder(nullptr).peer_attestation(AttestationMode::Off)),
                    [](Connection& c) { ::shutdown(c.fd(), SHUT_RDWR); });
-  auto conn = Client::connect(
-      build_or_fail(client_builder().peer_attestation(AttestationMode::Off)), "localhost",
-      srv.port());
+  auto conn =
+      Client::connect(build_or_fail(client_builder().peer_attestation(AttestationMode::Off)),
+                      "localhost", srv.port());
   ASSERT_TRUE(conn) << conn.error().to_string();
   srv.join();
   // Blocked, a SIGPIPE raised by a write would stay pending for this thread.

@@ -70,8 +70,9 @@ TEST(Exporter, Tls12IsRefused) {
   EXPECT_EQ(authenticator_keys(p.client.get(), true).error().code,
             ErrorCode::TlsVersionUnsupported);
   EXPECT_EQ(connection_hash(p.client.get()).error().code, ErrorCode::TlsVersionUnsupported);
-  EXPECT_EQ(attestation_exporter(p.server.get(), atls::ExporterLabel::Attestation, Bytes{1}).error().code,
-            ErrorCode::TlsVersionUnsupported);
+  EXPECT_EQ(
+      attestation_exporter(p.server.get(), atls::ExporterLabel::Attestation, Bytes{1}).error().code,
+      ErrorCode::TlsVersionUnsupported);
 }
 
 TEST(Exporter, AttestationExporterAndBinder) {

@@ -72,6 +72,30 @@ TEST(Negotiation, EncodeAnswerRejectsBadMode) {
   EXPECT_EQ(encode_answer(a).error().code, ErrorCode::InvalidArgument);
 }
 
+// docs/wire-profile.md §1.9 and docs/protocol-choices.md: the answer holds
+// one delivery mode plus the push (bit 2), client-push (bit 3) and label
+// (bit 4) flags; any other bit is malformed.
+TEST(Negotiation, AnswerFlags) {
+  AtlsAnswer a;
+  a.mode = kModePostHandshake | kModePush | kModeCmwLabel;
+  a.server_scheme = kTpm;
+  auto enc = encode_answer(a);
+  ASSERT_TRUE(enc);
+  EXPECT_EQ(to_hex(*enc).substr(0, 2), "15");
+  auto dec = parse_answer(*enc);
+  ASSERT_TRUE(dec);
+  EXPECT_EQ(dec->mode, a.mode);
+  for (const std::string& h : {std::string("21000000"),     // unknown bit 5
+                               std::string("04000000"),     // push without a delivery mode
+                               std::string("13000000")}) {  // both delivery modes
+    auto r = parse_answer(from_hex(h).value());
+    ASSERT_FALSE(r) << h;
+    EXPECT_EQ(r.error().code, ErrorCode::NegotiationMalformed) << h;
+  }
+  a.mode = kModePostHandshake | 0x40;
+  EXPECT_EQ(encode_answer(a).error().code, ErrorCode::InvalidArgument);
+}
+
 TEST(Negotiation, OfferMalformed) {
   for (const std::string& h : {
            std::string(""),        // empty

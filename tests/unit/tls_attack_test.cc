@@ -54,10 +54,9 @@ using test::Script;
 // context was never issued there.
 TEST(TlsAttack, ReplayFromAnotherConnectionHasAnUnknownContext) {
   AttackFixture f;
-  auto honest_server =
-      build_or_fail(server_builder(f.genuine.attester)
-                        .peer_attestation(AttestationMode::Off)
-                        .first_flight_attestation(false));
+  auto honest_server = build_or_fail(server_builder(f.genuine.attester)
+                                         .peer_attestation(AttestationMode::Off)
+                                         .first_flight_attestation(false));
   ServerThread srv(honest_server, nullptr);
   Bytes captured;
   {
@@ -85,10 +84,9 @@ TEST(TlsAttack, ReplayFromAnotherConnectionHasAnUnknownContext) {
 TEST(TlsAttack, ReplayWithACollidingContextFailsFinished) {
   auto rng = std::make_shared<test::FixedRng>(0x42);
   AttackFixture f([&](Config::Builder& b) { b.rng(rng); });
-  auto honest_server =
-      build_or_fail(server_builder(f.genuine.attester)
-                        .peer_attestation(AttestationMode::Off)
-                        .first_flight_attestation(false));
+  auto honest_server = build_or_fail(server_builder(f.genuine.attester)
+                                         .peer_attestation(AttestationMode::Off)
+                                         .first_flight_attestation(false));
   ServerThread srv(honest_server, nullptr);
   Bytes captured;
   {
@@ -117,10 +115,9 @@ TEST(TlsAttack, ReplayWithACollidingContextFailsFinished) {
 // bound to the other TLS connection (RFC 9261 §5.1 keys), so Finished fails.
 TEST(TlsAttack, RelayThroughTlsTerminatingMitmFailsFinished) {
   AttackFixture f;
-  auto honest_server =
-      build_or_fail(server_builder(f.genuine.attester)
-                        .peer_attestation(AttestationMode::Off)
-                        .first_flight_attestation(false));
+  auto honest_server = build_or_fail(server_builder(f.genuine.attester)
+                                         .peer_attestation(AttestationMode::Off)
+                                         .first_flight_attestation(false));
   ServerThread srv(honest_server, nullptr);
   auto pc = client_builder();
   pc.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(f.genuine));

@@ -8,6 +8,7 @@
 
 #include "src/core/encoding.h"
 #include "src/ossl/x509.h"
+#include "src/tls/authenticator.h"
 #include "src/tls/config.h"
 #include "src/tls/frame.h"
 #include "tests/testlib/attack_fixture.h"
@@ -15,6 +16,11 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -251,8 +257,9 @@ TEST(TlsPushAttack, APushBoundToAnotherContextIsRejected) {
     const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
     // Evidence bound to one context, carried by a push naming another.
     const Bytes cmw = test::attest_cmw(*f.attester, peer.binder(spki, fresh_context(1)), spki);
-    peer.send_frame(tls::FrameType::Authenticator,
-                    peer.push(fresh_context(2), cs.chain_der, cs.key.get(), cmw, *f.pushing_attacker));
+    peer.send_frame(
+        tls::FrameType::Authenticator,
+        peer.push(fresh_context(2), cs.chain_der, cs.key.get(), cmw, *f.pushing_attacker));
   });
   expect_code(r, ErrorCode::NonceMismatch);
 }
@@ -269,9 +276,146 @@ TEST(TlsPushAttack, APushFromAnotherConnectionIsRejected) {
   ASSERT_TRUE(first) << first.error().to_string();
   // The same bytes on a new connection: its exporter differs, so the
   // Finished does not verify.
-  auto r = f.run_push(
-      [&](RawPeer& peer) { peer.send_frame(tls::FrameType::Authenticator, captured); });
+  auto r =
+      f.run_push([&](RawPeer& peer) { peer.send_frame(tls::FrameType::Authenticator, captured); });
   expect_code(r, ErrorCode::EaBadFinished);
+}
+
+TEST(TlsPushAttack, APushWithAnExtensionTheClientHelloLackedIsRejected) {
+  AttackFixture f;
+  auto r = f.run_push([&](RawPeer& peer) {
+    const auto& cs = internal::config_state(*f.pushing_attacker);
+    const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
+    const Bytes ctx = fresh_context(3);
+    const Bytes cmw = test::attest_cmw(*f.attester, peer.binder(spki, ctx), spki);
+    peer.send_frame(tls::FrameType::Authenticator,
+                    peer.push(ctx, cs.chain_der, cs.key.get(), cmw, *f.pushing_attacker,
+                              {tls::Extension{0xFF7E, {}}}));
+  });
+  expect_code(r, ErrorCode::EaUnsupportedExtension);
+}
+
+TEST(TlsPushAttack, APushWithoutEvidenceIsRejected) {
+  AttackFixture f;
+  auto r = f.run_push([&](RawPeer& peer) {
+    const auto& cs = internal::config_state(*f.pushing_attacker);
+    peer.send_frame(
+        tls::FrameType::Authenticator,
+        peer.push(fresh_context(4), cs.chain_der, cs.key.get(), std::nullopt, *f.pushing_attacker));
+  });
+  expect_code(r, ErrorCode::EaNoAttestation);
+}
+
+// An authenticator made as the answer to a request (the request's bytes in
+// its transcript), sent as a push: the pushed form has no request part, so
+// its Finished does not verify.
+TEST(TlsPushAttack, AnAnswerPresentedAsAPushFailsFinished) {
+  AttackFixture f;
+  auto r = f.run_push([&](RawPeer& peer) {
+    const tls::AuthRequest req = peer.request(fresh_context(5), *f.pushing_attacker);
+    peer.send_frame(tls::FrameType::Authenticator, f.genuine_answer(peer, req));
+  });
+  expect_code(r, ErrorCode::EaBadFinished);
+}
+
+TEST(TlsPushAttack, AnEmptyAuthenticatorAsThePushFailsFinished) {
+  AttackFixture f;
+  auto r = f.run_push([&](RawPeer& peer) {
+    const tls::AuthRequest req = peer.request(fresh_context(6), *f.pushing_attacker);
+    peer.send_frame(tls::FrameType::Authenticator,
+                    tls::build_empty_authenticator(peer.own_keys(), req).value());
+  });
+  expect_code(r, ErrorCode::EaBadFinished);
+}
+
+TEST(TlsPushAttack, AnAgreedPushThatNeverComesTimesOut) {
+  AttackFixture f;
+  auto r = f.run_push([&](RawPeer&) {});
+  expect_code(r, ErrorCode::AttestationTimeout);
+}
+
+TEST(TlsPushAttack, ARequestBeforeThePushMakesThePushLate) {
+  AttackFixture f;
+  auto r = f.run_push([&](RawPeer& peer) {
+    peer.send_frame(tls::FrameType::AuthRequest,
+                    peer.request(fresh_context(8), *f.pushing_attacker).raw);
+    peer.send_frame(tls::FrameType::Authenticator, f.genuine_push(peer, fresh_context(9)));
+  });
+  expect_code(r, ErrorCode::PushLate);
+}
+
+// --- the server's first flight ---------------------------------------------------------
+
+// FailingAttester claims a scheme the client accepts and fails to attest.
+class FailingAttester final : public Attester {
+ public:
+  explicit FailingAttester(std::shared_ptr<Attester> like) : m_like(std::move(like)) {}
+  std::string_view name() const override { return "failing"; }
+  std::string_view media_type() const override { return m_like->media_type(); }
+  Result<Evidence> attest(const AttestationRequest&) override {
+    return Error{ErrorCode::AttesterFailure, "the attesting environment is down"};
+  }
+
+ private:
+  std::shared_ptr<Attester> m_like;
+};
+
+// A server whose push fails tells the client why: the ALERT goes out as
+// 0.5-RTT data, before the handshake is done.
+TEST(TlsPush, AFailedPushReachesTheClientAsAnAlert) {
+  auto bundle = test::make_software_bundle();
+  auto sb = server_builder(std::make_shared<FailingAttester>(bundle.attester));
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+  ServerThread srv(build_or_fail(sb), nullptr);
+  auto c = Client::connect(build_or_fail(cb), "localhost", srv.port());
+  srv.join();
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::PeerAlert) << c.error().to_string();
+  EXPECT_NE(c.error().detail.find("AttesterFailure"), std::string::npos) << c.error().detail;
+}
+
+// While only the server's preamble is queued in its first flight (its push
+// deferred to a worker), a non-blocking server does not ask to write: an
+// event loop must not spin on the writable socket.
+TEST(TlsPush, APreambleWaitingForADeferredPushDoesNotAskToWrite) {
+  auto bundle = test::make_software_bundle();
+  auto server_cfg = build_or_fail(server_builder(bundle.attester));
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+  auto client_cfg = build_or_fail(cb);
+  auto [lfd, port] = test::listen_local();
+  std::atomic<bool> client_done{false};
+  std::thread client([&, port = port]() {
+    auto c = Client::connect(client_cfg, "localhost", port);
+    EXPECT_TRUE(c) << (c ? "" : c.error().to_string());
+    EXPECT_TRUE(c && c->peer_pushed());
+    client_done = true;
+  });
+  const int fd = ::accept(lfd, nullptr, nullptr);
+  ASSERT_GE(fd, 0);
+  auto server = Server::from_listen_fd(server_cfg, lfd);
+  ASSERT_TRUE(server);
+  auto conn = server->accept_fd(fd, IoMode::NonBlocking);
+  ASSERT_TRUE(conn) << conn.error().to_string();
+  ASSERT_TRUE(conn->defer_attestation_work(true));
+  int pending_seen = 0;
+  for (int i = 0; i < 2000 && !client_done; ++i) {
+    (void)conn->process();
+    if (conn->attestation_work_pending()) {
+      ++pending_seen;
+      EXPECT_FALSE(conn->want_write()) << "a preamble alone asks to write";
+      (void)conn->run_attestation_work();
+      continue;
+    }
+    pollfd p{
+        conn->fd(),
+        static_cast<short>((conn->want_read() ? POLLIN : 0) | (conn->want_write() ? POLLOUT : 0)),
+        0};
+    ::poll(&p, 1, 10);
+  }
+  client.join();
+  EXPECT_GE(pending_seen, 1) << "the push was never deferred";
 }
 
 }  // namespace
