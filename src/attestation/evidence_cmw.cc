@@ -2,6 +2,8 @@
 
 #include "src/formats/cmw/cmw.h"
 
+#include <utility>
+
 namespace atls {
 
 std::string_view Evidence::media_type() const {
@@ -33,9 +35,11 @@ std::string label_text(const CmwLabel& l) {
                                                 : std::to_string(std::get<std::int64_t>(l));
 }
 
-void flatten(const Cmw& c, const std::string& prefix, std::vector<EvidenceRecord>& out) {
+// flatten moves the records' values out of |c| (parsed for this call only):
+// a quote or certificate is not copied once more.
+void flatten(Cmw& c, const std::string& prefix, std::vector<EvidenceRecord>& out) {
   if (c.is_collection()) {
-    for (const auto& [label, item] : c.collection.entries) {
+    for (auto& [label, item] : c.collection.entries) {
       const std::string l = label_text(label);
       flatten(item, prefix.empty() ? l : prefix + "/" + l, out);
     }
@@ -44,8 +48,8 @@ void flatten(const Cmw& c, const std::string& prefix, std::vector<EvidenceRecord
   EvidenceRecord r;
   r.label = prefix;
   r.media_type = c.record.content_format ? "cf:" + std::to_string(*c.record.content_format)
-                                         : c.record.media_type;
-  r.value = c.record.value;
+                                         : std::move(c.record.media_type);
+  r.value = std::move(c.record.value);
   r.ind = c.record.ind.value_or(0);
   out.push_back(std::move(r));
 }
@@ -53,7 +57,7 @@ void flatten(const Cmw& c, const std::string& prefix, std::vector<EvidenceRecord
 }  // namespace
 
 Result<Evidence> evidence_from_cmw(ByteView cmw) {
-  ATLS_ASSIGN_OR_RETURN(const Cmw parsed, parse_cmw(cmw));
+  ATLS_ASSIGN_OR_RETURN(Cmw parsed, parse_cmw(cmw));
   Evidence e;
   e.cmw.assign(cmw.begin(), cmw.end());
   flatten(parsed, "", e.records);

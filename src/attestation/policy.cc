@@ -197,6 +197,14 @@ Result<Bytes> FileCache::load(const std::string& base_dir, const std::string& re
     return load_reference(base_dir, ref);
   }
   const std::string path = reference_path(base_dir, ref);
+  const auto now = std::chrono::steady_clock::now();
+  {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    const auto it = m_entries.find(path);
+    if (it != m_entries.end() && now - it->second.checked < m_recheck) {
+      return it->second.contents;
+    }
+  }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     // read_file_bytes reports the error (or reads what is not a plain file).
@@ -214,6 +222,7 @@ Result<Bytes> FileCache::load(const std::string& base_dir, const std::string& re
     const std::lock_guard<std::mutex> lock(m_mutex);
     const auto it = m_entries.find(path);
     if (it != m_entries.end() && it->second.stamp == stamp) {
+      it->second.checked = now;
       return it->second.contents;
     }
   }
@@ -224,7 +233,7 @@ Result<Bytes> FileCache::load(const std::string& base_dir, const std::string& re
   if (m_entries.size() >= kMaxEntries && m_entries.count(path) == 0) {
     m_entries.clear();
   }
-  m_entries[path] = Entry{stamp, contents};
+  m_entries[path] = Entry{stamp, contents, now};
   return contents;
 }
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -39,11 +40,16 @@ struct EarIssuerPolicy {
 // FileCache keeps the contents of a policy's file references, so that a
 // verification does not read its trust anchors from disk again. A cached
 // file is used only while its identity and times (device, inode, size,
-// mtime, ctime) are unchanged, so an edited or replaced file is read again,
-// as before. Thread-safe.
+// mtime, ctime) are unchanged, so an edited or replaced file is read again.
+// The identity is checked (one stat) at most once per |recheck| interval per
+// file, not on every verification: a file edited on disk is seen within a
+// second (docs/policy.md, "File references"). Thread-safe.
 class FileCache {
  public:
-  FileCache() = default;
+  static constexpr std::chrono::milliseconds kDefaultRecheck{1000};
+
+  explicit FileCache(std::chrono::steady_clock::duration recheck = kDefaultRecheck)
+      : m_recheck(recheck) {}
   FileCache(const FileCache&) = delete;
   FileCache& operator=(const FileCache&) = delete;
 
@@ -65,8 +71,10 @@ class FileCache {
   struct Entry {
     Stamp stamp;
     Bytes contents;
+    std::chrono::steady_clock::time_point checked;  // when |stamp| was taken
   };
   static constexpr std::size_t kMaxEntries = 256;
+  const std::chrono::steady_clock::duration m_recheck;
   mutable std::mutex m_mutex;
   mutable std::map<std::string, Entry> m_entries;  // by path
 };

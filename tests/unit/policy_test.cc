@@ -4,11 +4,15 @@
 #include "src/attestation/policy.h"
 
 #include "src/core/defaults.h"
+#include "src/core/encoding.h"
 #include "src/plugins/builtin_plugins.h"
+#include "tests/testlib/process.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdio>
 #include <string>
 
 namespace atls {
@@ -131,6 +135,49 @@ TEST(Policy, LoadPolicyFileNamesTheFile) {
   auto missing = load_policy_file("/nonexistent/policy.json", registry());
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::FileNotFound);
+}
+
+// FileCache (docs/policy.md, "File references"): a file is read once and
+// then checked at most once per re-check interval; within the interval no
+// verification touches the file system, after it a change on disk is seen.
+TEST(FileCache, WithinTheIntervalTheKeptCopyIsUsed) {
+  const test::TempDir dir;
+  ASSERT_TRUE(test::write_text_file(dir.file("anchor.pem"), "first"));
+  const FileCache cache(std::chrono::hours(1));
+  auto a = cache.load(dir.path(), "anchor.pem");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, to_bytes("first"));
+  ASSERT_TRUE(test::write_text_file(dir.file("anchor.pem"), "second, longer"));
+  auto b = cache.load(dir.path(), "anchor.pem");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*b, to_bytes("first"));
+  ASSERT_EQ(std::remove(dir.file("anchor.pem").c_str()), 0);
+  auto c = cache.load(dir.path(), "anchor.pem");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, to_bytes("first"));
+}
+
+TEST(FileCache, AfterTheIntervalChangesAreSeen) {
+  const test::TempDir dir;
+  ASSERT_TRUE(test::write_text_file(dir.file("anchor.pem"), "first"));
+  const FileCache cache(std::chrono::milliseconds(0));
+  auto a = cache.load(dir.path(), "anchor.pem");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, to_bytes("first"));
+  // Another size, so that the stamp differs whatever the file system's
+  // time granularity.
+  ASSERT_TRUE(test::write_text_file(dir.file("anchor.pem"), "second, longer"));
+  auto b = cache.load(dir.path(), "anchor.pem");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*b, to_bytes("second, longer"));
+  ASSERT_EQ(std::remove(dir.file("anchor.pem").c_str()), 0);
+  auto c = cache.load(dir.path(), "anchor.pem");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::FileNotFound);
+}
+
+TEST(FileCache, DefaultIntervalIsOneSecond) {
+  EXPECT_EQ(FileCache::kDefaultRecheck, std::chrono::milliseconds(1000));
 }
 
 }  // namespace

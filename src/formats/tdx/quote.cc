@@ -231,28 +231,30 @@ Result<TdxQuote> parse_tdx_quote(ByteView data) {
 }
 
 nlohmann::json td_report_to_json(const TdReport& b) {
-  nlohmann::json body = {
-      {"tee_tcb_svn", to_hex(b.tee_tcb_svn)},
-      {"mr_seam", to_hex(b.mr_seam)},
-      {"mr_signer_seam", to_hex(b.mr_signer_seam)},
-      {"seam_attributes", to_hex(b.seam_attributes)},
-      {"td_attributes", to_hex(b.td_attributes)},
-      {"xfam", to_hex(b.xfam)},
-      {"mr_td", to_hex(b.mr_td)},
-      {"mr_config_id", to_hex(b.mr_config_id)},
-      {"mr_owner", to_hex(b.mr_owner)},
-      {"mr_owner_config", to_hex(b.mr_owner_config)},
-      {"rtmr0", to_hex(b.rtmr0)},
-      {"rtmr1", to_hex(b.rtmr1)},
-      {"rtmr2", to_hex(b.rtmr2)},
-      {"rtmr3", to_hex(b.rtmr3)},
-      {"report_data", to_hex(b.report_data)},
-  };
+  // Built by moving each value into the object: a braced initializer list
+  // would copy every hex string once more, on every verification.
+  nlohmann::json body = nlohmann::json::object();
+  auto& o = body.get_ref<nlohmann::json::object_t&>();
+  o.emplace("tee_tcb_svn", to_hex(b.tee_tcb_svn));
+  o.emplace("mr_seam", to_hex(b.mr_seam));
+  o.emplace("mr_signer_seam", to_hex(b.mr_signer_seam));
+  o.emplace("seam_attributes", to_hex(b.seam_attributes));
+  o.emplace("td_attributes", to_hex(b.td_attributes));
+  o.emplace("xfam", to_hex(b.xfam));
+  o.emplace("mr_td", to_hex(b.mr_td));
+  o.emplace("mr_config_id", to_hex(b.mr_config_id));
+  o.emplace("mr_owner", to_hex(b.mr_owner));
+  o.emplace("mr_owner_config", to_hex(b.mr_owner_config));
+  o.emplace("rtmr0", to_hex(b.rtmr0));
+  o.emplace("rtmr1", to_hex(b.rtmr1));
+  o.emplace("rtmr2", to_hex(b.rtmr2));
+  o.emplace("rtmr3", to_hex(b.rtmr3));
+  o.emplace("report_data", to_hex(b.report_data));
   if (b.tee_tcb_svn2) {
-    body["tee_tcb_svn2"] = to_hex(*b.tee_tcb_svn2);
+    o.emplace("tee_tcb_svn2", to_hex(*b.tee_tcb_svn2));
   }
   if (b.mr_servicetd) {
-    body["mr_servicetd"] = to_hex(*b.mr_servicetd);
+    o.emplace("mr_servicetd", to_hex(*b.mr_servicetd));
   }
   return body;
 }

@@ -15,14 +15,16 @@ Error malformed(std::string what) {
   return Error{ErrorCode::TpmMalformed, "tpm2 evidence: " + std::move(what)};
 }
 
-Result<Bytes> bytes_field(const CborValue& v, const char* name) {
+// bytes_field takes a byte string out of the decoded tree (moved, not
+// copied: the tree is discarded after parsing).
+Result<Bytes> bytes_field(CborValue& v, const char* name) {
   if (!v.is_bytes()) {
     return malformed(std::string("\"") + name + "\" must be a byte string");
   }
-  return v.raw_bytes();
+  return std::move(v.mutable_bytes());
 }
 
-Result<TpmPcrValues> parse_pcrs(const CborValue& v) {
+Result<TpmPcrValues> parse_pcrs(CborValue& v) {
   if (!v.is_map()) {
     return malformed("\"pcrs\" must be a map");
   }
@@ -34,7 +36,7 @@ Result<TpmPcrValues> parse_pcrs(const CborValue& v) {
     if (!hash) {
       return malformed("\"pcrs\" keys must be sha1, sha256, sha384 or sha512");
     }
-    const CborValue& bank_map = v.map_value(i);
+    CborValue& bank_map = v.items()[2 * i + 1];
     if (!bank_map.is_map()) {
       return malformed("a PCR bank must be a map");
     }
@@ -42,7 +44,7 @@ Result<TpmPcrValues> parse_pcrs(const CborValue& v) {
     bank.hash = *hash;
     for (std::size_t j = 0; j < bank_map.map_size(); ++j) {
       const CborValue& index = bank_map.map_key(j);
-      const CborValue& value = bank_map.map_value(j);
+      CborValue& value = bank_map.items()[2 * j + 1];
       if (!index.is_unsigned() || index.raw_uint() >= kTpmPcrSelectMax * 8) {
         return malformed("a PCR index must be an unsigned integer below 32");
       }
@@ -50,7 +52,8 @@ Result<TpmPcrValues> parse_pcrs(const CborValue& v) {
         return malformed("a PCR value must be a byte string of the bank's digest size");
       }
       // Keys are unique: the CBOR decoder rejects duplicate map keys.
-      bank.values.emplace(static_cast<std::uint32_t>(index.raw_uint()), value.raw_bytes());
+      bank.values.emplace_hint(bank.values.end(), static_cast<std::uint32_t>(index.raw_uint()),
+                               std::move(value.mutable_bytes()));
     }
     out.banks.push_back(std::move(bank));
   }
@@ -60,7 +63,7 @@ Result<TpmPcrValues> parse_pcrs(const CborValue& v) {
 }  // namespace
 
 Result<Tpm2QuoteEvidence> parse_tpm2_quote_evidence(ByteView data) {
-  ATLS_ASSIGN_OR_RETURN(const CborValue root, cbor_decode(data));
+  ATLS_ASSIGN_OR_RETURN(CborValue root, cbor_decode(data));
   if (!root.is_map()) {
     return malformed("not a CBOR map");
   }
@@ -70,7 +73,7 @@ Result<Tpm2QuoteEvidence> parse_tpm2_quote_evidence(ByteView data) {
   bool have_pcrs = false;
   for (std::size_t i = 0; i < root.map_size(); ++i) {
     const CborValue& k = root.map_key(i);
-    const CborValue& v = root.map_value(i);
+    CborValue& v = root.items()[2 * i + 1];
     if (!k.is_text()) {
       return malformed("keys must be text");
     }

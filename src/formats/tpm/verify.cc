@@ -203,9 +203,94 @@ Result<Bytes> tpm_pcr_digest(std::uint16_t hash, const std::vector<TpmPcrSelecti
   return hasher.finish();
 }
 
-Result<void> check_tpm_quote_pcrs(const TpmQuoteInfo& quote, std::uint16_t sig_hash,
-                                  const TpmPcrValues& values) {
-  // The (bank, index) pairs the quote covers must be exactly those supplied.
+namespace {
+
+// A set of (bank, index) pairs as one 64-bit mask per bank, for the common
+// case where every index is below 64 (a TPM selects at most 32 PCRs).
+struct BankMask {
+  std::uint16_t hash = 0;
+  std::uint64_t mask = 0;
+};
+
+// Adds |bit| of bank |hash|; false when |bit| does not fit the mask.
+bool add_bit(std::vector<BankMask>& to, std::uint16_t hash, std::uint64_t bit) {
+  if (bit >= 64) {
+    return false;
+  }
+  for (auto& b : to) {
+    if (b.hash == hash) {
+      b.mask |= std::uint64_t{1} << bit;
+      return true;
+    }
+  }
+  to.push_back({hash, std::uint64_t{1} << bit});
+  return true;
+}
+
+// The (bank, index) pairs of the quote's selection and of the supplied
+// values.
+struct PcrSets {
+  std::vector<BankMask> quoted;
+  std::vector<BankMask> supplied;
+};
+
+// pcr_masks returns both sets as masks, or nullopt when one of them does
+// not fit (then the caller compares sets) or, with |duplicate| set, when the
+// quote selects one bank twice.
+std::optional<PcrSets> pcr_masks(const TpmQuoteInfo& quote, const TpmPcrValues& values,
+                                 bool& duplicate) {
+  PcrSets out;
+  for (const auto& sel : quote.pcr_select) {
+    std::uint64_t mask = 0;
+    for (std::size_t byte = 0; byte < sel.select.size(); ++byte) {
+      if (sel.select[byte] == 0) {
+        continue;
+      }
+      if (byte >= 8) {
+        return std::nullopt;
+      }
+      mask |= std::uint64_t{sel.select[byte]} << (8 * byte);
+    }
+    if (mask == 0) {
+      continue;
+    }
+    for (const auto& b : out.quoted) {
+      if (b.hash == sel.hash) {
+        duplicate = true;
+        return std::nullopt;
+      }
+    }
+    out.quoted.push_back({sel.hash, mask});
+  }
+  for (const auto& bank : values.banks) {
+    for (const auto& entry : bank.values) {
+      if (!add_bit(out.supplied, bank.hash, entry.first)) {
+        return std::nullopt;
+      }
+    }
+  }
+  return out;
+}
+
+// Whether two lists of distinct banks hold the same pairs.
+bool same_pairs(const std::vector<BankMask>& a, const std::vector<BankMask>& b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (const auto& x : a) {
+    bool found = false;
+    for (const auto& y : b) {
+      found = found || (x.hash == y.hash && x.mask == y.mask);
+    }
+    if (!found) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The same comparison over sets of pairs, for indices beyond the masks.
+Result<bool> same_pcr_sets(const TpmQuoteInfo& quote, const TpmPcrValues& values) {
   std::set<std::pair<std::uint16_t, std::uint32_t>> quoted;
   std::set<std::uint16_t> banks;
   for (const auto& sel : quote.pcr_select) {
@@ -227,7 +312,26 @@ Result<void> check_tpm_quote_pcrs(const TpmQuoteInfo& quote, std::uint16_t sig_h
       supplied.emplace(bank.hash, i);
     }
   }
-  if (quoted != supplied) {
+  return quoted == supplied;
+}
+
+}  // namespace
+
+Result<void> check_tpm_quote_pcrs(const TpmQuoteInfo& quote, std::uint16_t sig_hash,
+                                  const TpmPcrValues& values) {
+  // The (bank, index) pairs the quote covers must be exactly those supplied.
+  bool duplicate = false;
+  const std::optional<PcrSets> masks = pcr_masks(quote, values, duplicate);
+  if (duplicate) {
+    return Error{ErrorCode::TpmPcrSelectionMismatch, "the quote selects one bank twice"};
+  }
+  bool same = false;
+  if (masks) {
+    same = same_pairs(masks->quoted, masks->supplied);
+  } else {
+    ATLS_ASSIGN_OR_RETURN(same, same_pcr_sets(quote, values));
+  }
+  if (!same) {
     return Error{ErrorCode::TpmPcrSelectionMismatch,
                  "the PCR values do not match the quoted PCR selection"};
   }

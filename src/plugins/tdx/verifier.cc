@@ -46,17 +46,51 @@ constexpr MeasurementKey kMeasurementKeys[] = {
     {"mrownerconfig", "mr_owner_config", false, false},
 };
 
+bool bit_set(ByteView le, unsigned bit) {
+  const std::size_t byte = bit / 8;
+  return byte < le.size() && ((le[byte] >> (bit % 8)) & 1U) != 0;
+}
+
+bool all_zero(ByteView b) {
+  return std::all_of(b.begin(), b.end(), [](std::uint8_t x) { return x == 0; });
+}
+
+// The platform identifier from the PCK certificate: the PPID (identifies the
+// platform to Intel's provisioning service), else the Platform Instance ID of
+// multi-package platforms, else the FMSPC (a platform model, not an instance).
+std::string platform_id(const PckExtensions& e) {
+  if (!e.ppid.empty() && !all_zero(e.ppid)) {
+    return "tdx-ppid:" + to_hex(e.ppid);
+  }
+  if (e.platform_instance_id && !all_zero(*e.platform_instance_id)) {
+    return "tdx-platform-instance-id:" + to_hex(*e.platform_instance_id);
+  }
+  return "tdx-fmspc:" + to_hex(e.fmspc);
+}
+
+// What the claims say about the PCK certificate: a function of the
+// certificate alone, so rendered once per parsed chain rather than once per
+// quote.
+struct PckClaims {
+  nlohmann::json pck;       // the "pck" claim
+  std::string platform_id;  // the machine identifier
+};
+
 // The quote's PCK chain with the SGX extensions of its leaf. The extensions
 // are parsed with the chain but reported only once the chain verifies.
 struct ParsedPck {
   TdxPckChain chain;
-  Result<PckExtensions> extensions;
+  Result<PckClaims> claims;
 };
 
 Result<ParsedPck> parse_pck(ByteView pck_chain_pem) {
   ATLS_ASSIGN_OR_RETURN(TdxPckChain chain, parse_tdx_pck_chain(pck_chain_pem));
   Result<PckExtensions> extensions = parse_pck_extensions(chain.pck.get());
-  return ParsedPck{std::move(chain), std::move(extensions)};
+  if (!extensions) {
+    return ParsedPck{std::move(chain), std::move(extensions).error()};
+  }
+  PckClaims claims{pck_extensions_to_json(*extensions), platform_id(*extensions)};
+  return ParsedPck{std::move(chain), std::move(claims)};
 }
 
 // Parsed certificates by content: root files and --trust anchors, and the
@@ -134,52 +168,35 @@ Result<nlohmann::json> check_quoting_enclave(const TdxQuote& q, const VerifyCont
                         {"tcb_evaluation_data_number", id->tcb_evaluation_data_number}};
 }
 
-bool bit_set(ByteView le, unsigned bit) {
-  const std::size_t byte = bit / 8;
-  return byte < le.size() && ((le[byte] >> (bit % 8)) & 1U) != 0;
-}
-
-bool all_zero(ByteView b) {
-  return std::all_of(b.begin(), b.end(), [](std::uint8_t x) { return x == 0; });
-}
-
-// The platform identifier from the PCK certificate: the PPID (identifies the
-// platform to Intel's provisioning service), else the Platform Instance ID of
-// multi-package platforms, else the FMSPC (a platform model, not an instance).
-std::string platform_id(const PckExtensions& e) {
-  if (!e.ppid.empty() && !all_zero(e.ppid)) {
-    return "tdx-ppid:" + to_hex(e.ppid);
-  }
-  if (e.platform_instance_id && !all_zero(*e.platform_instance_id)) {
-    return "tdx-platform-instance-id:" + to_hex(*e.platform_instance_id);
-  }
-  return "tdx-fmspc:" + to_hex(e.fmspc);
-}
-
-// Flat claims for appraisal and display (bytes as lower-case hex).
-nlohmann::json quote_claims(const TdxQuote& q, const PckExtensions& pck) {
+// Flat claims for appraisal and display (bytes as lower-case hex). Values
+// are moved into the object (a braced initializer list copies each one).
+nlohmann::json quote_claims(const TdxQuote& q, const nlohmann::json& pck) {
   const TdReport& b = q.body;
-  nlohmann::json c = {
-      {"quote_version", q.header.version},
-      {"body_type", q.body_type},
-      {"qe_svn", q.header.qe_svn},
-      {"pce_svn", q.header.pce_svn},
-      {"qe_vendor_id", to_hex(q.header.qe_vendor_id)},
-  };
-  c.update(td_report_to_json(b));
-  c["td_attributes_flags"] = {
-      {"debug", bit_set(b.td_attributes, kTdAttrDebugBit)},
-      {"sept_ve_disable", bit_set(b.td_attributes, kTdAttrSeptVeDisableBit)},
-      {"pks", bit_set(b.td_attributes, kTdAttrPksBit)},
-      {"kl", bit_set(b.td_attributes, kTdAttrKlBit)},
-      {"perfmon", bit_set(b.td_attributes, kTdAttrPerfmonBit)},
-  };
-  c["qe_report"] = {
-      {"mr_enclave", to_hex(q.qe_report.mr_enclave)}, {"mr_signer", to_hex(q.qe_report.mr_signer)},
-      {"attributes", to_hex(q.qe_report.attributes)}, {"misc_select", q.qe_report.misc_select},
-      {"isv_prod_id", q.qe_report.isv_prod_id},       {"isv_svn", q.qe_report.isv_svn},
-  };
-  c["pck"] = pck_extensions_to_json(pck);
+  nlohmann::json c = td_report_to_json(b);
+  auto& o = c.get_ref<nlohmann::json::object_t&>();
+  o.emplace("quote_version", q.header.version);
+  o.emplace("body_type", q.body_type);
+  o.emplace("qe_svn", q.header.qe_svn);
+  o.emplace("pce_svn", q.header.pce_svn);
+  o.emplace("qe_vendor_id", to_hex(q.header.qe_vendor_id));
+  nlohmann::json flags = nlohmann::json::object();
+  auto& f = flags.get_ref<nlohmann::json::object_t&>();
+  f.emplace("debug", bit_set(b.td_attributes, kTdAttrDebugBit));
+  f.emplace("sept_ve_disable", bit_set(b.td_attributes, kTdAttrSeptVeDisableBit));
+  f.emplace("pks", bit_set(b.td_attributes, kTdAttrPksBit));
+  f.emplace("kl", bit_set(b.td_attributes, kTdAttrKlBit));
+  f.emplace("perfmon", bit_set(b.td_attributes, kTdAttrPerfmonBit));
+  o.emplace("td_attributes_flags", std::move(flags));
+  nlohmann::json qe = nlohmann::json::object();
+  auto& e = qe.get_ref<nlohmann::json::object_t&>();
+  e.emplace("mr_enclave", to_hex(q.qe_report.mr_enclave));
+  e.emplace("mr_signer", to_hex(q.qe_report.mr_signer));
+  e.emplace("attributes", to_hex(q.qe_report.attributes));
+  e.emplace("misc_select", q.qe_report.misc_select);
+  e.emplace("isv_prod_id", q.qe_report.isv_prod_id);
+  e.emplace("isv_svn", q.qe_report.isv_svn);
+  o.emplace("qe_report", std::move(qe));
+  o.emplace("pck", pck);
   return c;
 }
 
@@ -243,10 +260,10 @@ class TdxVerifier final : public Verifier {
     }
     ATLS_ASSIGN_OR_RETURN(const auto parsed, m_caches.pck_chains.get(q.pck_chain_pem, parse_pck));
     ATLS_TRY(verify_tdx_quote(q, parsed->chain, opts));
-    if (!parsed->extensions) {
-      return parsed->extensions.error();
+    if (!parsed->claims) {
+      return parsed->claims.error();
     }
-    const PckExtensions& pck = *parsed->extensions;
+    const PckClaims& pck = *parsed->claims;
     ATLS_ASSIGN_OR_RETURN(nlohmann::json qe_identity,
                           check_quoting_enclave(q, ctx, opts.trusted_roots, opts.at, m_caches));
 
@@ -269,9 +286,9 @@ class TdxVerifier final : public Verifier {
       out.nonce = n;
       out.nonce_verified = true;
     }
-    out.claims = quote_claims(q, pck);
+    out.claims = quote_claims(q, pck.pck);
     out.claims["qe_identity"] = std::move(qe_identity);
-    out.machine_id = platform_id(pck);
+    out.machine_id = pck.platform_id;
     out.hardware_rooted = true;
     // No issued_at: a quote carries no time; freshness comes from the nonce.
     return out;

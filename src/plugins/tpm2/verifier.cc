@@ -279,12 +279,15 @@ Result<std::vector<ossl::UniquePtr<X509>>> evidence_certs(const Tpm2QuoteEvidenc
   return out;
 }
 
+// The "pcrs" claim: bank name -> PCR index (decimal) -> value (hex). Each
+// value is moved into place (up to 24 PCRs per bank on every verification).
 nlohmann::json pcrs_json(const TpmPcrValues& pcrs) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& bank : pcrs.banks) {
     nlohmann::json b = nlohmann::json::object();
+    auto& values = b.get_ref<nlohmann::json::object_t&>();
     for (const auto& [index, value] : bank.values) {
-      b[std::to_string(index)] = to_hex(value);
+      values.insert_or_assign(std::to_string(index), to_hex(value));
     }
     out[std::string(tpm_hash_name(bank.hash))] = std::move(b);
   }
@@ -358,6 +361,7 @@ class Tpm2Verifier final : public Verifier {
       ak_certs.push_back(c.get());
     }
     std::optional<TrustedAk> ak;
+    Bytes name;  // the AK's Name, when the Evidence carries its public area
     Error why{ErrorCode::KeyUntrusted, "the AK is neither pinned nor certified by a trusted root"};
     if (ak_pub) {
       // Only a restricted signing key guarantees that the TPM produced the
@@ -373,7 +377,7 @@ class Tpm2Verifier final : public Verifier {
       // A pinned Name binds the whole public area, so the attributes checked
       // above are those of the pinned key; a pinned key or an AK certificate
       // vouches for the key only (docs/evidence-profiles.md, "tpm2").
-      ATLS_ASSIGN_OR_RETURN(const Bytes name, tpm_object_name(*ak_pub));
+      ATLS_ASSIGN_OR_RETURN(name, tpm_object_name(*ak_pub));
       bool name_pinned = false;
       for (const auto& pinned : trust.pinned_names) {
         name_pinned = constant_time_equal(pinned, name) || name_pinned;
@@ -451,7 +455,6 @@ class Tpm2Verifier final : public Verifier {
     c["signature_hash"] = tpm_hash_name(sig.hash);
     c["ak_trust"] = ak->how;
     if (ak_pub) {
-      ATLS_ASSIGN_OR_RETURN(const Bytes name, tpm_object_name(*ak_pub));
       c["ak_name"] = to_hex(name);
       out.machine_id = "tpm-ak-name:" + to_hex(name);
     } else {
