@@ -102,14 +102,14 @@ void print_table(const std::vector<HandshakeRow>& rows, const SignatureCost& cos
   std::printf(
       "P-256 ECDSA/SHA-256 in this process, this run: sign %.4f ms, verify %.4f ms (%d each)\n",
       cost.sign_ms(), cost.verify_ms(), cost.count());
-  std::printf("%-34s %12s %7s %10s %8s %11s %8s %9s %9s %10s %6s\n", "mode", "handshakes/s",
+  std::printf("%-42s %12s %7s %10s %8s %11s %8s %9s %9s %10s %6s\n", "mode", "handshakes/s",
               "ratio", "median ms", "p99 ms", "bytes/conn", "cpu ms", "cpu ratio", "floor ms",
               "over floor", "n");
   std::vector<std::string> notes;
   std::string legend;  // "software 2+2, ..."
   for (const HandshakeRow& r : rows) {
     if (r.samples.empty()) {
-      std::printf("%-34s %s\n", r.mode.c_str(), ("failed: " + r.error).c_str());
+      std::printf("%-42s %s\n", r.mode.c_str(), ("failed: " + r.error).c_str());
       continue;
     }
     const HandshakeStats st = handshake_stats(r);
@@ -124,7 +124,7 @@ void print_table(const std::vector<HandshakeRow>& rows, const SignatureCost& cos
       std::snprintf(floor_text, sizeof floor_text, "%.3f", f.ms);
       std::snprintf(over_text, sizeof over_text, "%+.1f %%", (st.cpu_ms - f.ms) / base_cpu * 100);
     }
-    std::printf("%-34s %12.1f %7.3f %10.3f %8.3f %11llu %8.3f %9.3f %9s %10s %6zu%s\n",
+    std::printf("%-42s %12.1f %7.3f %10.3f %8.3f %11llu %8.3f %9.3f %9s %10s %6zu%s\n",
                 r.mode.c_str(), st.rate, st.rate / base_rate, st.median_ms, st.p99_ms,
                 static_cast<unsigned long long>(st.bytes_per_connection), st.cpu_ms,
                 st.cpu_ms > 0 ? base_cpu / st.cpu_ms : 0.0, floor_text, over_text, st.n,

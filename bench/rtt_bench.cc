@@ -44,11 +44,11 @@ void print_table(const std::vector<HandshakeRow>& rows, double delay_ms) {
       "relay: %.1f ms each way, one round trip = %.1f ms; time from connect() to the "
       "first verified echoed byte\n",
       delay_ms, rtt_ms);
-  std::printf("%-34s %10s %12s %8s %8s %11s %4s\n", "mode", "median ms", "round trips", "min ms",
+  std::printf("%-42s %10s %12s %8s %8s %11s %4s\n", "mode", "median ms", "round trips", "min ms",
               "max ms", "bytes/conn", "n");
   for (const HandshakeRow& r : rows) {
     if (r.samples.empty()) {
-      std::printf("%-34s %s\n", r.mode.c_str(), ("failed: " + r.error).c_str());
+      std::printf("%-42s %s\n", r.mode.c_str(), ("failed: " + r.error).c_str());
       continue;
     }
     const HandshakeStats st = handshake_stats(r);
@@ -56,7 +56,7 @@ void print_table(const std::vector<HandshakeRow>& rows, double delay_ms) {
     for (const HandshakeSample& s : r.samples) {
       ms.push_back(s.ms);
     }
-    std::printf("%-34s %10.1f %12.1f %8.1f %8.1f %11llu %4zu%s\n", r.mode.c_str(), st.median_ms,
+    std::printf("%-42s %10.1f %12.1f %8.1f %8.1f %11llu %4zu%s\n", r.mode.c_str(), st.median_ms,
                 st.median_ms / rtt_ms, *std::min_element(ms.begin(), ms.end()),
                 *std::max_element(ms.begin(), ms.end()),
                 static_cast<unsigned long long>(st.bytes_per_connection), st.n,

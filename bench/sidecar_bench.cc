@@ -313,10 +313,10 @@ void print_report(const Options& opt, const std::vector<TunnelRow>& rows,
   std::printf("(cpu ms: both tunnel processes per connection at concurrency %d)\n",
               opt.concurrency);
   std::printf("library handshakes (sequential, one process, the same run):\n");
-  std::printf("%-34s %12s %10s %8s %6s\n", "mode", "handshakes/s", "median ms", "cpu ms", "n");
+  std::printf("%-42s %12s %10s %8s %6s\n", "mode", "handshakes/s", "median ms", "cpu ms", "n");
   for (const HandshakeRow& h : handshakes) {
     const HandshakeStats st = handshake_stats(h);
-    std::printf("%-34s %12.1f %10.3f %8.3f %6zu%s\n", h.mode.c_str(), st.rate, st.median_ms,
+    std::printf("%-42s %12.1f %10.3f %8.3f %6zu%s\n", h.mode.c_str(), st.rate, st.median_ms,
                 st.cpu_ms, st.n, h.error.empty() ? "" : ("  (" + h.error + ")").c_str());
   }
   if (rows.size() != 2 || handshakes.size() != 2 || rows[0].load.ttfb_ms.empty() ||
