@@ -511,6 +511,35 @@ std::vector<std::string> handshake_mode_keys() {
   return keys;
 }
 
+bool parse_run_option(const std::string& option, const std::function<std::string()>& next,
+                      HandshakeRunOptions& opt) {
+  if (option == "--n") {
+    opt.n = std::max(1, std::atoi(next().c_str()));
+  } else if (option == "--warmup") {
+    opt.warmup = std::max(0, std::atoi(next().c_str()));
+  } else if (option == "--rounds") {
+    opt.rounds = std::max(1, std::atoi(next().c_str()));
+  } else if (option == "--max-seconds") {
+    opt.max_seconds = std::max(1.0, std::atof(next().c_str()));
+  } else if (option == "--modes") {
+    opt.modes = split(next());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void print_usage(const char* program, const char* extra) {
+  std::printf(
+      "usage: %s [--n N] %s[--warmup W] [--rounds R] [--max-seconds S] [--modes a,b,...]\n"
+      "modes:",
+      program, extra);
+  for (const auto& key : handshake_mode_keys()) {
+    std::printf(" %s", key.c_str());
+  }
+  std::printf("\n");
+}
+
 std::vector<std::string> default_handshake_mode_keys() {
   std::vector<std::string> keys;
   for (const AtlsModeSpec& m : atls_modes()) {

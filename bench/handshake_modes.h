@@ -94,6 +94,16 @@ struct HandshakeRunOptions {
   std::function<void()> each_round;
 };
 
+// parse_run_option consumes one of the options every mode benchmark shares
+// (--n, --warmup, --rounds, --max-seconds, --modes; |next| returns the
+// option's value) into |opt|; false when |option| is not one of them.
+bool parse_run_option(const std::string& option, const std::function<std::string()>& next,
+                      HandshakeRunOptions& opt);
+
+// print_usage prints "usage: PROGRAM [--n N] EXTRA [--warmup W] ..." and the
+// mode keys, for --help.
+void print_usage(const char* program, const char* extra);
+
 // run_handshake_modes sets up every mode, measures them in alternating
 // rounds and stops everything it started (servers, swtpm). Returns one row
 // per mode, plain first; a mode that failed has its error set and the

@@ -76,27 +76,13 @@ int run(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--n") {
-      opt.n = std::max(1, std::atoi(next().c_str()));
-    } else if (a == "--delay-ms") {
+    if (parse_run_option(a, next, opt)) {
+      continue;
+    }
+    if (a == "--delay-ms") {
       delay_ms = std::max(1.0, std::atof(next().c_str()));
-    } else if (a == "--warmup") {
-      opt.warmup = std::max(0, std::atoi(next().c_str()));
-    } else if (a == "--rounds") {
-      opt.rounds = std::max(1, std::atoi(next().c_str()));
-    } else if (a == "--max-seconds") {
-      opt.max_seconds = std::max(1.0, std::atof(next().c_str()));
-    } else if (a == "--modes") {
-      opt.modes = split(next());
     } else if (a == "--help" || a == "-h") {
-      std::printf(
-          "usage: %s [--n N] [--delay-ms D] [--warmup W] [--rounds R] [--max-seconds S] "
-          "[--modes a,b,...]\nmodes:",
-          argv[0]);
-      for (const auto& key : handshake_mode_keys()) {
-        std::printf(" %s", key.c_str());
-      }
-      std::printf("\n");
+      print_usage(argv[0], "[--delay-ms D] ");
       return 0;
     } else {
       std::fprintf(stderr, "unknown option %s (try --help)\n", a.c_str());

@@ -467,9 +467,11 @@ tls::AuthRequest RawPeer::request(ByteView context, const Config& config) {
   return tls::encode_auth_request(o, internal::config_state(config).ext_codepoints()).value();
 }
 
-Bytes RawPeer::answer(const tls::AuthRequest& req, const std::vector<Bytes>& chain_der,
-                      EVP_PKEY* leaf_key, std::optional<Bytes> cmw, const Config& config,
-                      std::vector<tls::Extension> extra) {
+namespace {
+
+// leaf_extensions: the cmw_attestation of |cmw| (if any), then |extra|.
+std::vector<tls::Extension> leaf_extensions(const std::optional<Bytes>& cmw, const Config& config,
+                                            std::vector<tls::Extension> extra) {
   std::vector<tls::Extension> exts;
   if (cmw) {
     exts.push_back(
@@ -478,26 +480,30 @@ Bytes RawPeer::answer(const tls::AuthRequest& req, const std::vector<Bytes>& cha
   for (auto& e : extra) {
     exts.push_back(std::move(e));
   }
-  auto a = tls::build_authenticator(own_keys(), &req, req.context, chain_der, exts, leaf_key);
+  return exts;
+}
+
+Bytes expect_built(Result<Bytes> a) {
   EXPECT_TRUE(a) << (a ? "" : a.error().to_string());
-  return a ? *a : Bytes{};
+  return a ? std::move(*a) : Bytes{};
+}
+
+}  // namespace
+
+Bytes RawPeer::answer(const tls::AuthRequest& req, const std::vector<Bytes>& chain_der,
+                      EVP_PKEY* leaf_key, std::optional<Bytes> cmw, const Config& config,
+                      std::vector<tls::Extension> extra) {
+  return expect_built(tls::build_authenticator(own_keys(), &req, req.context, chain_der,
+                                               leaf_extensions(cmw, config, std::move(extra)),
+                                               leaf_key));
 }
 
 Bytes RawPeer::push(ByteView context, const std::vector<Bytes>& chain_der, EVP_PKEY* leaf_key,
                     std::optional<Bytes> cmw, const Config& config,
                     std::vector<tls::Extension> extra) {
-  std::vector<tls::Extension> exts;
-  if (cmw) {
-    exts.push_back(
-        tls::cmw_extension(*cmw, internal::config_state(config).ext_codepoints()).value());
-  }
-  for (auto& e : extra) {
-    exts.push_back(std::move(e));
-  }
-  auto a = tls::build_authenticator(own_keys(), nullptr, context, chain_der, exts, leaf_key,
-                                    m_hs.client_sigalgs);
-  EXPECT_TRUE(a) << (a ? "" : a.error().to_string());
-  return a ? *a : Bytes{};
+  return expect_built(tls::build_authenticator(own_keys(), nullptr, context, chain_der,
+                                               leaf_extensions(cmw, config, std::move(extra)),
+                                               leaf_key, m_hs.client_sigalgs));
 }
 
 Identity make_identity(const std::string& cn) {
