@@ -122,5 +122,36 @@ TEST(RelyingPartySide, NothingIsDeliveredPastValidUntilWhileTheRenewalIsAppraise
   (void)conn->close();
 }
 
+// A pushed authenticator (docs/wire-profile.md §1.9) whose appraisal runs
+// on a worker (async policy) and never ends is still bounded by
+// attestation_timeout: the push counts as awaited until it is appraised.
+TEST(RelyingPartySide, AnAsyncAppraisalOfAPushIsBoundedByTheAttestationTimeout) {
+  auto gate = std::make_shared<GateAppraiser>();
+  gate->close();
+  ServerThread srv(build_or_fail(server_builder(std::make_shared<test::FakeAttester>())), ticker);
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required)
+      .add_verifier(std::make_shared<test::FakeVerifier>(), gate)
+      .async_attestation_policy(true)
+      .attestation_timeout(400ms);
+  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
+  ASSERT_TRUE(conn) << conn.error().to_string();  // the async policy: established early
+  EXPECT_TRUE(conn->peer_pushed() || conn->attestation_count() == 0);
+  std::uint8_t buf[64];
+  // The appraisal is released after 3 s: a read that waits that long was
+  // not bounded by the 400 ms timeout.
+  std::thread release([&]() {
+    std::this_thread::sleep_for(3s);
+    gate->open();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto n = conn->read(buf);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  release.join();
+  EXPECT_LT(waited, 2500ms);
+  ASSERT_FALSE(n) << "the read waited for the appraisal";
+  EXPECT_EQ(n.error().code, ErrorCode::AttestationTimeout) << n.error().to_string();
+}
+
 }  // namespace
 }  // namespace atls
