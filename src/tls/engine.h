@@ -8,7 +8,8 @@
 // and records the connection's one sticky failure. Non-blocking at its
 // core: advance() does all the work possible without blocking; the blocking
 // mode waits with poll() on the socket, so timers also fire in blocking
-// calls. The socket and buffer handling is in engine_io.cc.
+// calls. The socket and buffer handling is in engine_io.cc, the TLS
+// handshake in engine_handshake.cc.
 
 #include <atls/config.h>
 #include <atls/connection.h>
