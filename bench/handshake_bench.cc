@@ -198,12 +198,7 @@ int run(int argc, char** argv) {
     return 1;
   }
   print_table(*rows, *cost);
-  for (const HandshakeRow& r : *rows) {
-    if (!r.error.empty()) {
-      return 1;
-    }
-  }
-  return 0;
+  return exit_status(*rows);
 }
 
 }  // namespace

@@ -511,6 +511,12 @@ std::vector<std::string> handshake_mode_keys() {
   return keys;
 }
 
+int exit_status(const std::vector<HandshakeRow>& rows) {
+  const bool failed =
+      std::any_of(rows.begin(), rows.end(), [](const HandshakeRow& r) { return !r.error.empty(); });
+  return failed ? 1 : 0;
+}
+
 bool parse_run_option(const std::string& option, const std::function<std::string()>& next,
                       HandshakeRunOptions& opt) {
   if (option == "--n") {

@@ -66,6 +66,10 @@ struct HandshakeStats {
 };
 HandshakeStats handshake_stats(const HandshakeRow& row);
 
+// exit_status is a mode benchmark's exit code: 1 when any row stopped with
+// an error, else 0.
+int exit_status(const std::vector<HandshakeRow>& rows);
+
 // handshake_mode_keys lists the modes: plain (libssl, the baseline), off
 // (atls, attestation off), software (server attests, software attester,
 // background check), passport, mutual and tpm2 (a private swtpm). The atls

@@ -108,12 +108,7 @@ int run(int argc, char** argv) {
     return 2;
   }
   print_table(*rows, delay_ms);
-  for (const HandshakeRow& r : *rows) {
-    if (!r.error.empty()) {
-      return 1;
-    }
-  }
-  return 0;
+  return exit_status(*rows);
 }
 
 }  // namespace

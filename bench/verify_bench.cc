@@ -388,9 +388,16 @@ Result<VerifiedEvidence> verify_once(const EvidenceCase& c, const Clock& clock) 
   return pipeline.verify(e, std::move(ctx), integrity_only);
 }
 
-void bm_pipeline(benchmark::State& state, const EvidenceCase* c) {
+// run_pipeline verifies |c| once per iteration; with |cold|, every
+// verified-result cache is cleared first: what a platform (or passport)
+// seen for the first time costs.
+void run_pipeline(benchmark::State& state, const EvidenceCase* c, bool cold) {
   const FixedClock clock(c->at);
   for (auto _ : state) {
+    if (cold) {
+      ossl::chain_cache().clear();
+      verified_ear_cache().clear();
+    }
     auto r = verify_once(*c, clock);
     if (!r) {
       state.SkipWithError(("verify failed: " + r.error().to_string()).c_str());
@@ -401,21 +408,12 @@ void bm_pipeline(benchmark::State& state, const EvidenceCase* c) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// bm_pipeline with every verified-result cache cleared before each
-// verification: what a platform (or passport) seen for the first time costs.
+void bm_pipeline(benchmark::State& state, const EvidenceCase* c) {
+  run_pipeline(state, c, false);
+}
+
 void bm_pipeline_cold(benchmark::State& state, const EvidenceCase* c) {
-  const FixedClock clock(c->at);
-  for (auto _ : state) {
-    ossl::chain_cache().clear();
-    verified_ear_cache().clear();
-    auto r = verify_once(*c, clock);
-    if (!r) {
-      state.SkipWithError(("verify failed: " + r.error().to_string()).c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(r);
-  }
-  state.SetItemsProcessed(state.iterations());
+  run_pipeline(state, c, true);
 }
 
 // What a relying party runs per attested TLS connection: verify against a
