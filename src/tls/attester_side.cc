@@ -89,11 +89,7 @@ Result<Bytes> AttesterSide::build(SSL* ssl, const tls::AuthRequest& req) {
   if (wanted.wants_attestation) {
     const auto own = m_cs.own_scheme();
     if (!wanted.schemes.empty()) {
-      bool match = false;
-      for (const auto& s : wanted.schemes) {
-        match = match || (own && scheme_matches(s, *own));
-      }
-      if (!match) {
+      if (!own || !lists_scheme(wanted.schemes, *own)) {
         return Error{ErrorCode::NoCommonScheme,
                      "the request lists no scheme our attester produces"};
       }

@@ -101,6 +101,11 @@ bool scheme_matches(const tls::AttestationScheme& a, const tls::AttestationSchem
   return a == b;
 }
 
+bool lists_scheme(std::span<const tls::AttestationScheme> list, const tls::AttestationScheme& s) {
+  return std::any_of(list.begin(), list.end(),
+                     [&s](const tls::AttestationScheme& x) { return scheme_matches(x, s); });
+}
+
 namespace {
 
 Result<void> add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {

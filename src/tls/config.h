@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -144,6 +145,9 @@ inline const ConfigState& config_state(const Config& config) {
 // scheme_matches compares two schemes; a passport scheme with an empty
 // verifier identity stands for "any Verifier the relying party trusts".
 bool scheme_matches(const tls::AttestationScheme& a, const tls::AttestationScheme& b);
+
+// lists_scheme reports whether |list| holds a scheme that scheme_matches |s|.
+bool lists_scheme(std::span<const tls::AttestationScheme> list, const tls::AttestationScheme& s);
 
 // CertificateSpec describes a certificate for make_certificate.
 struct CertificateSpec {

@@ -231,9 +231,9 @@ Result<void> Engine::start_atls_stream(bool rp) {
   queue_raw(tls::kPreamble);
   m_preamble_alone = nothing_queued;
   m_preamble_sent = true;
-  m_label = negotiated_label(m_hs, m_cs);
-  m_rp.set_label(m_label);
-  m_attester.set_label(m_label);
+  const ExporterLabel label = negotiated_label(m_hs, m_cs);
+  m_rp.set_label(label);
+  m_attester.set_label(label);
   // The peer's preamble is due within attestation_timeout too.
   arm_attestation_deadline();
   m_deadline_armed = true;
@@ -259,8 +259,7 @@ Result<void> Engine::send_first_frames() {
     ATLS_ASSIGN_OR_RETURN(const Bytes pushed,
                           m_attester.push(m_ssl, m_hs.client_sigalgs, Clock::now()));
     m_push_due = false;
-    ATLS_TRY(queue_frame(tls::FrameType::Authenticator, pushed));
-    m_answer_end = m_queued;
+    ATLS_TRY(queue_authenticator(pushed));
   }
   // A request that needs a remote Verifier's session waits for the
   // client's Finished: a ClientHello alone must not cost a Verifier call.
@@ -393,8 +392,7 @@ Result<void> Engine::answer_requests() {
   }
   ATLS_ASSIGN_OR_RETURN(const std::optional<Bytes> answer, m_attester.answer(m_ssl, Clock::now()));
   if (answer) {
-    ATLS_TRY(queue_frame(tls::FrameType::Authenticator, *answer));
-    m_answer_end = m_queued;
+    ATLS_TRY(queue_authenticator(*answer));
   }
   return ok();
 }

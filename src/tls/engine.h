@@ -79,7 +79,7 @@ class Engine {
   const AttestationResult* peer_result() const { return m_rp.result(); }
   std::size_t attestation_count() const { return m_rp.attestation_count(); }
   std::optional<PeerAlertInfo> peer_alert() const { return m_peer_alert; }
-  ExporterLabel exporter_label() const { return m_label; }
+  ExporterLabel exporter_label() const { return negotiated_label(m_hs, m_cs); }
   bool peer_pushed() const { return m_rp.pushed(); }
   int fd() const { return m_opts.fd; }
   // want_read: libssl asked for input, or nothing else is pending and
@@ -145,6 +145,9 @@ class Engine {
 
   // --- socket and buffers (engine_io.cc) ---
   Result<void> queue_frame(tls::FrameType type, ByteView body);
+  // queue_authenticator queues one of our AUTHENTICATORs and notes where it
+  // ends (m_answer_end: the peer's next request must wait until it is out).
+  Result<void> queue_authenticator(ByteView authenticator);
   void queue_raw(ByteView bytes);
   // send_close_notify_if_due sends close_notify after shutdown_write once
   // everything queued before it is out.
@@ -178,9 +181,8 @@ class Engine {
   // Server, first flight: our Finished is out, the client's not yet in;
   // frames go out as 0.5-RTT data (SSL_write_early_data).
   bool m_flight_open = false;
-  bool m_push_due = false;     // our pushed authenticator is still to build
-  bool m_request_due = false;  // our first request is still to issue
-  ExporterLabel m_label = ExporterLabel::Attestation;
+  bool m_push_due = false;          // our pushed authenticator is still to build
+  bool m_request_due = false;       // our first request is still to issue
   std::uint64_t m_peer_frames = 0;  // frames received from the peer
   bool m_established = false;
   Stream m_stream = Stream::Undecided;

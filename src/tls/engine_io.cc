@@ -62,6 +62,12 @@ Result<void> Engine::queue_frame(tls::FrameType type, ByteView body) {
   return ok();
 }
 
+Result<void> Engine::queue_authenticator(ByteView authenticator) {
+  ATLS_TRY(queue_frame(tls::FrameType::Authenticator, authenticator));
+  m_answer_end = m_queued;
+  return ok();
+}
+
 bool Engine::want_read() const {
   if (m_want_read) {
     return true;

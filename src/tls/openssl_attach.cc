@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
 
+#include <algorithm>
 #include <exception>
 
 namespace atls {
@@ -50,20 +51,13 @@ std::optional<tls::AtlsOffer> make_offer(const ConfigState& c) {
 Result<tls::AtlsAnswer> make_answer(const ConfigState& c, const tls::AtlsOffer& offer) {
   tls::AtlsAnswer answer;
   answer.mode = tls::kModePostHandshake;
-  if (auto own = c.own_scheme()) {
-    for (const auto& s : offer.server_attester_schemes) {
-      if (scheme_matches(s, *own)) {
-        answer.server_scheme = *own;
-        break;
-      }
-    }
+  if (auto own = c.own_scheme(); own && lists_scheme(offer.server_attester_schemes, *own)) {
+    answer.server_scheme = *own;
   }
-  bool client_can = false;
-  for (const auto& theirs : offer.client_attester_schemes) {
-    for (const auto& ours : c.accepted_schemes()) {
-      client_can = client_can || scheme_matches(theirs, ours);
-    }
-  }
+  const std::vector<tls::AttestationScheme> ours = c.accepted_schemes();
+  const bool client_can = std::any_of(
+      offer.client_attester_schemes.begin(), offer.client_attester_schemes.end(),
+      [&ours](const tls::AttestationScheme& theirs) { return lists_scheme(ours, theirs); });
   answer.wants_client_attestation = c.peer_attestation == AttestationMode::Required ||
                                     (c.peer_attestation == AttestationMode::Optional && client_can);
   //= docs/wire-profile.md §1.9: the server pushes when the client accepts it.
@@ -94,16 +88,9 @@ Result<void> check_answer(const ConfigState& c, const std::optional<tls::AtlsOff
   if ((answer.mode & tls::kModePush) != 0 && !answer.server_scheme) {
     return Error{ErrorCode::NegotiationMalformed, "the server will push but names no scheme"};
   }
-  if (answer.server_scheme) {
-    bool match = false;
-    if (offer) {
-      for (const auto& s : offer->server_attester_schemes) {
-        match = match || scheme_matches(s, *answer.server_scheme);
-      }
-    }
-    if (!match) {
-      return Error{ErrorCode::NegotiationMalformed, "the server chose a scheme we did not offer"};
-    }
+  if (answer.server_scheme &&
+      !(offer && lists_scheme(offer->server_attester_schemes, *answer.server_scheme))) {
+    return Error{ErrorCode::NegotiationMalformed, "the server chose a scheme we did not offer"};
   }
   if (c.exporter_label == ExporterLabelPolicy::CmwAttestation &&
       (answer.mode & tls::kModeCmwLabel) == 0) {
@@ -160,7 +147,8 @@ int add_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context, const unsi
 // hello_cmw_add_cb puts an empty cmw_attestation in a ClientHello that
 // accepts a pushed authenticator: RFC 9261 §5.2.1 lets a spontaneous
 // authenticator's Certificate carry only extensions the ClientHello
-// carried (docs/protocol-choices.md).
+// carried (docs/protocol-choices.md). It is registered after
+// atls_negotiation, whose add_cb has made the offer already.
 int hello_cmw_add_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context,
                      const unsigned char** out, size_t* outlen, X509* /*x*/, size_t /*chainidx*/,
                      int* /*al*/, void* /*arg*/) noexcept {
@@ -168,8 +156,7 @@ int hello_cmw_add_cb(SSL* ssl, unsigned int /*ext_type*/, unsigned int context,
   if (st == nullptr || st->config == nullptr || (context & SSL_EXT_CLIENT_HELLO) == 0) {
     return 0;
   }
-  const auto offer = make_offer(*st->config);
-  if (!offer || (offer->modes & tls::kModePush) == 0) {
+  if (!st->offer || (st->offer->modes & tls::kModePush) == 0) {
     return 0;
   }
   *out = nullptr;

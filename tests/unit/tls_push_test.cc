@@ -7,6 +7,7 @@
 #include <atls/atls.h>
 
 #include "src/core/encoding.h"
+#include "src/ossl/ssl_ptr.h"
 #include "src/ossl/x509.h"
 #include "src/tls/authenticator.h"
 #include "src/tls/config.h"
@@ -119,6 +120,59 @@ TEST(TlsPush, MutualAttestationWithPushAndAFirstFlightRequest) {
   srv.join();
   EXPECT_TRUE(srv.errors().empty());
   EXPECT_EQ(srv.machine_ids().size(), 1u);
+}
+
+// RFC 9261 §5.2.1: a spontaneous authenticator's Certificate may carry only
+// extensions the ClientHello carried, so a client that accepts a push puts an
+// empty cmw_attestation in its ClientHello (docs/protocol-choices.md).
+bool client_hello_carries_cmw(Config::Builder cb) {
+  int fds[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  auto client = Client::connect_fd(build_or_fail(cb), fds[0], "localhost", IoMode::NonBlocking);
+  EXPECT_TRUE(client) << (client ? "" : client.error().to_string());
+  (void)client->process();  // the ClientHello goes out
+  ossl::UniquePtr<SSL_CTX> ctx(::SSL_CTX_new(::TLS_server_method()));
+  static int seen = -1;
+  seen = -1;
+  ::SSL_CTX_set_client_hello_cb(
+      ctx.get(),
+      [](SSL* ssl, int*, void*) {
+        const unsigned char* data = nullptr;
+        size_t len = 0;
+        seen = ::SSL_client_hello_get0_ext(ssl, Codepoints{}.cmw_attestation, &data, &len) == 1 &&
+                       len == 0
+                   ? 1
+                   : 0;
+        return SSL_CLIENT_HELLO_ERROR;  // seen what we came for
+      },
+      nullptr);
+  // libssl keeps only the ClientHello extensions its ctx knows.
+  EXPECT_EQ(
+      ::SSL_CTX_add_custom_ext(
+          ctx.get(), Codepoints{}.cmw_attestation, SSL_EXT_CLIENT_HELLO, nullptr, nullptr, nullptr,
+          [](SSL*, unsigned, unsigned, const unsigned char*, size_t, X509*, size_t, int*, void*) {
+            return 1;
+          },
+          nullptr),
+      1);
+  ossl::UniquePtr<SSL> server(::SSL_new(ctx.get()));
+  ::SSL_set_fd(server.get(), fds[1]);
+  (void)::SSL_accept(server.get());
+  ::close(fds[1]);
+  EXPECT_NE(seen, -1) << "no ClientHello arrived";
+  return seen == 1;
+}
+
+TEST(TlsPush, AClientThatAcceptsAPushOffersCmwAttestationInItsClientHello) {
+  auto bundle = test::make_software_bundle();
+  auto cb = client_builder();
+  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+  EXPECT_TRUE(client_hello_carries_cmw(std::move(cb)));
+  auto off = client_builder();
+  off.peer_attestation(AttestationMode::Required)
+      .policy_json(test::software_policy(bundle))
+      .first_flight_attestation(false);
+  EXPECT_FALSE(client_hello_carries_cmw(std::move(off)));
 }
 
 // --- exporter label profile ----------------------------------------------------------
