@@ -73,6 +73,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
       }
       BIO* b = bio.release();
       ::SSL_set_bio(e->m_ssl, b, b);  // the SSL owns b
+      e->m_sock_bio = b;
       e->m_guard_sigpipe = false;
     }
   }
@@ -469,8 +470,24 @@ Result<void> Engine::advance() {
     (void)flush();  // what close() left queued, then close_notify
     return Error{ErrorCode::ConnectionClosed, "closed"};
   }
-  if (auto r = steps(); !r) {
+  // One send(2) for all this step writes (src/ossl/socket_bio.h): a
+  // server's flight and its push, a client's Finished and its preamble.
+  if (m_sock_bio != nullptr) {
+    ossl::hold_writes(m_sock_bio);
+  }
+  auto r = steps();
+  if (m_sock_bio != nullptr) {
+    auto released = ossl::release_writes(m_sock_bio);
+    if (!released && r) {
+      r = std::move(released).error();
+    }
+  }
+  if (!r) {
     return fail(std::move(r).error());
+  }
+  // Our request is on its way: use the wait for its answer.
+  if (m_is_rp && !m_error) {
+    m_rp.prepare(m_ssl);
   }
   return ok();
 }
@@ -505,10 +522,6 @@ Result<void> Engine::steps() {
   ATLS_TRY(timers());
   ATLS_TRY(flush());
   update_established();
-  // Our request is on its way: use the wait for its answer.
-  if (m_is_rp && !m_error) {
-    m_rp.prepare(m_ssl);
-  }
   return ok();
 }
 

@@ -4,6 +4,7 @@
 #include "src/tls/engine.h"
 
 #include "src/ossl/ossl.h"
+#include "src/ossl/socket_bio.h"
 #include "src/tls/sigpipe_guard.h"
 
 #include <openssl/err.h>
@@ -139,6 +140,10 @@ Result<void> Engine::flush() {
   return ok();
 }
 
+std::size_t Engine::socket_held() const {
+  return m_sock_bio == nullptr ? 0 : ossl::held_bytes(m_sock_bio);
+}
+
 void Engine::send_close_notify_if_due() {
   if (m_write_shut && !m_close_notify_sent) {
     //= RFC 8446 §6.1: close_notify closes the sender's direction only; the
@@ -215,7 +220,10 @@ void Engine::drain_on_failure() {
   const auto until = Clock::now() + std::chrono::milliseconds(500);
   for (;;) {
     (void)flush();
-    if (m_out_pos >= m_out.size() || m_opts.mode == IoMode::NonBlocking || m_opts.fd < 0 ||
+    if (m_sock_bio != nullptr) {
+      (void)ossl::release_writes(m_sock_bio);
+    }
+    if (!output_pending() || m_opts.mode == IoMode::NonBlocking || m_opts.fd < 0 ||
         Clock::now() >= until) {
       break;
     }
@@ -316,11 +324,11 @@ Result<void> Engine::close() {
   if (m_hs_done && !m_error && !m_close_notify_sent) {
     if (m_opts.mode == IoMode::Blocking && m_opts.fd >= 0) {
       const auto until = Clock::now() + std::chrono::seconds(2);
-      while (m_out_pos < m_out.size() && Clock::now() < until) {
-        if (!flush()) {
+      while (output_pending() && Clock::now() < until) {
+        if (!flush() || (m_sock_bio != nullptr && !ossl::release_writes(m_sock_bio))) {
           break;
         }
-        if (m_out_pos < m_out.size()) {
+        if (output_pending()) {
           pollfd p{m_opts.fd, POLLOUT, 0};
           ::poll(&p, 1, 50);
         }

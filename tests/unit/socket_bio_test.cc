@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cerrno>
+#include <string>
 
 namespace atls::ossl {
 namespace {
@@ -136,6 +137,122 @@ TEST(NosigpipeSocketBio, DescriptorIsVisibleAndBorrowed) {
   }
   // Freeing the BIO left the descriptor open.
   EXPECT_NE(::fcntl(sp.fd[0], F_GETFD), -1);
+}
+
+// ---------------------------------------------------------------------------
+// Holding writes (hold_writes / release_writes): one send for one step.
+
+// readable returns what the peer can read now, without waiting.
+std::string readable(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n <= 0) {
+      return out;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+TEST(NosigpipeSocketBio, HeldWritesWaitForTheReleaseAndLeaveTogether) {
+  SocketPair sp;
+  ASSERT_EQ(::fcntl(sp.fd[0], F_SETFL, O_NONBLOCK), 0);
+  UniquePtr<BIO> bio = new_nosigpipe_socket_bio(sp.fd[0]);
+  ASSERT_TRUE(bio);
+  hold_writes(bio.get());
+  EXPECT_EQ(::BIO_write(bio.get(), "abc", 3), 3);
+  EXPECT_EQ(::BIO_write(bio.get(), "def", 3), 3);
+  EXPECT_EQ(BIO_flush(bio.get()), 1);  // held: the flush does not send
+  EXPECT_EQ(readable(sp.fd[1]), "");
+  EXPECT_EQ(BIO_ctrl_wpending(bio.get()), 6u);
+  EXPECT_EQ(held_bytes(bio.get()), 6u);
+
+  auto left = release_writes(bio.get());
+  ASSERT_TRUE(left) << left.error().to_string();
+  EXPECT_EQ(*left, 0u);
+  // One send: a single recv of a stream socket sees both writes.
+  char buf[16];
+  EXPECT_EQ(::recv(sp.fd[1], buf, sizeof buf, MSG_DONTWAIT), 6);
+  EXPECT_EQ(std::string(buf, 6), "abcdef");
+  // Released: the next write goes out at once.
+  EXPECT_EQ(::BIO_write(bio.get(), "g", 1), 1);
+  EXPECT_EQ(readable(sp.fd[1]), "g");
+}
+
+TEST(NosigpipeSocketBio, AWriteBeyondTheHoldLimitSendsWhatIsHeldFirst) {
+  SocketPair sp;
+  UniquePtr<BIO> bio = new_nosigpipe_socket_bio(sp.fd[0]);
+  ASSERT_TRUE(bio);
+  hold_writes(bio.get());
+  EXPECT_EQ(::BIO_write(bio.get(), "head", 4), 4);
+  const std::string big(kHoldLimit, 'b');
+  EXPECT_EQ(::BIO_write(bio.get(), big.data(), static_cast<int>(big.size())),
+            static_cast<int>(big.size()));
+  EXPECT_EQ(held_bytes(bio.get()), 0u);
+  EXPECT_EQ(readable(sp.fd[1]), "head" + big);
+  auto left = release_writes(bio.get());
+  ASSERT_TRUE(left);
+  EXPECT_EQ(*left, 0u);
+}
+
+TEST(NosigpipeSocketBio, HeldBytesTheSocketCannotTakeStayAndGoFirst) {
+  SocketPair sp;
+  ASSERT_EQ(::fcntl(sp.fd[0], F_SETFL, O_NONBLOCK), 0);
+  UniquePtr<BIO> bio = new_nosigpipe_socket_bio(sp.fd[0]);
+  ASSERT_TRUE(bio);
+  // Fill the socket.
+  std::array<char, 4096> fill{};
+  std::size_t filled = 0;
+  for (ssize_t n = 0; (n = ::send(sp.fd[0], fill.data(), fill.size(), MSG_DONTWAIT)) > 0;) {
+    filled += static_cast<std::size_t>(n);
+  }
+  hold_writes(bio.get());
+  EXPECT_EQ(::BIO_write(bio.get(), "xyz", 3), 3);
+  auto left = release_writes(bio.get());
+  ASSERT_TRUE(left) << left.error().to_string();
+  EXPECT_EQ(*left, 3u);  // a full socket: kept, not lost
+  EXPECT_EQ(BIO_ctrl_wpending(bio.get()), 3u);
+  EXPECT_EQ(BIO_flush(bio.get()), 0);
+  EXPECT_TRUE(::BIO_should_retry(bio.get()));
+  EXPECT_TRUE(::BIO_should_write(bio.get()));
+  EXPECT_LE(::BIO_write(bio.get(), "123", 3), 0);  // still full: retried later
+  EXPECT_TRUE(::BIO_should_retry(bio.get()));
+
+  // The peer drains the socket: the held bytes go out before the next write.
+  const std::string drained = readable(sp.fd[1]);
+  EXPECT_EQ(drained.size(), filled);
+  EXPECT_EQ(::BIO_write(bio.get(), "123", 3), 3);
+  EXPECT_EQ(held_bytes(bio.get()), 0u);
+  EXPECT_EQ(readable(sp.fd[1]), "xyz123");
+}
+
+TEST(NosigpipeSocketBio, ReleasingToAClosedPeerFailsWithoutSigpipe) {
+  SocketPair sp;
+  UniquePtr<BIO> bio = new_nosigpipe_socket_bio(sp.fd[0]);
+  ASSERT_TRUE(bio);
+  hold_writes(bio.get());
+  EXPECT_EQ(::BIO_write(bio.get(), "x", 1), 1);
+  sp.close_peer();
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  sigset_t old;
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &pipe, &old), 0);
+  auto left = release_writes(bio.get());
+  sigset_t pending;
+  sigemptyset(&pending);
+  ::sigpending(&pending);
+  const bool raised = sigismember(&pending, SIGPIPE) == 1;
+  const timespec zero{0, 0};
+  while (::sigtimedwait(&pipe, nullptr, &zero) > 0) {
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_FALSE(raised);
+  ASSERT_FALSE(left);
+  EXPECT_EQ(left.error().code, ErrorCode::IoError);
+  EXPECT_NE(left.error().detail.find("Broken pipe"), std::string::npos) << left.error().detail;
+  EXPECT_EQ(held_bytes(bio.get()), 0u);
 }
 
 }  // namespace
