@@ -22,6 +22,10 @@ bool append_cert(Bytes& key, std::uint8_t tag, X509* cert) {
   if (cert == nullptr) {
     return false;
   }
+  if (const ByteView kept = encoded_der(cert); !kept.empty()) {
+    append_field(key, tag, kept);
+    return true;
+  }
   unsigned char* der = nullptr;
   const int len = ::i2d_X509(cert, &der);
   if (len <= 0) {

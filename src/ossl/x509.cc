@@ -11,12 +11,60 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <new>
 
 namespace atls::ossl {
 namespace {
 
 bool looks_pem(ByteView data) {
   return as_string_view(data).find("-----BEGIN ") != std::string_view::npos;
+}
+
+// The ex_data slot of an X509 that holds the Bytes it was parsed from.
+// Attached once, before the certificate is shared, and then only read:
+// no lock needed.
+int der_index() {
+  static const int kIndex = ::CRYPTO_get_ex_new_index(
+      CRYPTO_EX_INDEX_X509, 0, nullptr, nullptr, nullptr,
+      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {  // NOLINT(runtime/int)
+        delete static_cast<Bytes*>(ptr);
+      });
+  return kIndex;
+}
+
+// remember_der attaches |der| to |cert| (a certificate just parsed from
+// it). Without memory for the copy, nothing is attached: encoded_der is
+// then empty and cert_der encodes the certificate.
+void remember_der(X509* cert, ByteView der) {
+  const int index = der_index();
+  if (index < 0 || der.empty()) {
+    return;
+  }
+  auto* copy = new (std::nothrow) Bytes;
+  if (copy == nullptr) {
+    return;
+  }
+  try {
+    copy->assign(der.begin(), der.end());
+  } catch (const std::bad_alloc&) {
+    delete copy;
+    return;
+  }
+  if (::X509_set_ex_data(cert, index, copy) != 1) {
+    delete copy;
+  }
+}
+
+// remember_encoding attaches i2d_X509's encoding of |cert| (parsed from PEM).
+void remember_encoding(X509* cert) {
+  unsigned char* buf = nullptr;
+  const int len = ::i2d_X509(cert, &buf);
+  if (len <= 0) {
+    drain_errors();
+    return;
+  }
+  remember_der(cert, ByteView(buf, static_cast<std::size_t>(len)));
+  ::OPENSSL_free(buf);
 }
 
 std::size_t count_pem_blocks(ByteView data, std::string_view header) {
@@ -63,6 +111,7 @@ Result<std::vector<UniquePtr<X509>>> parse_certificates(ByteView data) {
       if (!cert) {
         break;
       }
+      remember_encoding(cert.get());
       out.push_back(std::move(cert));
     }
     // The loop ends with a "no start line" error at end of input, but also
@@ -81,14 +130,7 @@ Result<std::vector<UniquePtr<X509>>> parse_certificates(ByteView data) {
     }
     return out;
   }
-  const unsigned char* p = data.data();
-  UniquePtr<X509> cert(::d2i_X509(nullptr, &p, static_cast<long>(data.size())));
-  if (!cert) {
-    return failure(ErrorCode::CertMalformed, "not a DER certificate");
-  }
-  if (p != data.data() + data.size()) {
-    return Error{ErrorCode::CertMalformed, "trailing bytes after DER certificate"};
-  }
+  ATLS_ASSIGN_OR_RETURN(UniquePtr<X509> cert, parse_certificate_der(data));
   out.push_back(std::move(cert));
   return out;
 }
@@ -115,12 +157,24 @@ Result<UniquePtr<X509>> parse_certificate_der(ByteView der) {
   if (p != der.data() + der.size()) {
     return Error{ErrorCode::CertMalformed, "trailing bytes after DER certificate"};
   }
+  remember_der(cert.get(), der);
   return cert;
+}
+
+ByteView encoded_der(const X509* cert) {
+  const int index = der_index();
+  const auto* der = cert == nullptr || index < 0
+                        ? nullptr
+                        : static_cast<const Bytes*>(::X509_get_ex_data(cert, index));
+  return der == nullptr ? ByteView() : ByteView(*der);
 }
 
 bool der_equals(const X509* cert, ByteView der) {
   if (cert == nullptr) {
     return false;
+  }
+  if (const ByteView kept = encoded_der(cert); !kept.empty()) {
+    return kept.size() == der.size() && std::equal(kept.begin(), kept.end(), der.begin());
   }
   unsigned char* buf = nullptr;
   const int len = ::i2d_X509(cert, &buf);
@@ -291,6 +345,9 @@ Result<std::optional<Extension>> find_extension(const X509* cert, std::string_vi
 }
 
 Result<Bytes> cert_der(const X509* cert) {
+  if (const ByteView kept = encoded_der(cert); !kept.empty()) {
+    return Bytes(kept.begin(), kept.end());
+  }
   unsigned char* buf = nullptr;
   const int len = ::i2d_X509(cert, &buf);
   if (len <= 0) {

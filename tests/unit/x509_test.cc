@@ -165,6 +165,47 @@ TEST(X509, DerAndSpkiRoundTrip) {
   EXPECT_EQ(spki->front(), 0x30);
 }
 
+// A parsed certificate keeps the bytes it came from (encoded_der), so that
+// comparing and keying it (der_equals, cert_der, ChainCache) does not
+// encode it again; one made elsewhere has none and is encoded.
+TEST(X509, ParsedCertificatesKeepTheirBytes) {
+  const Bytes der = test::read_data("x509/gosevguest_vcek.der");
+  auto cert = parse_certificate_der(der);
+  ASSERT_TRUE(cert);
+  EXPECT_EQ(Bytes(encoded_der(cert->get()).begin(), encoded_der(cert->get()).end()), der);
+  EXPECT_EQ(cert_der(cert->get()).value(), der);
+
+  // PEM: the kept bytes are the certificate's DER encoding.
+  auto pem = parse_certificates(test::read_data("x509/ask_ark_milan.pem"));
+  ASSERT_TRUE(pem);
+  for (const auto& c : *pem) {
+    unsigned char* buf = nullptr;
+    const int len = ::i2d_X509(c.get(), &buf);
+    ASSERT_GT(len, 0);
+    const Bytes encoded(buf, buf + len);
+    ::OPENSSL_free(buf);
+    EXPECT_EQ(Bytes(encoded_der(c.get()).begin(), encoded_der(c.get()).end()), encoded);
+    EXPECT_TRUE(der_equals(c.get(), encoded));
+  }
+
+  // Decoded by OpenSSL directly: nothing kept, the encoding is used.
+  const unsigned char* p = der.data();
+  UniquePtr<X509> plain(::d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(encoded_der(plain.get()).empty());
+  EXPECT_TRUE(encoded_der(nullptr).empty());
+  EXPECT_EQ(cert_der(plain.get()).value(), der);
+  EXPECT_TRUE(der_equals(plain.get(), der));
+  Bytes other = der;
+  other.back() ^= 1;
+  EXPECT_FALSE(der_equals(plain.get(), other));
+  EXPECT_FALSE(der_equals(cert->get(), other));
+  // The kept bytes live with the certificate: another reference sees them.
+  UniquePtr<X509> ref = up_ref(cert->get());
+  cert->reset();
+  EXPECT_EQ(Bytes(encoded_der(ref.get()).begin(), encoded_der(ref.get()).end()), der);
+}
+
 TEST(X509, RejectsMalformedInput) {
   const Bytes der = test::read_data("x509/gosevguest_vcek.der");
   EXPECT_EQ(parse_certificates(Bytes{}).error().code, ErrorCode::CertMalformed);
