@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cerrno>
+#include <functional>
 #include <string>
 
 namespace atls::ossl {
@@ -36,19 +37,16 @@ struct SocketPair {
   }
 };
 
-// pipe_signal_after_write writes one byte through |bio| with SIGPIPE
-// blocked (so that a raised signal stays pending instead of ending the test)
-// and reports whether the write raised one; the signal is consumed and the
-// mask restored.
-bool pipe_signal_after_write(BIO* bio, int* write_result, int* write_errno) {
+// raises_sigpipe runs |op| with SIGPIPE blocked (so that a raised signal
+// stays pending instead of ending the test) and reports whether it raised
+// one; the signal is consumed and the mask restored.
+bool raises_sigpipe(const std::function<void()>& op) {
   sigset_t pipe;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
   sigset_t old;
   EXPECT_EQ(::pthread_sigmask(SIG_BLOCK, &pipe, &old), 0);
-  errno = 0;
-  *write_result = ::BIO_write(bio, "x", 1);
-  *write_errno = errno;
+  op();
   sigset_t pending;
   sigemptyset(&pending);
   ::sigpending(&pending);
@@ -58,6 +56,16 @@ bool pipe_signal_after_write(BIO* bio, int* write_result, int* write_errno) {
   }
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return raised;
+}
+
+// pipe_signal_after_write writes one byte through |bio| and reports whether
+// the write raised SIGPIPE (raises_sigpipe).
+bool pipe_signal_after_write(BIO* bio, int* write_result, int* write_errno) {
+  return raises_sigpipe([&] {
+    errno = 0;
+    *write_result = ::BIO_write(bio, "x", 1);
+    *write_errno = errno;
+  });
 }
 
 TEST(NosigpipeSocketBio, WriteToClosedPeerFailsWithoutSigpipe) {
@@ -155,12 +163,20 @@ std::string readable(int fd) {
   }
 }
 
-TEST(NosigpipeSocketBio, HeldWritesWaitForTheReleaseAndLeaveTogether) {
+// A BIO over a non-blocking socket pair, holding its writes.
+class HeldSocketBio : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::fcntl(sp.fd[0], F_SETFL, O_NONBLOCK), 0);
+    bio = new_nosigpipe_socket_bio(sp.fd[0]);
+    ASSERT_TRUE(bio);
+    hold_writes(bio.get());
+  }
   SocketPair sp;
-  ASSERT_EQ(::fcntl(sp.fd[0], F_SETFL, O_NONBLOCK), 0);
-  UniquePtr<BIO> bio = new_nosigpipe_socket_bio(sp.fd[0]);
-  ASSERT_TRUE(bio);
-  hold_writes(bio.get());
+  UniquePtr<BIO> bio;
+};
+
+TEST_F(HeldSocketBio, HeldWritesWaitForTheReleaseAndLeaveTogether) {
   EXPECT_EQ(::BIO_write(bio.get(), "abc", 3), 3);
   EXPECT_EQ(::BIO_write(bio.get(), "def", 3), 3);
   EXPECT_EQ(BIO_flush(bio.get()), 1);  // held: the flush does not send
@@ -180,11 +196,7 @@ TEST(NosigpipeSocketBio, HeldWritesWaitForTheReleaseAndLeaveTogether) {
   EXPECT_EQ(readable(sp.fd[1]), "g");
 }
 
-TEST(NosigpipeSocketBio, AWriteBeyondTheHoldLimitSendsWhatIsHeldFirst) {
-  SocketPair sp;
-  UniquePtr<BIO> bio = new_nosigpipe_socket_bio(sp.fd[0]);
-  ASSERT_TRUE(bio);
-  hold_writes(bio.get());
+TEST_F(HeldSocketBio, AWriteBeyondTheHoldLimitSendsWhatIsHeldFirst) {
   EXPECT_EQ(::BIO_write(bio.get(), "head", 4), 4);
   const std::string big(kHoldLimit, 'b');
   EXPECT_EQ(::BIO_write(bio.get(), big.data(), static_cast<int>(big.size())),
@@ -196,18 +208,13 @@ TEST(NosigpipeSocketBio, AWriteBeyondTheHoldLimitSendsWhatIsHeldFirst) {
   EXPECT_EQ(*left, 0u);
 }
 
-TEST(NosigpipeSocketBio, HeldBytesTheSocketCannotTakeStayAndGoFirst) {
-  SocketPair sp;
-  ASSERT_EQ(::fcntl(sp.fd[0], F_SETFL, O_NONBLOCK), 0);
-  UniquePtr<BIO> bio = new_nosigpipe_socket_bio(sp.fd[0]);
-  ASSERT_TRUE(bio);
+TEST_F(HeldSocketBio, HeldBytesTheSocketCannotTakeStayAndGoFirst) {
   // Fill the socket.
   std::array<char, 4096> fill{};
   std::size_t filled = 0;
   for (ssize_t n = 0; (n = ::send(sp.fd[0], fill.data(), fill.size(), MSG_DONTWAIT)) > 0;) {
     filled += static_cast<std::size_t>(n);
   }
-  hold_writes(bio.get());
   EXPECT_EQ(::BIO_write(bio.get(), "xyz", 3), 3);
   auto left = release_writes(bio.get());
   ASSERT_TRUE(left) << left.error().to_string();
@@ -227,28 +234,11 @@ TEST(NosigpipeSocketBio, HeldBytesTheSocketCannotTakeStayAndGoFirst) {
   EXPECT_EQ(readable(sp.fd[1]), "xyz123");
 }
 
-TEST(NosigpipeSocketBio, ReleasingToAClosedPeerFailsWithoutSigpipe) {
-  SocketPair sp;
-  UniquePtr<BIO> bio = new_nosigpipe_socket_bio(sp.fd[0]);
-  ASSERT_TRUE(bio);
-  hold_writes(bio.get());
+TEST_F(HeldSocketBio, ReleasingToAClosedPeerFailsWithoutSigpipe) {
   EXPECT_EQ(::BIO_write(bio.get(), "x", 1), 1);
   sp.close_peer();
-  sigset_t pipe;
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
-  sigset_t old;
-  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &pipe, &old), 0);
-  auto left = release_writes(bio.get());
-  sigset_t pending;
-  sigemptyset(&pending);
-  ::sigpending(&pending);
-  const bool raised = sigismember(&pending, SIGPIPE) == 1;
-  const timespec zero{0, 0};
-  while (::sigtimedwait(&pipe, nullptr, &zero) > 0) {
-  }
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  EXPECT_FALSE(raised);
+  Result<std::size_t> left = std::size_t{0};
+  EXPECT_FALSE(raises_sigpipe([&] { left = release_writes(bio.get()); }));
   ASSERT_FALSE(left);
   EXPECT_EQ(left.error().code, ErrorCode::IoError);
   EXPECT_NE(left.error().detail.find("Broken pipe"), std::string::npos) << left.error().detail;
