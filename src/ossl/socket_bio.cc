@@ -21,8 +21,21 @@ struct HoldState {
   std::vector<unsigned char> bytes;
 };
 
+// The ex_data slot of our BIOs that holds their HoldState (not the BIO's
+// data pointer: BIO_s_socket() keeps a structure of its own there from
+// OpenSSL 3.2 on). BIO_free frees the state.
+int hold_index() {
+  static const int kIndex = ::BIO_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {  // NOLINT(runtime/int)
+        delete static_cast<HoldState*>(ptr);
+      });
+  return kIndex;
+}
+
 HoldState* hold_state(BIO* b) {
-  return static_cast<HoldState*>(::BIO_get_data(b));
+  const int index = hold_index();
+  return index < 0 ? nullptr : static_cast<HoldState*>(::BIO_get_ex_data(b, index));
 }
 
 int fd_of(BIO* b) {
@@ -38,7 +51,8 @@ void note_send_retry(BIO* b, ssize_t n) {
 }
 
 // send_held sends what |st| holds in one send(2) and drops what the socket
-// took. Returns false on a failure that is not a full socket (errno set).
+// took. Returns false on a failure that is not a full socket (errno set):
+// the connection is broken and the held bytes are dropped.
 bool send_held(BIO* b, HoldState& st) {
   if (st.bytes.empty()) {
     return true;
@@ -46,7 +60,11 @@ bool send_held(BIO* b, HoldState& st) {
   errno = 0;
   const ssize_t n = ::send(fd_of(b), st.bytes.data(), st.bytes.size(), MSG_NOSIGNAL);
   if (n < 0) {
-    return ::BIO_sock_should_retry(-1) != 0;
+    if (::BIO_sock_should_retry(-1) != 0) {
+      return true;
+    }
+    st.bytes.clear();
+    return false;
   }
   st.bytes.erase(st.bytes.begin(), st.bytes.begin() + n);
   return true;
@@ -82,6 +100,9 @@ int nosigpipe_write(BIO* b, const char* in, int len) {
   ssize_t n = ::sendmsg(fd_of(b), &msg, MSG_NOSIGNAL);
   if (n < 0) {
     note_send_retry(b, n);
+    if (!::BIO_should_retry(b)) {
+      st->bytes.clear();  // broken: nothing held can go out any more
+    }
     return -1;
   }
   const auto held = static_cast<ssize_t>(st->bytes.size());
@@ -141,27 +162,8 @@ long nosigpipe_ctrl(BIO* b, int cmd, long num, void* ptr) {  // NOLINT(runtime/i
   }
 }
 
-// create and destroy: BIO_s_socket()'s, plus the hold state.
-int nosigpipe_create(BIO* b) {
-  if (::BIO_meth_get_create(::BIO_s_socket())(b) != 1) {
-    return 0;
-  }
-  auto* st = new (std::nothrow) HoldState;
-  if (st == nullptr) {
-    return 0;
-  }
-  ::BIO_set_data(b, st);
-  return 1;
-}
-
-int nosigpipe_destroy(BIO* b) {
-  delete hold_state(b);
-  ::BIO_set_data(b, nullptr);
-  return ::BIO_meth_get_destroy(::BIO_s_socket())(b);
-}
-
-// The method: BIO_s_socket()'s read, puts and ctrl, with our write, and
-// create and destroy that add the hold state. Built once, never freed (BIOs may outlive any owner
+// The method: BIO_s_socket()'s read, puts, create and destroy, with our
+// write and ctrl. Built once, never freed (BIOs may outlive any owner
 // we have).
 const BIO_METHOD* nosigpipe_method() {
   static BIO_METHOD* const kMethod = [] {
@@ -174,8 +176,8 @@ const BIO_METHOD* nosigpipe_method() {
         ::BIO_meth_set_read(m, ::BIO_meth_get_read(base)) != 1 ||
         ::BIO_meth_set_puts(m, ::BIO_meth_get_puts(base)) != 1 ||
         ::BIO_meth_set_ctrl(m, nosigpipe_ctrl) != 1 ||
-        ::BIO_meth_set_create(m, nosigpipe_create) != 1 ||
-        ::BIO_meth_set_destroy(m, nosigpipe_destroy) != 1) {
+        ::BIO_meth_set_create(m, ::BIO_meth_get_create(base)) != 1 ||
+        ::BIO_meth_set_destroy(m, ::BIO_meth_get_destroy(base)) != 1) {
       ::BIO_meth_free(m);
       return static_cast<BIO_METHOD*>(nullptr);
     }
@@ -192,7 +194,16 @@ UniquePtr<BIO> new_nosigpipe_socket_bio(int fd) {
     return nullptr;
   }
   UniquePtr<BIO> bio(::BIO_new(method));
-  if (!bio) {
+  const int index = hold_index();
+  if (!bio || index < 0) {
+    return nullptr;
+  }
+  auto* st = new (std::nothrow) HoldState;
+  if (st == nullptr) {
+    return nullptr;
+  }
+  if (::BIO_set_ex_data(bio.get(), index, st) != 1) {
+    delete st;
     return nullptr;
   }
   ::BIO_set_fd(bio.get(), fd, BIO_NOCLOSE);
@@ -212,9 +223,7 @@ Result<std::size_t> release_writes(BIO* bio) {
   }
   st->held = false;
   if (!send_held(bio, *st)) {
-    const int err = errno;
-    st->bytes.clear();
-    return Error{ErrorCode::IoError, std::string("send: ") + std::strerror(err)};
+    return Error{ErrorCode::IoError, std::string("send: ") + std::strerror(errno)};
   }
   return st->bytes.size();
 }

@@ -20,9 +20,9 @@ bool looks_pem(ByteView data) {
   return as_string_view(data).find("-----BEGIN ") != std::string_view::npos;
 }
 
-// The ex_data slot of an X509 that holds the Bytes it was parsed from.
-// Attached once, before the certificate is shared, and then only read:
-// no lock needed.
+// The ex_data slot of an X509 that holds its DER encoding, computed once
+// when we parsed it. Attached before the certificate is shared, and then
+// only read: no lock needed.
 int der_index() {
   static const int kIndex = ::CRYPTO_get_ex_new_index(
       CRYPTO_EX_INDEX_X509, 0, nullptr, nullptr, nullptr,
@@ -32,38 +32,29 @@ int der_index() {
   return kIndex;
 }
 
-// remember_der attaches |der| to |cert| (a certificate just parsed from
-// it). Without memory for the copy, nothing is attached: encoded_der is
-// then empty and cert_der encodes the certificate.
-void remember_der(X509* cert, ByteView der) {
+// keep_encoding attaches i2d_X509's encoding of |cert| (just parsed) to it:
+// the same bytes cert_der would compute, so comparisons and cache keys mean
+// what they meant without it. Without memory, nothing is attached and
+// cert_der encodes the certificate each time.
+void keep_encoding(X509* cert) {
   const int index = der_index();
-  if (index < 0 || der.empty()) {
-    return;
-  }
-  auto* copy = new (std::nothrow) Bytes;
-  if (copy == nullptr) {
-    return;
-  }
-  try {
-    copy->assign(der.begin(), der.end());
-  } catch (const std::bad_alloc&) {
-    delete copy;
-    return;
-  }
-  if (::X509_set_ex_data(cert, index, copy) != 1) {
-    delete copy;
-  }
-}
-
-// remember_encoding attaches i2d_X509's encoding of |cert| (parsed from PEM).
-void remember_encoding(X509* cert) {
   unsigned char* buf = nullptr;
-  const int len = ::i2d_X509(cert, &buf);
+  const int len = index < 0 ? 0 : ::i2d_X509(cert, &buf);
   if (len <= 0) {
     drain_errors();
     return;
   }
-  remember_der(cert, ByteView(buf, static_cast<std::size_t>(len)));
+  auto* der = new (std::nothrow) Bytes;
+  if (der != nullptr) {
+    try {
+      der->assign(buf, buf + len);
+      if (::X509_set_ex_data(cert, index, der) == 1) {
+        der = nullptr;  // the certificate owns it
+      }
+    } catch (const std::bad_alloc&) {
+    }
+    delete der;
+  }
   ::OPENSSL_free(buf);
 }
 
@@ -111,7 +102,7 @@ Result<std::vector<UniquePtr<X509>>> parse_certificates(ByteView data) {
       if (!cert) {
         break;
       }
-      remember_encoding(cert.get());
+      keep_encoding(cert.get());
       out.push_back(std::move(cert));
     }
     // The loop ends with a "no start line" error at end of input, but also
@@ -157,7 +148,7 @@ Result<UniquePtr<X509>> parse_certificate_der(ByteView der) {
   if (p != der.data() + der.size()) {
     return Error{ErrorCode::CertMalformed, "trailing bytes after DER certificate"};
   }
-  remember_der(cert.get(), der);
+  keep_encoding(cert.get());
   return cert;
 }
 

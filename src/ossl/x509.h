@@ -32,8 +32,7 @@ Result<UniquePtr<X509>> parse_certificate(ByteView data);
 // trailing bytes. Fails with CertMalformed.
 Result<UniquePtr<X509>> parse_certificate_der(ByteView der);
 
-// der_equals reports whether |cert| is exactly |der|: the bytes it was
-// parsed from when kept (encoded_der), else its encoding.
+// der_equals reports whether |cert| encodes to exactly |der|.
 bool der_equals(const X509* cert, ByteView der);
 
 // CertificateCache remembers certificates decoded from DER, keyed by the
@@ -132,16 +131,14 @@ struct Extension {
 // find_extension returns the extension with dotted |oid|, if present.
 Result<std::optional<Extension>> find_extension(const X509* cert, std::string_view oid);
 
-// cert_der returns the DER encoding of |cert|: the bytes it was parsed
-// from when parse_certificates or parse_certificate_der made it (see
-// encoded_der), else i2d_X509's encoding.
+// cert_der returns the DER encoding of |cert| (encoded_der when kept).
 Result<Bytes> cert_der(const X509* cert);
 
-// encoded_der returns the DER bytes |cert| was parsed from by
-// parse_certificates or parse_certificate_der (kept with the certificate
-// so that comparing or keying it by its bytes does not encode it again), or
-// an empty view for a certificate made elsewhere. The view lives as long as
-// |cert|.
+// encoded_der returns the DER encoding of |cert| that parse_certificates
+// or parse_certificate_der computed once and kept with it (so that
+// comparing or keying a certificate by its bytes does not encode it again),
+// or an empty view for a certificate made elsewhere. The view lives as long
+// as |cert|.
 ByteView encoded_der(const X509* cert);
 
 // cert_spki_der returns the DER SubjectPublicKeyInfo of |cert|.

@@ -462,12 +462,16 @@ Result<void> Engine::advance() {
   m_want_read = false;
   m_want_write = false;
   m_work_pending = false;
-  if (m_error) {
+  if (m_error || m_closed) {
+    // What close() left queued, then close_notify; an ALERT; and what our
+    // socket BIO still holds.
     (void)flush();
-    return *m_error;
-  }
-  if (m_closed) {
-    (void)flush();  // what close() left queued, then close_notify
+    if (m_sock_bio != nullptr) {
+      (void)ossl::release_writes(m_sock_bio);
+    }
+    if (m_error) {
+      return *m_error;
+    }
     return Error{ErrorCode::ConnectionClosed, "closed"};
   }
   // One send(2) for all this step writes (src/ossl/socket_bio.h): a
@@ -591,7 +595,9 @@ Result<std::size_t> Engine::write(ByteView data) {
         }
         return Error{ErrorCode::WouldBlock, "the send queue is full"};
       }
-      if (done == data.size() && m_out_pos >= m_out.size()) {
+      // Blocking: back once the kernel has all of it (nothing queued, and
+      // nothing held in our socket BIO).
+      if (done == data.size() && !output_pending()) {
         return done;
       }
     } else if (m_peer_closed) {

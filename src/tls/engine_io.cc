@@ -309,7 +309,8 @@ Result<void> Engine::shutdown_write() {
     return fail(std::move(f).error());
   }
   if (m_opts.mode == IoMode::Blocking && m_opts.fd >= 0) {
-    while (!m_close_notify_sent) {
+    // Until close_notify, and everything before it, is in the kernel.
+    while (!m_close_notify_sent || m_close_notify_pending || output_pending()) {
       ATLS_TRY(wait());
       ATLS_TRY(advance());
     }
@@ -321,27 +322,35 @@ Result<void> Engine::close() {
   if (m_closed) {
     return ok();
   }
-  if (m_hs_done && !m_error && !m_close_notify_sent) {
-    if (m_opts.mode == IoMode::Blocking && m_opts.fd >= 0) {
-      const auto until = Clock::now() + std::chrono::seconds(2);
+  const bool blocking = m_opts.mode == IoMode::Blocking && m_opts.fd >= 0;
+  if (m_hs_done && !m_error && blocking) {
+    // What is queued, then close_notify, each until the kernel has it
+    // (what our socket BIO holds included); bounded, so that a peer that
+    // reads nothing does not hold close() up.
+    const auto until = Clock::now() + std::chrono::seconds(2);
+    const auto drain = [&] {
       while (output_pending() && Clock::now() < until) {
         if (!flush() || (m_sock_bio != nullptr && !ossl::release_writes(m_sock_bio))) {
-          break;
+          return;
         }
         if (output_pending()) {
           pollfd p{m_opts.fd, POLLOUT, 0};
           ::poll(&p, 1, 50);
         }
       }
+    };
+    drain();
+    if (!m_close_notify_sent) {
       shutdown_ssl();
       m_close_notify_sent = true;
-    } else {
-      // What is queued goes first, then close_notify (flush() sends it once
-      // the queue is empty); the caller goes on calling process() while
-      // want_write().
-      m_write_shut = true;
-      (void)flush();
+      drain();
     }
+  } else if (m_hs_done && !m_error && !m_close_notify_sent) {
+    // What is queued goes first, then close_notify (flush() sends it once
+    // the queue is empty); the caller goes on calling process() while
+    // want_write().
+    m_write_shut = true;
+    (void)flush();
   }
   m_closed = true;
   return ok();

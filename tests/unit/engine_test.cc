@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -297,45 +298,90 @@ TEST(EngineHeldData, ReceiveBufferLimitBoundsWhatAnIdleApplicationHolds) {
   EXPECT_GE(sent, 64u * 1024);
 }
 
-// --- closing a non-blocking connection ---------------------------------------------------
+// --- closing a connection ---------------------------------------------------------------
 
-// close() on a non-blocking connection with output still queued: the queue
-// goes out first, then close_notify, as the caller drives process() while
-// want_write(). The peer reads every byte and then a clean end.
-TEST(EngineClose, NonBlockingCloseSendsWhatIsQueuedThenCloseNotify) {
-  auto bundle = test::make_software_bundle();
-  auto sb = server_builder(bundle.attester);
-  sb.peer_attestation(AttestationMode::Off);
-  auto [lfd, port] = test::listen_local();
-  auto server = Server::from_listen_fd(build_or_fail(sb), lfd);
-  ASSERT_TRUE(server) << server.error().to_string();
-  std::size_t received = 0;
-  ErrorCode end = ErrorCode::Ok;
-  std::thread t([&]() {
-    auto conn = server->accept();
+// SlowReader accepts one connection on |server| and reads it to the end,
+// slowly, so that the writer's output backs up: it counts the bytes
+// and keeps the error that ended the reading (ConnectionClosed: a clean
+// close_notify).
+class SlowReader {
+ public:
+  explicit SlowReader(Server& server) : m_thread([this, &server] { run(server); }) {}
+  ~SlowReader() {
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+  }
+  void join() { m_thread.join(); }
+  std::size_t received() const { return m_received; }
+  ErrorCode end() const { return m_end; }
+
+ private:
+  void run(Server& server) {
+    auto conn = server.accept();
     if (!conn) {
-      end = conn.error().code;
+      m_end = conn.error().code;
       return;
     }
     std::vector<std::uint8_t> buf(65536);
     for (;;) {
       auto r = conn->read(buf);
       if (!r) {
-        end = r.error().code;
+        m_end = r.error().code;
         return;
       }
-      received += *r;
-      if (received < 1024) {
-        std::this_thread::sleep_for(200ms);  // let the client's queue build up
-      }
+      m_received += *r;
+      // Let the writer's output back up: a long pause first, then a short
+      // one after every read, so that its socket stays full.
+      std::this_thread::sleep_for(m_received < 1024 ? 200ms : 2ms);
     }
-  });
-  auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
-  auto client = Client::connect(build_or_fail(cb), "localhost", port, IoMode::NonBlocking);
+  }
+
+  std::size_t m_received = 0;
+  ErrorCode m_end = ErrorCode::Ok;
+  std::thread m_thread;
+};
+
+// An attesting server that does not appraise its client, on a fresh port.
+struct CloseFixture {
+  test::SoftwareAttesterBundle bundle = test::make_software_bundle();
+  std::uint16_t port = 0;
+  std::optional<Server> server;
+
+  CloseFixture() {
+    auto sb = server_builder(bundle.attester);
+    sb.peer_attestation(AttestationMode::Off);
+    auto [lfd, p] = test::listen_local();
+    port = p;
+    const int small = 32 * 1024;
+    EXPECT_EQ(::setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    auto s = Server::from_listen_fd(build_or_fail(sb), lfd);
+    EXPECT_TRUE(s) << s.error().to_string();
+    if (s) {
+      server.emplace(std::move(*s));
+    }
+  }
+  Result<Connection> connect(IoMode mode) {
+    auto cb = client_builder();
+    cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
+    auto c = Client::connect(build_or_fail(cb), "localhost", port, mode);
+    if (c) {
+      const int small = 32 * 1024;
+      EXPECT_EQ(::setsockopt(c->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    }
+    return c;
+  }
+};
+
+// close() on a non-blocking connection with output still queued: the queue
+// goes out first, then close_notify, as the caller drives process() while
+// want_write(). The peer reads every byte and then a clean end.
+TEST(EngineClose, NonBlockingCloseSendsWhatIsQueuedThenCloseNotify) {
+  CloseFixture f;
+  ASSERT_TRUE(f.server);
+  SlowReader reader(*f.server);
+  auto client = f.connect(IoMode::NonBlocking);
   ASSERT_TRUE(client) << client.error().to_string();
-  const int small = 32 * 1024;
-  ASSERT_EQ(::setsockopt(client->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
   auto wait_for = [&client](short events) {
     pollfd p{client->fd(), events, 0};
     ::poll(&p, 1, 50);
@@ -362,10 +408,68 @@ TEST(EngineClose, NonBlockingCloseSendsWhatIsQueuedThenCloseNotify) {
     wait_for(POLLOUT);
     (void)client->process();
   }
-  t.join();
-  EXPECT_EQ(received, data.size());
-  EXPECT_EQ(end, ErrorCode::ConnectionClosed);
+  EXPECT_FALSE(client->want_write()) << "output left after close";
+  reader.join();
+  EXPECT_EQ(reader.received(), data.size());
+  EXPECT_EQ(reader.end(), ErrorCode::ConnectionClosed);
 }
+
+// How a blocking writer ends its connection after a large write.
+enum class Ending { Destructor, ShutdownWrite, ShutdownWriteThenClose, Close };
+
+class EngineBlockingEnd : public ::testing::TestWithParam<Ending> {};
+
+// A blocking write returns once the kernel has every byte (none left in
+// the engine or held in its socket BIO, where the destructor or close()
+// would lose them), and each way of ending the connection then delivers
+// close_notify after them: the peer reads all and a clean end.
+TEST_P(EngineBlockingEnd, EveryWrittenByteArrivesThenCloseNotify) {
+  CloseFixture f;
+  ASSERT_TRUE(f.server);
+  SlowReader reader(*f.server);
+  const Bytes data = test::pattern(2 * 1024 * 1024);
+  {
+    auto client = f.connect(IoMode::Blocking);
+    ASSERT_TRUE(client) << client.error().to_string();
+    auto w = client->write(data);
+    ASSERT_TRUE(w) << w.error().to_string();
+    EXPECT_EQ(*w, data.size());
+    switch (GetParam()) {
+      case Ending::Destructor:
+        break;
+      case Ending::ShutdownWrite:
+        ASSERT_TRUE(client->shutdown_write());
+        break;
+      case Ending::ShutdownWriteThenClose:
+        ASSERT_TRUE(client->shutdown_write());
+        ASSERT_TRUE(client->close());
+        break;
+      case Ending::Close:
+        ASSERT_TRUE(client->close());
+        break;
+    }
+  }
+  reader.join();
+  EXPECT_EQ(reader.received(), data.size());
+  EXPECT_EQ(reader.end(), ErrorCode::ConnectionClosed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Endings, EngineBlockingEnd,
+                         ::testing::Values(Ending::Destructor, Ending::ShutdownWrite,
+                                           Ending::ShutdownWriteThenClose, Ending::Close),
+                         [](const ::testing::TestParamInfo<Ending>& p) {
+                           switch (p.param) {
+                             case Ending::Destructor:
+                               return "Destructor";
+                             case Ending::ShutdownWrite:
+                               return "ShutdownWrite";
+                             case Ending::ShutdownWriteThenClose:
+                               return "ShutdownWriteThenClose";
+                             case Ending::Close:
+                               break;
+                           }
+                           return "Close";
+                         });
 
 }  // namespace
 }  // namespace atls

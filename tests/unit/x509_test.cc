@@ -165,17 +165,17 @@ TEST(X509, DerAndSpkiRoundTrip) {
   EXPECT_EQ(spki->front(), 0x30);
 }
 
-// A parsed certificate keeps the bytes it came from (encoded_der), so that
+// A parsed certificate keeps its DER encoding (encoded_der), so that
 // comparing and keying it (der_equals, cert_der, ChainCache) does not
 // encode it again; one made elsewhere has none and is encoded.
-TEST(X509, ParsedCertificatesKeepTheirBytes) {
+TEST(X509, ParsedCertificatesKeepTheirEncoding) {
   const Bytes der = test::read_data("x509/gosevguest_vcek.der");
   auto cert = parse_certificate_der(der);
   ASSERT_TRUE(cert);
   EXPECT_EQ(Bytes(encoded_der(cert->get()).begin(), encoded_der(cert->get()).end()), der);
   EXPECT_EQ(cert_der(cert->get()).value(), der);
 
-  // PEM: the kept bytes are the certificate's DER encoding.
+  // PEM: the same, the certificate's DER encoding.
   auto pem = parse_certificates(test::read_data("x509/ask_ark_milan.pem"));
   ASSERT_TRUE(pem);
   for (const auto& c : *pem) {
