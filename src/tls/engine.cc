@@ -73,7 +73,6 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
       }
       BIO* b = bio.release();
       ::SSL_set_bio(e->m_ssl, b, b);  // the SSL owns b
-      e->m_sock_bio = b;
       e->m_guard_sigpipe = false;
     }
   }
@@ -462,36 +461,16 @@ Result<void> Engine::advance() {
   m_want_read = false;
   m_want_write = false;
   m_work_pending = false;
-  if (m_error || m_closed) {
-    // What close() left queued, then close_notify; an ALERT; and what our
-    // socket BIO still holds.
+  if (m_error) {
     (void)flush();
-    if (m_sock_bio != nullptr) {
-      (void)ossl::release_writes(m_sock_bio);
-    }
-    if (m_error) {
-      return *m_error;
-    }
+    return *m_error;
+  }
+  if (m_closed) {
+    (void)flush();  // what close() left queued, then close_notify
     return Error{ErrorCode::ConnectionClosed, "closed"};
   }
-  // One send(2) for all this step writes (src/ossl/socket_bio.h): a
-  // server's flight and its push, a client's Finished and its preamble.
-  if (m_sock_bio != nullptr) {
-    ossl::hold_writes(m_sock_bio);
-  }
-  auto r = steps();
-  if (m_sock_bio != nullptr) {
-    auto released = ossl::release_writes(m_sock_bio);
-    if (!released && r) {
-      r = std::move(released).error();
-    }
-  }
-  if (!r) {
+  if (auto r = steps(); !r) {
     return fail(std::move(r).error());
-  }
-  // Our request is on its way: use the wait for its answer.
-  if (m_is_rp && !m_error) {
-    m_rp.prepare(m_ssl);
   }
   return ok();
 }
@@ -526,6 +505,10 @@ Result<void> Engine::steps() {
   ATLS_TRY(timers());
   ATLS_TRY(flush());
   update_established();
+  // Our request is on its way: use the wait for its answer.
+  if (m_is_rp && !m_error) {
+    m_rp.prepare(m_ssl);
+  }
   return ok();
 }
 
@@ -595,9 +578,7 @@ Result<std::size_t> Engine::write(ByteView data) {
         }
         return Error{ErrorCode::WouldBlock, "the send queue is full"};
       }
-      // Blocking: back once the kernel has all of it (nothing queued, and
-      // nothing held in our socket BIO).
-      if (done == data.size() && !output_pending()) {
+      if (done == data.size() && m_out_pos >= m_out.size()) {
         return done;
       }
     } else if (m_peer_closed) {

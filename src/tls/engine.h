@@ -90,7 +90,7 @@ class Engine {
   // work) and must not make an event loop spin on a writable socket.
   bool want_write() const {
     return m_want_write || (m_out_pos < m_out.size() && !(m_flight_open && m_preamble_alone)) ||
-           m_close_notify_pending || socket_held() > 0;
+           m_close_notify_pending;
   }
   int timeout_ms() const;
   Role role() const { return m_opts.role; }
@@ -159,11 +159,6 @@ class Engine {
   // for (socket readable or writable); false when it is not a wait.
   bool note_wait(int ssl_error);
   void drain_on_failure();
-  // socket_held is what our socket BIO still holds: bytes the socket did
-  // not take at the end of an advance() (they go out before any other).
-  std::size_t socket_held() const;
-  // output_pending: queued frames, or bytes our socket BIO holds.
-  bool output_pending() const { return m_out_pos < m_out.size() || socket_held() > 0; }
   // wait blocks on the socket for what advance() wants, up to the next
   // timer. Fails with WouldBlock in non-blocking mode or without a socket.
   Result<void> wait();
@@ -234,9 +229,6 @@ class Engine {
   bool m_deadline_armed = false;
   // False when our own BIO writes with MSG_NOSIGNAL (Engine::create).
   bool m_guard_sigpipe = true;
-  // Our own socket BIO (owned by m_ssl), which holds each advance()'s
-  // writes for one send(2); null with a borrowed SSL or without a socket.
-  BIO* m_sock_bio = nullptr;
 };
 
 }  // namespace atls::internal

@@ -4,7 +4,6 @@
 #include "src/tls/engine.h"
 
 #include "src/ossl/ossl.h"
-#include "src/ossl/socket_bio.h"
 #include "src/tls/sigpipe_guard.h"
 
 #include <openssl/err.h>
@@ -140,10 +139,6 @@ Result<void> Engine::flush() {
   return ok();
 }
 
-std::size_t Engine::socket_held() const {
-  return m_sock_bio == nullptr ? 0 : ossl::held_bytes(m_sock_bio);
-}
-
 void Engine::send_close_notify_if_due() {
   if (m_write_shut && !m_close_notify_sent) {
     //= RFC 8446 §6.1: close_notify closes the sender's direction only; the
@@ -220,10 +215,7 @@ void Engine::drain_on_failure() {
   const auto until = Clock::now() + std::chrono::milliseconds(500);
   for (;;) {
     (void)flush();
-    if (m_sock_bio != nullptr) {
-      (void)ossl::release_writes(m_sock_bio);
-    }
-    if (!output_pending() || m_opts.mode == IoMode::NonBlocking || m_opts.fd < 0 ||
+    if (m_out_pos >= m_out.size() || m_opts.mode == IoMode::NonBlocking || m_opts.fd < 0 ||
         Clock::now() >= until) {
       break;
     }
@@ -309,8 +301,7 @@ Result<void> Engine::shutdown_write() {
     return fail(std::move(f).error());
   }
   if (m_opts.mode == IoMode::Blocking && m_opts.fd >= 0) {
-    // Until close_notify, and everything before it, is in the kernel.
-    while (!m_close_notify_sent || m_close_notify_pending || output_pending()) {
+    while (!m_close_notify_sent) {
       ATLS_TRY(wait());
       ATLS_TRY(advance());
     }
@@ -322,35 +313,27 @@ Result<void> Engine::close() {
   if (m_closed) {
     return ok();
   }
-  const bool blocking = m_opts.mode == IoMode::Blocking && m_opts.fd >= 0;
-  if (m_hs_done && !m_error && blocking) {
-    // What is queued, then close_notify, each until the kernel has it
-    // (what our socket BIO holds included); bounded, so that a peer that
-    // reads nothing does not hold close() up.
-    const auto until = Clock::now() + std::chrono::seconds(2);
-    const auto drain = [&] {
-      while (output_pending() && Clock::now() < until) {
-        if (!flush() || (m_sock_bio != nullptr && !ossl::release_writes(m_sock_bio))) {
-          return;
+  if (m_hs_done && !m_error && !m_close_notify_sent) {
+    if (m_opts.mode == IoMode::Blocking && m_opts.fd >= 0) {
+      const auto until = Clock::now() + std::chrono::seconds(2);
+      while (m_out_pos < m_out.size() && Clock::now() < until) {
+        if (!flush()) {
+          break;
         }
-        if (output_pending()) {
+        if (m_out_pos < m_out.size()) {
           pollfd p{m_opts.fd, POLLOUT, 0};
           ::poll(&p, 1, 50);
         }
       }
-    };
-    drain();
-    if (!m_close_notify_sent) {
       shutdown_ssl();
       m_close_notify_sent = true;
-      drain();
+    } else {
+      // What is queued goes first, then close_notify (flush() sends it once
+      // the queue is empty); the caller goes on calling process() while
+      // want_write().
+      m_write_shut = true;
+      (void)flush();
     }
-  } else if (m_hs_done && !m_error && !m_close_notify_sent) {
-    // What is queued goes first, then close_notify (flush() sends it once
-    // the queue is empty); the caller goes on calling process() while
-    // want_write().
-    m_write_shut = true;
-    (void)flush();
   }
   m_closed = true;
   return ok();

@@ -515,18 +515,8 @@ TEST(TlsMiddlebox, StrippingProxyToAServerSpeaksFirstPlainServerIsRejected) {
 struct TcpStreams {
   Bytes to_server;
   Bytes to_client;
-  // Where each segment's payload starts in its stream (as sent: loopback
-  // does not split a send(2) smaller than the MTU).
-  std::vector<std::size_t> to_server_segments;
-  std::vector<std::size_t> to_client_segments;
   std::size_t packets = 0;
 };
-
-// segment returns payload |i| of a stream whose segments start at |starts|.
-ByteView segment(const Bytes& stream, const std::vector<std::size_t>& starts, std::size_t i) {
-  const std::size_t end = i + 1 < starts.size() ? starts[i + 1] : stream.size();
-  return ByteView(stream).subspan(starts[i], end - starts[i]);
-}
 
 std::uint32_t be32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
@@ -543,7 +533,6 @@ struct StreamBuilder {
   std::uint32_t next = 0;
   std::map<std::uint32_t, Bytes> pending;
   Bytes data;
-  std::vector<std::size_t> starts;  // where each appended payload begins
 
   void syn(std::uint32_t seq) {
     started = true;
@@ -562,7 +551,6 @@ struct StreamBuilder {
           continue;
         }
         if (static_cast<std::size_t>(offset) < it->second.size()) {
-          starts.push_back(data.size());
           data.insert(data.end(), it->second.begin() + offset, it->second.end());
           next += static_cast<std::uint32_t>(it->second.size() - static_cast<std::size_t>(offset));
         }
@@ -659,8 +647,6 @@ std::optional<TcpStreams> parse_pcap(ByteView file, std::uint16_t server_port, s
   }
   out.to_server = std::move(up.data);
   out.to_client = std::move(down.data);
-  out.to_server_segments = std::move(up.starts);
-  out.to_client_segments = std::move(down.starts);
   return out;
 }
 
@@ -801,24 +787,6 @@ TEST(TlsMiddlebox, CaptureShowsOnlyTls13AndNoCleartextEvidence) {
   expect_hello_then_application_data(up, 1, "client to server");
   expect_hello_then_application_data(down, 2, "server to client");
   EXPECT_GT(down.application_data_bytes, ev.cmw.size());
-
-  // docs/wire-profile.md §1.9 over TCP: the server's pushed authenticator
-  // leaves in the same segment as its flight (ServerHello to Finished), and
-  // the client's preamble in the same segment as its Finished: no segment,
-  // and no wake-up of the peer, beyond plain TLS's.
-  ASSERT_GE(streams->to_client_segments.size(), 2u);
-  ASSERT_GE(streams->to_server_segments.size(), 3u);
-  const TlsRecords flight =
-      split_records(segment(streams->to_client, streams->to_client_segments, 0));
-  EXPECT_TRUE(flight.whole);
-  EXPECT_EQ(flight.handshake_types, std::vector<std::uint8_t>{2});  // ServerHello
-  EXPECT_GT(flight.application_data_bytes, ev.cmw.size()) << "the push left in another segment";
-  const TlsRecords finished =
-      split_records(segment(streams->to_server, streams->to_server_segments, 1));
-  EXPECT_TRUE(finished.whole);
-  // [ChangeCipherSpec,] Finished, then the preamble's DATA-less record.
-  EXPECT_GE(std::count(finished.types.begin(), finished.types.end(), 23), 2)
-      << "the client's Finished and its preamble left in two segments";
 
   // tshark's reading of the same capture: TLS 1.3 was negotiated, and the
   // only cleartext handshake messages are ClientHello and ServerHello.
