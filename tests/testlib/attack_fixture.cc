@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <thread>
+#include <utility>
 
 namespace atls::test {
 
@@ -115,10 +116,15 @@ Bytes AttackFixture::genuine_answer(RawPeer& peer, const tls::AuthRequest& req) 
 }
 
 Bytes AttackFixture::genuine_push(RawPeer& peer, ByteView context) {
+  return bound_push(peer, context, context);
+}
+
+Bytes AttackFixture::bound_push(RawPeer& peer, ByteView context, ByteView evidence_context,
+                                std::vector<tls::Extension> extra) {
   const auto& cs = internal::config_state(*pushing_attacker);
   const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
-  const Bytes cmw = attest_cmw(*attester, peer.binder(spki, context), spki);
-  return peer.push(context, cs.chain_der, cs.key.get(), cmw, *pushing_attacker);
+  const Bytes cmw = attest_cmw(*attester, peer.binder(spki, evidence_context), spki);
+  return peer.push(context, cs.chain_der, cs.key.get(), cmw, *pushing_attacker, std::move(extra));
 }
 
 void expect_code(const Result<Connection>& r, ErrorCode code) {

@@ -49,6 +49,11 @@ struct AttackFixture {
   Bytes genuine_answer(RawPeer& peer, const tls::AuthRequest& req);
   // genuine_push builds an honest pushed authenticator for |context|.
   Bytes genuine_push(RawPeer& peer, ByteView context);
+  // bound_push builds a pushed authenticator for |context| whose Evidence
+  // is bound to |evidence_context| (genuine_push when they are equal), with
+  // |extra| extensions on the leaf.
+  Bytes bound_push(RawPeer& peer, ByteView context, ByteView evidence_context,
+                   std::vector<tls::Extension> extra = {});
 
  private:
   void make_attackers();

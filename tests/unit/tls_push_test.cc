@@ -8,7 +8,6 @@
 
 #include "src/core/encoding.h"
 #include "src/ossl/ssl_ptr.h"
-#include "src/ossl/x509.h"
 #include "src/tls/authenticator.h"
 #include "src/tls/config.h"
 #include "src/tls/frame.h"
@@ -307,13 +306,9 @@ TEST(TlsPushAttack, APushTheClientDidNotAcceptIsRejected) {
 TEST(TlsPushAttack, APushBoundToAnotherContextIsRejected) {
   AttackFixture f;
   auto r = f.run_push([&](RawPeer& peer) {
-    const auto& cs = internal::config_state(*f.pushing_attacker);
-    const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
     // Evidence bound to one context, carried by a push naming another.
-    const Bytes cmw = test::attest_cmw(*f.attester, peer.binder(spki, fresh_context(1)), spki);
-    peer.send_frame(
-        tls::FrameType::Authenticator,
-        peer.push(fresh_context(2), cs.chain_der, cs.key.get(), cmw, *f.pushing_attacker));
+    peer.send_frame(tls::FrameType::Authenticator,
+                    f.bound_push(peer, fresh_context(2), fresh_context(1)));
   });
   expect_code(r, ErrorCode::NonceMismatch);
 }
@@ -338,13 +333,9 @@ TEST(TlsPushAttack, APushFromAnotherConnectionIsRejected) {
 TEST(TlsPushAttack, APushWithAnExtensionTheClientHelloLackedIsRejected) {
   AttackFixture f;
   auto r = f.run_push([&](RawPeer& peer) {
-    const auto& cs = internal::config_state(*f.pushing_attacker);
-    const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
     const Bytes ctx = fresh_context(3);
-    const Bytes cmw = test::attest_cmw(*f.attester, peer.binder(spki, ctx), spki);
     peer.send_frame(tls::FrameType::Authenticator,
-                    peer.push(ctx, cs.chain_der, cs.key.get(), cmw, *f.pushing_attacker,
-                              {tls::Extension{0xFF7E, {}}}));
+                    f.bound_push(peer, ctx, ctx, {tls::Extension{0xFF7E, {}}}));
   });
   expect_code(r, ErrorCode::EaUnsupportedExtension);
 }
