@@ -26,14 +26,11 @@ bool append_cert(Bytes& key, std::uint8_t tag, X509* cert) {
     append_field(key, tag, kept);
     return true;
   }
-  unsigned char* der = nullptr;
-  const int len = ::i2d_X509(cert, &der);
-  if (len <= 0) {
-    drain_errors();
+  const auto der = cert_der(cert);
+  if (!der) {
     return false;
   }
-  append_field(key, tag, ByteView(der, static_cast<std::size_t>(len)));
-  ::OPENSSL_free(der);
+  append_field(key, tag, *der);
   return true;
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <new>
+#include <utility>
 
 namespace atls::ossl {
 namespace {
@@ -38,24 +39,17 @@ int der_index() {
 // cert_der encodes the certificate each time.
 void keep_encoding(X509* cert) {
   const int index = der_index();
-  unsigned char* buf = nullptr;
-  const int len = index < 0 ? 0 : ::i2d_X509(cert, &buf);
-  if (len <= 0) {
-    drain_errors();
+  if (index < 0) {
     return;
   }
-  auto* der = new (std::nothrow) Bytes;
-  if (der != nullptr) {
-    try {
-      der->assign(buf, buf + len);
-      if (::X509_set_ex_data(cert, index, der) == 1) {
-        der = nullptr;  // the certificate owns it
-      }
-    } catch (const std::bad_alloc&) {
-    }
-    delete der;
+  auto der = cert_der(cert);  // nothing kept yet: encodes it
+  if (!der) {
+    return;
   }
-  ::OPENSSL_free(buf);
+  auto* kept = new (std::nothrow) Bytes(std::move(*der));
+  if (kept != nullptr && ::X509_set_ex_data(cert, index, kept) != 1) {
+    delete kept;
+  }
 }
 
 std::size_t count_pem_blocks(ByteView data, std::string_view header) {
@@ -165,18 +159,10 @@ bool der_equals(const X509* cert, ByteView der) {
     return false;
   }
   if (const ByteView kept = encoded_der(cert); !kept.empty()) {
-    return kept.size() == der.size() && std::equal(kept.begin(), kept.end(), der.begin());
+    return std::ranges::equal(kept, der);
   }
-  unsigned char* buf = nullptr;
-  const int len = ::i2d_X509(cert, &buf);
-  if (len <= 0) {
-    drain_errors();
-    return false;
-  }
-  const bool same =
-      static_cast<std::size_t>(len) == der.size() && std::memcmp(buf, der.data(), der.size()) == 0;
-  ::OPENSSL_free(buf);
-  return same;
+  const auto encoded = cert_der(cert);
+  return encoded && std::ranges::equal(*encoded, der);
 }
 
 bool CertificateCache::DerLess::operator()(ByteView a, ByteView b) const {
