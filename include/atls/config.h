@@ -8,6 +8,7 @@
 #include <atls/bytes.h>
 #include <atls/clock.h>
 #include <atls/export.h>
+#include <atls/gateway.h>
 #include <atls/result.h>
 
 #include <chrono>
@@ -287,6 +288,25 @@ class ATLS_API Config::Builder {
   // appraisal succeeds and dropped if it fails; verification runs on a
   // worker thread instead of the I/O thread.
   Builder& async_attestation_policy(bool on);
+
+  // --- pre-handshake attestation (docs/gateway.md) ---------------------------
+  // gateway_token: this client connects with the token's PSK (TLS 1.3
+  // external PSK with a fresh (EC)DHE share, SHA-256 suites only) and no
+  // attestation runs on the connection: the gateway already appraised this
+  // client, and the server proves that it holds the gateway key by
+  // completing the handshake. peer_attestation and the certificate policy
+  // are not consulted. A server that does not take the token fails the
+  // handshake with GatewayTokenNotAccepted (it sent a certificate), one that
+  // refuses it with GatewayTokenRejected.
+  Builder& gateway_token(GatewayToken token);
+  // accept_gateway_tokens: this server also admits clients that present a
+  // token sealed under |key| (32 bytes, shared with the gateway): their
+  // appraisal is the token's summary, checked against this Config's policy
+  // (pinned machine ids, required tier) and exposed as peer_result(). With
+  // |audience| set, a token must name this server. A server without a
+  // certificate admits token clients only (GatewayTokenRequired for others).
+  // The key is copied and wiped with the Config.
+  Builder& accept_gateway_tokens(Bytes key, std::string audience = "");
 
   // --- seams -----------------------------------------------------------------
   // clock: time for appraisal and valid_until (default the system clock).

@@ -135,6 +135,11 @@ class ATLS_API Connection {
   // exporter_label is the binder label this connection uses
   // (ExporterLabelPolicy); meaningless on a plain TLS connection.
   ExporterLabel exporter_label() const;
+  // via_gateway_token reports a connection opened with a gateway token's
+  // PSK (docs/gateway.md): on a server, peer_result() is the appraisal the
+  // token carries (no claims); on a client, the server proved it holds the
+  // gateway key and did not attest. No atls frames follow the handshake.
+  bool via_gateway_token() const;
   // peer_pushed reports whether the peer's first attestation came in its
   // first flight, unrequested (docs/wire-profile.md §1.9).
   bool peer_pushed() const;

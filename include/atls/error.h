@@ -177,7 +177,15 @@ enum class ErrorCategory : std::uint8_t {
   X(PeerAlert, Alert, 0, "peer sent an atls alert")                                                \
   X(ConnectionClosed, Closed, 0, "connection closed")                                              \
   X(WouldBlock, WouldBlock, 0, "operation would block")                                            \
-  X(TokenInvalid, BadEvidence, 51, "gateway token is invalid")                                     \
+  /* pre-handshake gateway tokens (docs/gateway.md) */                                             \
+  X(GatewayTokenInvalid, BadEvidence, 115, "gateway token is forged, altered or malformed")        \
+  X(GatewayTokenExpired, PolicyRejected, 115, "gateway token has expired")                         \
+  X(GatewayTokenReplayed, PolicyRejected, 115, "single-use gateway token was already used")        \
+  X(GatewayTokenWrongServer, PolicyRejected, 115, "gateway token was issued for another server")   \
+  X(GatewayTokenPskMismatch, PolicyRejected, 51, "the client does not hold the token's PSK")       \
+  X(GatewayTokenRequired, PolicyRejected, 40, "the server accepts only gateway-token clients")     \
+  X(GatewayTokenRejected, PolicyRejected, 0, "the server refused the gateway token")               \
+  X(GatewayTokenNotAccepted, PolicyRejected, 0, "the server did not take the gateway token")       \
   /* remote Verifier (docs/verifier-service.md) */                                                 \
   X(VerifierUnavailable, Io, 80, "the remote Verifier could not be reached")                       \
   X(VerifierTimeout, Io, 80, "the remote Verifier did not answer in time")                         \

@@ -175,6 +175,31 @@ Result<AttestationResult> Pipeline::appraise(const VerifiedEvidence& evidence, c
   return r;
 }
 
+ResultParts ResultParts::of(const AttestationResult& r) {
+  ResultParts p;
+  p.status = r.status();
+  p.hardware_rooted = r.hardware_rooted();
+  p.verified_at = r.verified_at();
+  p.valid_until = r.valid_until();
+  p.media_type = r.media_type();
+  p.machine_id = r.machine_id();
+  p.submods = r.submods();
+  return p;
+}
+
+AttestationResult Pipeline::restore(ResultParts parts) {
+  AttestationResult r;
+  r.m_status = parts.status;
+  r.m_hardware_rooted = parts.hardware_rooted;
+  r.m_verified_at = parts.verified_at;
+  r.m_valid_until = parts.valid_until;
+  r.m_media_type = std::move(parts.media_type);
+  r.m_machine_id = std::move(parts.machine_id);
+  r.m_submods = std::move(parts.submods);
+  r.m_claims = nlohmann::json::object();
+  return r;
+}
+
 Result<void> Pipeline::check(const AttestationResult& result, const Policy& policy) {
   if (!policy.machine_ids.empty() && std::find(policy.machine_ids.begin(), policy.machine_ids.end(),
                                                result.machine_id()) == policy.machine_ids.end()) {

@@ -18,6 +18,22 @@
 
 namespace atls::internal {
 
+// ResultParts are the fields of an AttestationResult that travel in other
+// containers: a gateway token carries the client's appraisal to the
+// internal server (docs/wire-profile.md §3), without the Evidence's claims.
+struct ResultParts {
+  TrustTier status = TrustTier::None;
+  bool hardware_rooted = false;
+  std::int64_t verified_at = 0;
+  std::int64_t valid_until = 0;
+  std::string media_type;
+  std::string machine_id;
+  std::vector<SubmodResult> submods;
+
+  // of copies the parts of |r|.
+  static ResultParts of(const AttestationResult& r);
+};
+
 class Pipeline {
  public:
   Pipeline(const Registry& registry, const Clock& clock) : m_registry(registry), m_clock(clock) {}
@@ -46,6 +62,10 @@ class Pipeline {
   // first finding that keeps the result below it, e.g. MeasurementMismatch
   // or DebugEnabled; TierInsufficient when there is none).
   static Result<void> check(const AttestationResult& result, const Policy& policy);
+
+  // restore rebuilds a result that another relying party appraised (a
+  // gateway's, carried in a token); its claims are empty.
+  static AttestationResult restore(ResultParts parts);
 
  private:
   const Registry& m_registry;

@@ -267,6 +267,78 @@ Result<Bytes> hkdf(HashAlg alg, int mode, ByteView salt, ByteView key, ByteView 
 
 }  // namespace
 
+namespace {
+
+Result<void> check_aead_sizes(ByteView key, ByteView nonce) {
+  if (key.size() != kAeadKeySize || nonce.size() != kAeadNonceSize) {
+    return Error{ErrorCode::InvalidArgument, "AES-256-GCM needs a 32-byte key and a 12-byte nonce"};
+  }
+  return ok();
+}
+
+int to_int(std::size_t n) {
+  return n > static_cast<std::size_t>(INT_MAX) ? -1 : static_cast<int>(n);
+}
+
+}  // namespace
+
+Result<Bytes> aead_seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) {
+  ATLS_TRY(check_aead_sizes(key, nonce));
+  if (to_int(aad.size()) < 0 || to_int(plaintext.size()) < 0) {
+    return Error{ErrorCode::InvalidArgument, "AEAD input too large"};
+  }
+  UniquePtr<EVP_CIPHER_CTX> ctx(::EVP_CIPHER_CTX_new());
+  Bytes out(plaintext.size() + kAeadTagSize);
+  int n = 0;
+  int fin = 0;
+  if (!ctx ||
+      ::EVP_EncryptInit_ex2(ctx.get(), ::EVP_aes_256_gcm(), key.data(), nonce.data(), nullptr) !=
+          1 ||
+      ::EVP_EncryptUpdate(ctx.get(), nullptr, &n, aad.data(), to_int(aad.size())) != 1 ||
+      ::EVP_EncryptUpdate(ctx.get(), out.data(), &n, plaintext.data(), to_int(plaintext.size())) !=
+          1 ||
+      ::EVP_EncryptFinal_ex(ctx.get(), out.data() + n, &fin) != 1 ||
+      static_cast<std::size_t>(n + fin) != plaintext.size() ||
+      ::EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kAeadTagSize),
+                            out.data() + plaintext.size()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "AES-256-GCM seal");
+  }
+  return out;
+}
+
+Result<Bytes> aead_open(ByteView key, ByteView nonce, ByteView aad, ByteView sealed) {
+  ATLS_TRY(check_aead_sizes(key, nonce));
+  if (sealed.size() < kAeadTagSize) {
+    return Error{ErrorCode::SignatureInvalid, "sealed data shorter than its tag"};
+  }
+  if (to_int(aad.size()) < 0 || to_int(sealed.size()) < 0) {
+    return Error{ErrorCode::InvalidArgument, "AEAD input too large"};
+  }
+  const std::size_t len = sealed.size() - kAeadTagSize;
+  std::array<std::uint8_t, kAeadTagSize> tag{};
+  std::memcpy(tag.data(), sealed.data() + len, kAeadTagSize);
+  UniquePtr<EVP_CIPHER_CTX> ctx(::EVP_CIPHER_CTX_new());
+  Bytes out(len);
+  int n = 0;
+  if (!ctx ||
+      ::EVP_DecryptInit_ex2(ctx.get(), ::EVP_aes_256_gcm(), key.data(), nonce.data(), nullptr) !=
+          1 ||
+      ::EVP_DecryptUpdate(ctx.get(), nullptr, &n, aad.data(), to_int(aad.size())) != 1 ||
+      ::EVP_DecryptUpdate(ctx.get(), out.data(), &n, sealed.data(), to_int(len)) != 1 ||
+      ::EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kAeadTagSize),
+                            tag.data()) != 1) {
+    return failure(ErrorCode::CryptoFailure, "AES-256-GCM open");
+  }
+  int fin = 0;
+  // The tag is compared by OpenSSL in constant time (CRYPTO_memcmp).
+  if (::EVP_DecryptFinal_ex(ctx.get(), out.data() + n, &fin) != 1) {
+    ::ERR_clear_error();
+    OPENSSL_cleanse(out.data(), out.size());
+    return Error{ErrorCode::SignatureInvalid, "AES-256-GCM tag does not verify"};
+  }
+  return out;
+}
+
 Result<Bytes> hkdf_extract(HashAlg alg, ByteView salt, ByteView ikm) {
   if (salt.empty()) {
     // RFC 5869 §2.2: an absent salt is HashLen zero bytes.

@@ -56,6 +56,23 @@ Result<Bytes> hkdf_expand(HashAlg alg, ByteView prk, ByteView info, std::size_t 
 Result<Bytes> hkdf_expand_label(HashAlg alg, ByteView secret, std::string_view label,
                                 ByteView context, std::size_t length);
 
+// AES-256-GCM (NIST SP 800-38D) with a 12-byte nonce and a 16-byte tag
+// appended to the ciphertext.
+inline constexpr std::size_t kAeadKeySize = 32;
+inline constexpr std::size_t kAeadNonceSize = 12;
+inline constexpr std::size_t kAeadTagSize = 16;
+
+// aead_seal returns ciphertext || tag of |plaintext| under |key| and
+// |nonce| with |aad| authenticated. Fails with InvalidArgument (key or
+// nonce size) or CryptoFailure.
+Result<Bytes> aead_seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext);
+
+// aead_open checks the tag and returns the plaintext. Fails with
+// InvalidArgument (key or nonce size), SignatureInvalid (the input is
+// shorter than a tag, or the tag does not verify: altered, or another key),
+// or CryptoFailure.
+Result<Bytes> aead_open(ByteView key, ByteView nonce, ByteView aad, ByteView sealed);
+
 // KeyType classifies a key for algorithm checks.
 enum class KeyType : std::uint8_t { EcP256, EcP384, EcP521, Ed25519, Rsa, RsaPss, Other };
 KeyType key_type(const EVP_PKEY* key);

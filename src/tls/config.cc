@@ -493,6 +493,18 @@ Config::Builder& Config::Builder::detailed_alerts(bool on) {
   return *this;
 }
 
+Config::Builder& Config::Builder::gateway_token(GatewayToken token) {
+  m_state->gateway_token = std::move(token);
+  return *this;
+}
+
+Config::Builder& Config::Builder::accept_gateway_tokens(Bytes key, std::string audience) {
+  m_state->gateway_key = ossl::SecretBytes(key);
+  OPENSSL_cleanse(key.data(), key.size());
+  m_state->gateway_audience = std::move(audience);
+  return *this;
+}
+
 Config::Builder& Config::Builder::verifier(std::string url, std::string ca_file) {
   m_state->verifier_url = std::move(url);
   m_state->verifier_ca_file = std::move(ca_file);
@@ -677,13 +689,24 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
     ATLS_ASSIGN_OR_RETURN(s->ca_certs, ossl::parse_certificates(to_bytes(text)));
   }
   ATLS_TRY(load_identity(*s));
+  if (s->gateway_token && (s->gateway_token->psk.size() != gateway::kPskSize ||
+                           !gateway::is_token_identity(s->gateway_token->identity))) {
+    return Error{ErrorCode::InvalidArgument, "gateway_token: not an atls gateway token"};
+  }
+  if (!s->gateway_key.empty()) {
+    if (s->gateway_key.size() != gateway::kGatewayKeySize) {
+      return Error{ErrorCode::InvalidArgument, "accept_gateway_tokens: the key is 32 bytes"};
+    }
+    s->token_acceptor =
+        std::make_shared<gateway::TokenAcceptor>(s->gateway_key.view(), s->gateway_audience);
+  }
 
   s->client_ctx.reset(::SSL_CTX_new(::TLS_client_method()));
   if (!s->client_ctx) {
     return ossl::failure(ErrorCode::Internal, "SSL_CTX_new");
   }
   ATLS_TRY(internal::prepare_ctx(s->client_ctx.get(), *s, Role::Client, true));
-  if (s->has_identity()) {
+  if (s->has_identity() || s->token_acceptor) {
     s->server_ctx.reset(::SSL_CTX_new(::TLS_server_method()));
     if (!s->server_ctx) {
       return ossl::failure(ErrorCode::Internal, "SSL_CTX_new");

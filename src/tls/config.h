@@ -11,7 +11,9 @@
 
 #include "src/attestation/policy.h"
 #include "src/attestation/registry.h"
+#include "src/gateway/acceptor.h"
 #include "src/ossl/ossl.h"
+#include "src/ossl/secret.h"
 #include "src/ossl/ssl_ptr.h"
 #include "src/ossl/x509.h"
 #include "src/remote/verifier_client.h"
@@ -80,6 +82,13 @@ struct ConfigState {
 
   std::shared_ptr<const Clock> clock;
   std::shared_ptr<Rng> rng;
+
+  // Gateway tokens (docs/gateway.md): a client's token; a server's key
+  // (as given) and the acceptor build() makes of it.
+  std::optional<GatewayToken> gateway_token;
+  ossl::SecretBytes gateway_key;
+  std::string gateway_audience;
+  std::shared_ptr<gateway::TokenAcceptor> token_acceptor;
 
   bool dangerous_skip_cert_check = false;
   bool dangerous_skip_hostname = false;

@@ -199,6 +199,10 @@ ExporterLabel Connection::exporter_label() const {
   return m_engine->exporter_label();
 }
 
+bool Connection::via_gateway_token() const {
+  return m_engine->via_gateway_token();
+}
+
 bool Connection::peer_pushed() const {
   return m_engine->peer_pushed();
 }

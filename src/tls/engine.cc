@@ -449,7 +449,9 @@ Result<void> Engine::timers() {
       return Error{ErrorCode::AttestationExpired,
                    "valid_until " + std::to_string(m_rp.valid_until()) + " passed"};
     }
-    if (!m_rp.request_outstanding() && now_s() >= m_rp.renew_at()) {
+    // Only an atls stream can carry a renewal; an appraisal adopted in the
+    // handshake (a gateway token) ends at valid_until.
+    if (m_stream == Stream::Atls && !m_rp.request_outstanding() && now_s() >= m_rp.renew_at()) {
       ATLS_TRY(issue_request());
       m_deadline_armed = false;
     }

@@ -75,7 +75,8 @@ class Engine {
 
   bool is_established() const { return m_established; }
   bool is_attested() const;
-  bool is_plain_tls() const { return m_stream == Stream::Plain; }
+  bool is_plain_tls() const { return m_stream == Stream::Plain && !m_via_token; }
+  bool via_gateway_token() const { return m_via_token; }
   const AttestationResult* peer_result() const { return m_rp.result(); }
   std::size_t attestation_count() const { return m_rp.attestation_count(); }
   std::optional<PeerAlertInfo> peer_alert() const { return m_peer_alert; }
@@ -117,6 +118,12 @@ class Engine {
   Result<void> read_early_data();
   Result<void> on_server_flight();
   Result<void> on_handshake_done();
+  // on_token_handshake_done: a gateway-token handshake (docs/gateway.md)
+  // is done; the PSK was used, the client's appraisal is the token's.
+  Result<void> on_token_handshake_done();
+  // token_failure explains a failed gateway-token handshake, if it was one
+  // (|binder_failed|: libssl's error was a PSK binder that did not verify).
+  std::optional<Error> token_failure(bool binder_failed) const;
   Result<void> start_atls_stream(bool rp);
   // send_first_frames queues what starts our side of the stream after the
   // preamble: a pushed authenticator (§1.9), then our first request.
@@ -185,6 +192,9 @@ class Engine {
   bool m_request_due = false;       // our first request is still to issue
   std::uint64_t m_peer_frames = 0;  // frames received from the peer
   bool m_established = false;
+  // The handshake used a gateway token's PSK (docs/gateway.md): the bytes
+  // after it are the application's, as on plain TLS.
+  bool m_via_token = false;
   Stream m_stream = Stream::Undecided;
   bool m_is_rp = false;  // we appraise the peer on this connection
   bool m_preamble_sent = false;

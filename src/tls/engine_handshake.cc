@@ -17,9 +17,14 @@
 namespace atls::internal {
 
 Error Engine::map_handshake_failure() {
+  const bool binder_failed =
+      ERR_GET_REASON(::ERR_peek_last_error()) == SSL_R_BINDER_DOES_NOT_VERIFY;
   const std::string detail = ossl::drain_errors();
   if (m_hs.failure) {
     return *m_hs.failure;
+  }
+  if (auto e = token_failure(binder_failed)) {
+    return *e;
   }
   if (m_opts.role == Role::Client) {
     const long v = ::SSL_get_verify_result(m_ssl);
@@ -44,6 +49,47 @@ Error Engine::map_handshake_failure() {
   }
   return Error{ErrorCode::TlsHandshakeFailed,
                detail.empty() ? "the connection closed during the handshake" : detail};
+}
+
+std::optional<Error> Engine::token_failure(bool binder_failed) const {
+  const bool client = m_opts.role == Role::Client;
+  if (client && m_cs.gateway_token && m_hs.alert_received >= 0) {
+    //= docs/gateway.md: the server's reason stays on the server; its alert
+    //= says only that it refused the token (unknown_psk_identity: invalid,
+    //= expired, replayed, another server's or a refused machine;
+    //= decrypt_error: the PSK binder did not verify).
+    return Error{ErrorCode::GatewayTokenRejected,
+                 std::string("the server refused the gateway token: TLS alert ") +
+                     ::SSL_alert_desc_string_long(m_hs.alert_received)};
+  }
+  if (!client && m_hs.token && binder_failed) {
+    return Error{ErrorCode::GatewayTokenPskMismatch,
+                 "the client's PSK binder does not verify under the token's PSK"};
+  }
+  return std::nullopt;
+}
+
+Result<void> Engine::on_token_handshake_done() {
+  //= docs/wire-profile.md §3: the session keys depend on the token's PSK
+  //= (libssl reports an external PSK handshake as a resumed session).
+  if (::SSL_session_reused(m_ssl) != 1) {
+    if (m_opts.role == Role::Client) {
+      return Error{ErrorCode::GatewayTokenNotAccepted, "the server did not use the token's PSK"};
+    }
+    return Error{ErrorCode::GatewayTokenInvalid, "the handshake did not use the token's PSK"};
+  }
+  m_stream = Stream::Plain;
+  m_via_token = true;
+  if (m_opts.role == Role::Client) {
+    return ok();  // the server proved the gateway key; it does not attest
+  }
+  // The PSK binder verified: now a single-use token counts as used.
+  ATLS_TRY(m_cs.token_acceptor->consume(*m_hs.token, now_s()));
+  m_is_rp = true;
+  m_rp.adopt(std::move(*m_hs.token_result));
+  m_hs.token_result.reset();
+  m_hs.token.reset();  // the PSK is wiped
+  return ok();
 }
 
 Result<void> Engine::drive_handshake() {
@@ -120,10 +166,13 @@ Result<void> Engine::on_handshake_done() {
   if (::SSL_version(m_ssl) != TLS1_3_VERSION) {
     return Error{ErrorCode::TlsVersionUnsupported, ::SSL_get_version(m_ssl)};
   }
+  const bool client = m_opts.role == Role::Client;
+  if ((client && m_cs.gateway_token) || m_hs.token) {
+    return on_token_handshake_done();
+  }
   if (::SSL_session_reused(m_ssl) == 1) {
     return Error{ErrorCode::TlsResumptionRefused, "the handshake resumed a session"};
   }
-  const bool client = m_opts.role == Role::Client;
   if (client && !m_cs.dangerous_skip_cert_check &&
       m_cs.effective_cert_policy() == PeerCertificatePolicy::PinnedKey) {
     X509* peer = ::SSL_get0_peer_certificate(m_ssl);  // owned by the SSL

@@ -4,6 +4,7 @@
 
 #include "src/tls/connection.h"
 #include "src/tls/engine.h"
+#include "src/tls/gateway_attach.h"
 
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
@@ -222,6 +223,14 @@ int client_hello_cb(SSL* ssl, int* al, void* /*arg*/) noexcept {
     const unsigned char* p = nullptr;
     size_t n = 0;
     const bool psk = ::SSL_client_hello_get0_ext(ssl, kExtPreSharedKey, &p, &n) == 1;
+    switch (check_token_offer(*st, psk ? p : nullptr, psk ? n : 0, al)) {
+      case TokenOffer::Accepted:
+        return SSL_CLIENT_HELLO_SUCCESS;
+      case TokenOffer::Refused:
+        return SSL_CLIENT_HELLO_ERROR;
+      case TokenOffer::None:
+        break;
+    }
     const bool early = ::SSL_client_hello_get0_ext(ssl, kExtEarlyData, &p, &n) == 1;
     const bool offer =
         st->config->negotiation &&
@@ -350,7 +359,9 @@ Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& c, Role role, bool ins
       }
     }
   }
-  if (c.negotiation) {
+  ATLS_TRY(prepare_token_ctx(ctx, c, role));
+  //= docs/wire-profile.md §3: a token connection carries no atls stream.
+  if (c.negotiation && !(role == Role::Client && c.gateway_token)) {
     const unsigned int context =
         SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS | SSL_EXT_TLS1_3_ONLY;
     if (::SSL_CTX_add_custom_ext(ctx, c.codepoints.atls_negotiation, context, add_cb, free_cb,

@@ -8,6 +8,7 @@
 
 #include <atls/openssl.h>
 
+#include "src/gateway/token.h"
 #include "src/ossl/ssl_ptr.h"
 #include "src/tls/config.h"
 #include "src/tls/negotiation.h"
@@ -34,6 +35,12 @@ struct HandshakeState {
   // A failure a callback detected (NegotiationMalformed,
   // TlsResumptionRefused); it explains the handshake failure.
   std::optional<Error> failure;
+  // Server: the gateway token the ClientHello offered, its identity and
+  // the client's appraisal it carries, once they passed every check
+  // (docs/wire-profile.md §3).
+  std::optional<gateway::TokenContents> token;
+  Bytes token_identity;
+  std::optional<AttestationResult> token_result;
   // The last TLS alert description sent / received (-1: none).
   int alert_sent = -1;
   int alert_received = -1;

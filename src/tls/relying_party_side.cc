@@ -302,6 +302,15 @@ Result<void> RelyingPartySide::poll() {
   return finish(done.result.get(), done.leaf_spki);
 }
 
+void RelyingPartySide::adopt(AttestationResult result) {
+  m_identity = PeerIdentity{Bytes{}, result.machine_id()};
+  m_result = std::move(result);
+  ++m_count;
+  m_valid_until = m_result->valid_until();
+  m_renew_at = m_valid_until;
+  m_request_outstanding = false;
+}
+
 Result<void> RelyingPartySide::finish(Result<AttestationResult> result, const Bytes& leaf_spki) {
   ATLS_TRY(result);
   if (m_identity) {

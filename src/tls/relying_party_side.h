@@ -56,6 +56,12 @@ class RelyingPartySide {
   // the first check's code.
   Result<void> on_authenticator(SSL* ssl, ByteView body, std::int64_t now, bool first_frame);
 
+  // adopt takes an appraisal made before the connection's atls stream
+  // could carry one (a gateway token's, docs/wire-profile.md §3): it counts
+  // as the first attestation and lasts until its valid_until; nothing
+  // renews it (renew_at is valid_until).
+  void adopt(AttestationResult result);
+
   // expect_push: the peer agreed in the handshake to push its first
   // authenticator (docs/wire-profile.md §1.9).
   void expect_push() { m_push_expected = true; }
