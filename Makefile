@@ -6,7 +6,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo fuzz fuzz-run bench asan clean format
+.PHONY: all deps build test demo fuzz fuzz-run bench asan clean format security-matrix
 
 all: build
 
@@ -40,6 +40,13 @@ bench: build
 	@for b in atls_formats_bench atls_verify_bench atls_handshake_bench atls_rtt_bench atls_verifier_service_bench atls_sidecar_bench; do \
 	  if [ -x $(BUILD)/bench/$$b ]; then echo "== $$b"; $(BUILD)/bench/$$b || exit 1; fi; \
 	done
+
+# docs/security-matrix.md from a run of the attack matrix (every attack against
+# every mode: tests/unit/attack_matrix_test.cc); the ctest docs.security_matrix
+# checks that the committed file matches.
+security-matrix: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target attack_matrix_test
+	/usr/bin/python3 scripts/security_matrix.py --binary $(BUILD)/tests/attack_matrix_test --write docs/security-matrix.md
 
 # Every test under AddressSanitizer and UndefinedBehaviorSanitizer (g++).
 ASAN_BUILD ?= build-asan

@@ -17,6 +17,7 @@
 #include "src/tls/connection.h"
 #include "src/tls/frame.h"
 #include "tests/testlib/attack_fixture.h"
+#include "tests/testlib/post_handshake_attacks.h"
 #include "tests/testlib/tls_harness.h"
 
 #include <gtest/gtest.h>
@@ -47,115 +48,21 @@ using test::AttackFixture;
 using test::expect_code;
 using test::Script;
 
-// --- binding: replay, relay, reflection ------------------------------------
-
-// An authenticator captured on one connection (here: an honest server's
-// answer to the attacker's own request) is worthless on another: its
-// context was never issued there.
-TEST(TlsAttack, ReplayFromAnotherConnectionHasAnUnknownContext) {
-  AttackFixture f;
-  auto honest_server = build_or_fail(server_builder(f.genuine.attester)
-                                         .peer_attestation(AttestationMode::Off)
-                                         .first_flight_attestation(false));
-  ServerThread srv(honest_server, nullptr);
-  Bytes captured;
-  {
-    auto pc = client_builder();
-    pc.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(f.genuine));
-    auto probe_cfg = build_or_fail(pc);
-    auto probe = RawPeer::connect_to(srv.port(), probe_cfg);
-    ASSERT_TRUE(probe);
-    probe->send_preamble();
-    const Bytes ctx(32, 0x42);
-    probe->send_frame(tls::FrameType::AuthRequest, probe->request(ctx, *probe_cfg).raw);
-    ASSERT_TRUE(probe->read_preamble());
-    auto a = probe->read_frame();
-    ASSERT_TRUE(a && a->type == tls::FrameType::Authenticator);
-    captured = a->body;
-  }
-  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest&) {
-    peer.send_frame(tls::FrameType::Authenticator, captured);
-  });
-  expect_code(r, ErrorCode::EaUnknownContext);
-}
+// --- binding -----------------------------------------------------------------
+// Relay, replay of Evidence or of a whole authenticator, reflection, key
+// substitution, downgrade, stale Evidence and diversion run for each mode in
+// the security matrix (tests/testlib/attack_matrix.cc).
 
 // Even when the victim's context collides with the captured one (a fixed
 // RNG on both connections), the exporter keys differ: Finished fails.
 TEST(TlsAttack, ReplayWithACollidingContextFailsFinished) {
   auto rng = std::make_shared<test::FixedRng>(0x42);
   AttackFixture f([&](Config::Builder& b) { b.rng(rng); });
-  auto honest_server = build_or_fail(server_builder(f.genuine.attester)
-                                         .peer_attestation(AttestationMode::Off)
-                                         .first_flight_attestation(false));
-  ServerThread srv(honest_server, nullptr);
-  Bytes captured;
-  {
-    auto pc = client_builder();
-    pc.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(f.genuine));
-    auto probe_cfg = build_or_fail(pc);
-    auto probe = RawPeer::connect_to(srv.port(), probe_cfg);
-    ASSERT_TRUE(probe);
-    probe->send_preamble();
-    const Bytes ctx(32, 0x42);
-    probe->send_frame(tls::FrameType::AuthRequest, probe->request(ctx, *probe_cfg).raw);
-    ASSERT_TRUE(probe->read_preamble());
-    auto a = probe->read_frame();
-    ASSERT_TRUE(a && a->type == tls::FrameType::Authenticator);
-    captured = a->body;
-  }
+  const Bytes captured = test::capture_answer(f, Bytes(32, 0x42));
   auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
     EXPECT_EQ(req.context, Bytes(32, 0x42));
     peer.send_frame(tls::FrameType::Authenticator, captured);
   });
-  expect_code(r, ErrorCode::EaBadFinished);
-}
-
-// A TLS-terminating man in the middle forwards the victim's request to the
-// genuine server and the genuine authenticator back: the authenticator is
-// bound to the other TLS connection (RFC 9261 §5.1 keys), so Finished fails.
-TEST(TlsAttack, RelayThroughTlsTerminatingMitmFailsFinished) {
-  AttackFixture f;
-  auto honest_server = build_or_fail(server_builder(f.genuine.attester)
-                                         .peer_attestation(AttestationMode::Off)
-                                         .first_flight_attestation(false));
-  ServerThread srv(honest_server, nullptr);
-  auto pc = client_builder();
-  pc.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(f.genuine));
-  auto upstream_cfg = build_or_fail(pc);
-  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    auto up = RawPeer::connect_to(srv.port(), upstream_cfg);
-    ASSERT_TRUE(up);
-    up->send_preamble();
-    // Forward the victim's request unchanged (same context, same bytes).
-    up->send_frame(tls::FrameType::AuthRequest, req.raw);
-    ASSERT_TRUE(up->read_preamble());
-    auto a = up->read_frame();
-    ASSERT_TRUE(a && a->type == tls::FrameType::Authenticator);
-    peer.send_frame(tls::FrameType::Authenticator, a->body);
-  });
-  expect_code(r, ErrorCode::EaBadFinished);
-}
-
-// Mutual attestation: the attacker asks the victim to attest with the
-// victim's own context and reflects the victim's authenticator back as its
-// answer. The labels of the sender's role differ, so Finished fails.
-TEST(TlsAttack, ReflectionOfTheClientsAuthenticatorFailsFinished) {
-  auto client_bundle = test::make_software_bundle();
-  AttackFixture f([&](Config::Builder& b) { b.attester(client_bundle.attester); });
-  auto ab = server_builder(f.genuine.attester);
-  ab.peer_attestation(AttestationMode::Required)
-      .policy_json(test::software_policy(client_bundle))
-      .first_flight_attestation(false);
-  auto attacker = build_or_fail(ab);
-  auto r = f.run(
-      [&](RawPeer& peer, const tls::AuthRequest& req) {
-        // Ask the victim with its own context.
-        peer.send_frame(tls::FrameType::AuthRequest, peer.request(req.context, *attacker).raw);
-        auto a = peer.read_frame();
-        ASSERT_TRUE(a && a->type == tls::FrameType::Authenticator);
-        peer.send_frame(tls::FrameType::Authenticator, a->body);
-      },
-      attacker);
   expect_code(r, ErrorCode::EaBadFinished);
 }
 
@@ -202,33 +109,6 @@ TEST(TlsAttack, EvidenceMadeForAnotherBinderIsRejected) {
                     peer.answer(req, cs.chain_der, cs.key.get(), cmw, *f.attacker));
   });
   expect_code(r, ErrorCode::NonceMismatch);
-}
-
-TEST(TlsAttack, EvidenceForKeyAWithAnAuthenticatorForKeyBIsRejected) {
-  AttackFixture f;
-  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = internal::config_state(*f.attacker);
-    const test::Identity a = test::make_identity("key A");  // the attested key
-    // Evidence binds key A on this very connection and context...
-    const Bytes cmw =
-        test::attest_cmw(*f.genuine.attester, peer.binder(a.spki, req.context), a.spki);
-    // ...but the authenticator is signed with key B (the attacker's).
-    peer.send_frame(tls::FrameType::Authenticator,
-                    peer.answer(req, cs.chain_der, cs.key.get(), cmw, *f.attacker));
-  });
-  expect_code(r, ErrorCode::NonceMismatch);
-}
-
-TEST(TlsAttack, StaleEvidenceIsRejected) {
-  auto old_clock =
-      std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)) - 1000);
-  auto bundle = test::make_software_bundle(old_clock.get());
-  auto sb = server_builder(bundle.attester);
-  ServerThread srv(build_or_fail(sb), nullptr);
-  auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(bundle));
-  auto r = Client::connect(build_or_fail(cb), "localhost", srv.port());
-  expect_code(r, ErrorCode::EvidenceStale);
 }
 
 TEST(TlsAttack, StaleEarIsRejected) {
@@ -352,16 +232,6 @@ TEST(TlsAttack, PeerWithoutPreambleIsRejected) {
   t.join();
   ::close(lfd);
   expect_code(r, ErrorCode::AttestationRequired);
-}
-
-TEST(TlsAttack, RequiredClientAgainstServerWithoutAtlsSendsNothing) {
-  AttackFixture f;
-  test::PlainTlsServer plain(TLS1_3_VERSION);
-  auto r = Client::connect(f.victim, "localhost", plain.port());
-  expect_code(r, ErrorCode::AttestationRequired);
-  plain.join();
-  EXPECT_TRUE(plain.handshake_ok());
-  EXPECT_TRUE(plain.received().empty()) << "the client sent application bytes";
 }
 
 // --- appraisal -----------------------------------------------------------------------
@@ -720,24 +590,6 @@ TEST(TlsAttack, ReattestationWithAnotherKeyIsRejected) {
   expect_code(r, ErrorCode::AttestationIdentityChanged);
 }
 
-// SwitchingAttester answers the first request with one attester and every
-// later one with another.
-class SwitchingAttester final : public Attester {
- public:
-  SwitchingAttester(std::shared_ptr<Attester> first, std::shared_ptr<Attester> later)
-      : m_first(std::move(first)), m_later(std::move(later)) {}
-  std::string_view name() const override { return "switching"; }
-  std::string_view media_type() const override { return m_first->media_type(); }
-  Result<Evidence> attest(const AttestationRequest& request) override {
-    return (m_calls++ == 0 ? m_first : m_later)->attest(request);
-  }
-
- private:
-  std::shared_ptr<Attester> m_first;
-  std::shared_ptr<Attester> m_later;
-  std::atomic<int> m_calls{0};
-};
-
 // The same attestation key and a trusted signing key, but the renewal's
 // Evidence comes from another machine.
 TEST(TlsAttack, ReattestationFromAnotherMachineIsRejected) {
@@ -758,26 +610,9 @@ TEST(TlsAttack, ReattestationFromAnotherMachineIsRejected) {
   auto bundle = test::make_software_bundle();
   bundle.public_key_pem = software_attester_public_key(*first).value();
 
-  auto clock = std::make_shared<test::MutableClock>(static_cast<std::int64_t>(std::time(nullptr)));
-  ServerThread srv(build_or_fail(server_builder(std::make_shared<SwitchingAttester>(first, later))),
-                   nullptr);
-  auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Required)
-      .policy_json(test::software_policy(bundle, test::PolicyOptions{{}, "", 300, 60}))
-      .clock(clock);
-  auto conn = Client::connect(build_or_fail(cb), "localhost", srv.port());
-  ASSERT_TRUE(conn) << conn.error().to_string();
-  clock->advance(55);
-  Result<void> failed = ok();
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (failed && std::chrono::steady_clock::now() < until) {
-    std::uint8_t buf[4];
-    auto w = conn->write(to_bytes("ping"));
-    auto n = w ? conn->read(buf) : Result<std::size_t>(w.error());
-    if (!n) {
-      failed = n.error();
-    }
-  }
+  const Result<void> failed = test::renewal_outcome(
+      first, later, test::software_policy(bundle, test::PolicyOptions{{}, "", 300, 60}),
+      test::Delivery::Push);
   ASSERT_FALSE(failed) << "the switched machine was accepted";
   EXPECT_EQ(failed.error().code, ErrorCode::AttestationIdentityChanged)
       << failed.error().to_string();

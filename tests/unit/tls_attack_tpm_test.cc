@@ -1,4 +1,5 @@
-// The evidence attacks of tls_attack_test.cc with the tpm2 attester on a
+// The evidence attacks of tls_attack_test.cc and of the security matrix
+// (tests/testlib/post_handshake_attacks.h) with the tpm2 attester on a
 // real (simulated) TPM: Evidence for another binder, Evidence replayed from
 // another connection, and Evidence for another key are refused with
 // NonceMismatch, because the quote's extraData is the binder.
@@ -9,6 +10,7 @@
 #include "src/tls/config.h"
 #include "src/tls/frame.h"
 #include "tests/testlib/attack_fixture.h"
+#include "tests/testlib/post_handshake_attacks.h"
 #include "tests/testlib/swtpm_attester.h"
 #include "tests/testlib/tls_harness.h"
 
@@ -79,34 +81,12 @@ TEST(TlsAttackTpm, QuoteMadeForAnotherBinderIsRejected) {
 
 TEST(TlsAttackTpm, QuoteReplayedFromAnotherConnectionIsRejected) {
   ATLS_NEED_SWTPM();
-  const auto& cs = internal::config_state(*f.attacker);
-  const Bytes spki = ossl::cert_spki_der(cs.chain.front().get()).value();
-  Bytes recorded;
-  // A genuine quote, recorded on one connection...
-  (void)f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    recorded = test::attest_cmw(*f.attester, peer.binder(spki, req.context), spki);
-    peer.send_frame(tls::FrameType::Authenticator,
-                    peer.answer(req, cs.chain_der, cs.key.get(), recorded, *f.attacker));
-  });
-  ASSERT_FALSE(recorded.empty());
-  // ...and presented on the next one, in a correctly signed authenticator.
-  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    peer.send_frame(tls::FrameType::Authenticator,
-                    peer.answer(req, cs.chain_der, cs.key.get(), recorded, *f.attacker));
-  });
-  expect_code(r, ErrorCode::NonceMismatch);
+  expect_code(test::replay_evidence(f, test::Delivery::Request), ErrorCode::NonceMismatch);
 }
 
 TEST(TlsAttackTpm, QuoteForKeyAWithAnAuthenticatorForKeyBIsRejected) {
   ATLS_NEED_SWTPM();
-  auto r = f.run([&](RawPeer& peer, const tls::AuthRequest& req) {
-    const auto& cs = internal::config_state(*f.attacker);
-    const test::Identity a = test::make_identity("key A");
-    const Bytes cmw = test::attest_cmw(*f.attester, peer.binder(a.spki, req.context), a.spki);
-    peer.send_frame(tls::FrameType::Authenticator,
-                    peer.answer(req, cs.chain_der, cs.key.get(), cmw, *f.attacker));
-  });
-  expect_code(r, ErrorCode::NonceMismatch);
+  expect_code(test::substitute_key(f, test::Delivery::Request), ErrorCode::NonceMismatch);
 }
 
 }  // namespace

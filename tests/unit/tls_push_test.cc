@@ -313,23 +313,6 @@ TEST(TlsPushAttack, APushBoundToAnotherContextIsRejected) {
   expect_code(r, ErrorCode::NonceMismatch);
 }
 
-TEST(TlsPushAttack, APushFromAnotherConnectionIsRejected) {
-  AttackFixture f;
-  Bytes captured;
-  auto first = f.run_push(
-      [&](RawPeer& peer) {
-        captured = f.genuine_push(peer, fresh_context(1));
-        peer.send_frame(tls::FrameType::Authenticator, captured);
-      },
-      [](Connection&) -> Result<void> { return ok(); });
-  ASSERT_TRUE(first) << first.error().to_string();
-  // The same bytes on a new connection: its exporter differs, so the
-  // Finished does not verify.
-  auto r =
-      f.run_push([&](RawPeer& peer) { peer.send_frame(tls::FrameType::Authenticator, captured); });
-  expect_code(r, ErrorCode::EaBadFinished);
-}
-
 TEST(TlsPushAttack, APushWithAnExtensionTheClientHelloLackedIsRejected) {
   AttackFixture f;
   auto r = f.run_push([&](RawPeer& peer) {
