@@ -30,6 +30,7 @@
 #include "src/ossl/keys.h"
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/software/software.h"
+#include "tests/testlib/gateway_fixture.h"
 #include "tests/testlib/post_handshake_attacks.h"
 
 #include <gtest/gtest.h>
@@ -37,6 +38,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -153,6 +155,111 @@ Result<void> verifier_down_passport() {
   return outcome_of(std::move(r));
 }
 
+// --- the pre-handshake mode: gateway tokens (docs/wire-profile.md §3) -------------------
+
+constexpr const char* kToken = "GatewayToken";
+
+// The internal server's outcome of one token connection.
+Result<void> server_side(std::pair<Result<void>, Result<void>> r) {
+  return std::move(r.second);
+}
+
+// A middlebox that terminates the client's TLS must complete the PSK
+// handshake itself; it saw the identity (sent in the clear) but not the
+// PSK, which only the attested client and the servers' key holders have.
+Result<void> token_relay() {
+  GatewayToken stolen = gateway::issue();
+  std::fill(stolen.psk.begin(), stolen.psk.end(), std::uint8_t{0x5a});
+  return server_side(gateway::connect_with(gateway::token_client(stolen),
+                                           build_or_fail(gateway::internal_server())));
+}
+
+// The holder presents a single-use token a second time.
+Result<void> token_replay() {
+  GatewayTokenOptions o;
+  o.single_use = true;
+  const GatewayToken t = gateway::issue(o);
+  auto server = build_or_fail(gateway::internal_server());
+  ATLS_TRY(server_side(gateway::connect_with(gateway::token_client(t), server)));
+  return server_side(gateway::connect_with(gateway::token_client(t), server));
+}
+
+// The token's client meets a server that does not take tokens: the client
+// is the victim, and it stops before any application byte.
+Result<void> token_downgrade() {
+  auto plain = server_builder(nullptr);
+  plain.peer_attestation(AttestationMode::Off);
+  return gateway::connect_with(gateway::token_client(gateway::issue()), build_or_fail(plain)).first;
+}
+
+Result<void> token_expired() {
+  const GatewayToken t = gateway::issue();
+  auto sb = gateway::internal_server();
+  sb.clock(std::make_shared<MutableClock>(t.expires_at));
+  return server_side(gateway::connect_with(gateway::token_client(t), build_or_fail(sb)));
+}
+
+// The client's posture changes after the gateway appraised it: the server
+// has only the token's appraisal, and the connection stays admitted.
+Result<void> token_posture_change() {
+  auto p = BioPair::make(gateway::token_client(gateway::issue()),
+                         build_or_fail(gateway::internal_server()));
+  auto [rc, rs] = p->handshake();
+  ATLS_TRY(rs);
+  if (!p->server->is_attested()) {
+    return Error{ErrorCode::AttestationExpired, "the token connection is not attested"};
+  }
+  return ok();
+}
+
+Result<void> token_diversion() {
+  PolicyOptions po;
+  po.machine_ids = {"ueid:0102030405060708"};
+  return server_side(
+      gateway::connect_with(gateway::token_client(gateway::issue()),
+                            build_or_fail(gateway::internal_server(gateway::key_of(7), "", po))));
+}
+
+void add_token_cells(std::vector<Cell>& c) {
+  c.push_back({"Relay", kToken, Outcome::Rejected, ErrorCode::GatewayTokenPskMismatch,
+               "the middlebox has the identity (it is in the ClientHello) but not the PSK, so "
+               "its PSK binder does not verify",
+               token_relay});
+  c.push_back({"EvidenceReplay", kToken, Outcome::NotApplicable, ErrorCode::Ok,
+               "Evidence goes only to the gateway, over a post-handshake connection (that "
+               "column applies there)",
+               nullptr});
+  c.push_back({"AuthenticatorReplay", kToken, Outcome::Rejected, ErrorCode::GatewayTokenReplayed,
+               "a single-use token presented again (a reusable token opens connections for its "
+               "holder until it expires, by design; a recorded token without its PSK is the "
+               "relay row)",
+               token_replay});
+  c.push_back({"Reflection", kToken, Outcome::NotApplicable, ErrorCode::Ok,
+               "only the client is attested; the server proves the gateway key, not Evidence",
+               nullptr});
+  c.push_back({"KeySubstitution", kToken, Outcome::NotApplicable, ErrorCode::Ok,
+               "no key is attested: the token is bound to the session by its PSK (the relay "
+               "row)",
+               nullptr});
+  c.push_back({"Downgrade", kToken, Outcome::Rejected, ErrorCode::GatewayTokenNotAccepted,
+               "a server that ignores the PSK answers with a certificate; the client stops in "
+               "the handshake",
+               token_downgrade});
+  c.push_back({"StaleEvidence", kToken, Outcome::Rejected, ErrorCode::GatewayTokenExpired,
+               "the token expired (lifetime 300 s by default, never beyond the appraisal)",
+               token_expired});
+  c.push_back({"PostureChange", kToken, Outcome::Succeeds, ErrorCode::Ok,
+               "by design: a token connection is not re-attested; the server keeps the "
+               "gateway's appraisal until its valid_until, then closes (AttestationExpired)",
+               token_posture_change});
+  c.push_back({"Diversion", kToken, Outcome::Rejected, ErrorCode::MachineIdMismatch,
+               "the token's machine id is not the one the server pins", token_diversion});
+  c.push_back({"VerifierOutage", kToken, Outcome::NotApplicable, ErrorCode::Ok,
+               "the internal server calls no Verifier; while the gateway's Verifier is down no "
+               "tokens are issued (the post-handshake columns)",
+               nullptr});
+}
+
 }  // namespace
 
 const std::vector<Attack>& attacks() {
@@ -175,6 +282,7 @@ const std::vector<Mode>& modes() {
   static const std::vector<Mode> v = {
       {kRequest, "post-handshake (request)"},
       {kPush, "post-handshake (server push)"},
+      {kToken, "pre-handshake (gateway token)"},
   };
   return v;
 }
@@ -227,6 +335,7 @@ const std::vector<Cell>& cells() {
                  "ALERT names the failure (a client that uses a remote Verifier itself does "
                  "not accept a push)",
                  verifier_down_passport});
+    add_token_cells(c);
     return c;
   }();
   return v;

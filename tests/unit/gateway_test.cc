@@ -8,6 +8,7 @@
 #include "src/gateway/acceptor.h"
 #include "src/gateway/psk_offer.h"
 #include "src/gateway/token.h"
+#include "tests/testlib/gateway_fixture.h"
 #include "tests/testlib/tls_harness.h"
 
 #include <gtest/gtest.h>
@@ -21,68 +22,12 @@ namespace {
 using test::build_or_fail;
 using test::client_builder;
 using test::server_builder;
-
-Bytes key_of(std::uint8_t v) {
-  return Bytes(32, v);
-}
-
-// A client appraised by a gateway over a real attested connection.
-struct Appraised {
-  test::SoftwareAttesterBundle bundle = test::make_software_bundle();
-  std::optional<AttestationResult> result;
-};
-
-Appraised appraise_at_gateway() {
-  Appraised a;
-  auto gb = server_builder(nullptr);
-  gb.peer_attestation(AttestationMode::Required).policy_json(test::software_policy(a.bundle));
-  auto gateway = build_or_fail(gb);
-  auto cb = client_builder();
-  cb.peer_attestation(AttestationMode::Off).attester(a.bundle.attester);
-  auto p = test::BioPair::make(build_or_fail(cb), gateway);
-  auto [rc, rs] = p->handshake();
-  EXPECT_TRUE(rc && rs);
-  if (rs && p->server->peer_result() != nullptr) {
-    a.result = *p->server->peer_result();
-  }
-  return a;
-}
-
-const Appraised& appraised() {
-  static const Appraised a = appraise_at_gateway();
-  return a;
-}
-
-GatewayToken issue(const GatewayTokenOptions& o = {}, const Bytes& key = key_of(7)) {
-  EXPECT_TRUE(appraised().result.has_value());
-  auto t = issue_gateway_token(*appraised().result, key, o);
-  EXPECT_TRUE(t) << t.error().to_string();
-  return t ? *t : GatewayToken{};
-}
-
-// An internal server that takes tokens under |key|, with a policy trusting
-// the gateway's client (|policy_options| may pin machine ids).
-Config::Builder internal_server(const Bytes& key = key_of(7), std::string audience = "",
-                                const test::PolicyOptions& policy_options = {}) {
-  auto b = server_builder(nullptr);
-  b.peer_attestation(AttestationMode::Required)
-      .policy_json(test::software_policy(appraised().bundle, policy_options))
-      .accept_gateway_tokens(key, std::move(audience));
-  return b;
-}
-
-std::shared_ptr<const Config> token_client(GatewayToken token) {
-  auto b = client_builder();
-  b.gateway_token(std::move(token));
-  return build_or_fail(b);
-}
-
-// The outcome of one token connection: each side's handshake result.
-std::pair<Result<void>, Result<void>> connect_with(std::shared_ptr<const Config> client,
-                                                   std::shared_ptr<const Config> server) {
-  auto p = test::BioPair::make(std::move(client), std::move(server));
-  return p->handshake();
-}
+using test::gateway::appraised;
+using test::gateway::connect_with;
+using test::gateway::internal_server;
+using test::gateway::issue;
+using test::gateway::key_of;
+using test::gateway::token_client;
 
 void expect_refused(const std::pair<Result<void>, Result<void>>& r, ErrorCode server_code,
                     ErrorCode client_code = ErrorCode::GatewayTokenRejected) {
