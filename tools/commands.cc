@@ -17,6 +17,7 @@ void register_commands(CLI::App& app) {
   register_attest(app);
   register_verify(app);
   register_serve(app);
+  register_gateway(app);
   register_connect(app);
   register_demo(app);
   register_verifier(app);

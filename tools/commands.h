@@ -17,6 +17,7 @@ void register_inspect(CLI::App& app);   // tools/inspect.cc
 void register_attest(CLI::App& app);    // tools/attest.cc
 void register_verify(CLI::App& app);    // tools/verify.cc
 void register_serve(CLI::App& app);     // tools/serve.cc
+void register_gateway(CLI::App& app);   // tools/serve.cc
 void register_connect(CLI::App& app);   // tools/connect.cc
 void register_demo(CLI::App& app);      // tools/demo.cc
 void register_verifier(CLI::App& app);  // tools/verifier.cc

@@ -2,6 +2,9 @@
 
 #include "tools/commands.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -52,6 +55,30 @@ Result<void> write_output(const std::string& path, ByteView data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
   if (!out) {
+    return Error{ErrorCode::IoError, path + ": cannot write"};
+  }
+  return ok();
+}
+
+Result<void> write_secret_file(const std::string& path, std::string_view text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Error{ErrorCode::IoError,
+                 path + ": cannot create (" + std::strerror(errno) + "; an existing file is kept)"};
+  }
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      ::close(fd);
+      return Error{ErrorCode::IoError, path + ": cannot write"};
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) {
     return Error{ErrorCode::IoError, path + ": cannot write"};
   }
   return ok();

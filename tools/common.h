@@ -17,6 +17,10 @@ inline constexpr std::size_t kMaxInputFile = 16 * 1024 * 1024;
 // FileNotFound, IoError or FileTooLarge.
 Result<Bytes> read_input(const std::string& path);
 
+// write_secret_file creates |path| with mode 0600 (never over an existing
+// file) and writes |text| to it. Fails with IoError.
+Result<void> write_secret_file(const std::string& path, std::string_view text);
+
 // write_output writes |data| to |path| ("-" = standard output).
 Result<void> write_output(const std::string& path, ByteView data);
 

@@ -19,6 +19,7 @@
 
 #include <atls/config.h>
 #include <atls/connection.h>
+#include <atls/gateway.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -57,6 +58,7 @@ struct ConnectArgs {
   int reattest_ms = 0;
   SidecarOptions sidecar;  // tunnel mode
   bool quiet = false;
+  std::string token;  // a gateway token file (docs/gateway.md)
 };
 
 std::mutex g_out_mu;
@@ -98,6 +100,19 @@ Result<std::shared_ptr<const Config>> build_config(const ConnectArgs& a) {
                    "--attestation-only-identity needs required attestation (drop --optional)"};
     }
     b.peer_certificate_policy(PeerCertificatePolicy::AttestationOnly);
+  }
+  if (!a.token.empty()) {
+    //= docs/gateway.md: the token replaces the server's attestation and
+    //= certificate; the server proves the gateway key with the PSK.
+    if (!a.policy.empty() || a.verifier.given() || identity_options > 0 || a.attester != "none") {
+      return Error{ErrorCode::InvalidArgument,
+                   "--token connects with a gateway token: no --policy, --verifier, --ca, "
+                   "--pin-spki, --attestation-only-identity or --attester"};
+    }
+    ATLS_ASSIGN_OR_RETURN(GatewayToken t, GatewayToken::load(a.token));
+    b.gateway_token(std::move(t));
+    a.protocol.apply(b);
+    return b.build();
   }
   if (a.policy.empty() && !a.verifier.given()) {
     return Error{ErrorCode::InvalidArgument,
@@ -174,7 +189,9 @@ Result<void> session(const ConnectArgs& a, const std::shared_ptr<const Config>& 
     nlohmann::json j = {{"event", "attested"}, {"server", target.to_string()}};
     j["peer_attestation"] = result_json(*conn);
     std::string text = "atls connect: " + target.to_string() + ": ";
-    if (conn->is_plain_tls()) {
+    if (conn->via_gateway_token()) {
+      text += "connected with the gateway token (the server holds the gateway key)\n";
+    } else if (conn->is_plain_tls()) {
       text += "plain TLS (the server does not attest; --optional allowed it)\n";
     } else if (const AttestationResult* r = conn->peer_result(); r != nullptr) {
       text += "server attested\n" + describe_result(*r);
@@ -280,6 +297,9 @@ void register_connect(CLI::App& app) {
   cmd->add_option("--policy", a->policy,
                   "Appraisal policy for the server's evidence (docs/policy.md); required unless "
                   "--verifier is given");
+  cmd->add_option("--token", a->token,
+                  "Pre-handshake mode: connect with this gateway token file (from `atls connect` "
+                  "to an `atls gateway`; docs/gateway.md) instead of appraising the server");
   cmd->add_option("--listen", a->listen,
                   "Tunnel: accept plain TCP on HOST:PORT instead of using stdin/stdout");
   cmd->add_option("--ca", a->ca,

@@ -55,6 +55,9 @@ Relay::Relay(Connection& conn, RelayOptions options)
       m_plain_in_nonblocking(options.plain_in >= 0 &&
                              (::fcntl(options.plain_in, F_GETFL) & O_NONBLOCK) != 0) {
   m_plain_eof = m_o.plain_in < 0 && !m_o.echo;
+  if (!m_o.reply.empty()) {
+    std::copy(m_o.reply.begin(), m_o.reply.end(), m_to_peer.tail(m_o.reply.size()));
+  }
 }
 
 bool Relay::wants_conn_read() const {

@@ -55,6 +55,10 @@ struct RelayOptions {
   int plain_in = -1;
   int plain_out = -1;
   bool echo = false;
+  // Bytes sent to the peer first (`atls gateway`: the token). With no plain
+  // side they are all this side sends before close_notify, and the peer's
+  // bytes are discarded.
+  std::vector<std::uint8_t> reply;
   // Per-direction buffer cap (backpressure).
   std::size_t buffer = 256 * 1024;
 };

@@ -16,6 +16,7 @@
 
 #include <atls/config.h>
 #include <atls/connection.h>
+#include <atls/gateway.h>
 
 #include <fcntl.h>
 
@@ -47,6 +48,14 @@ struct ServeArgs {
   std::string backend;
   std::string policy_out;
   SidecarOptions sidecar;
+  // Gateway tokens (docs/gateway.md): serve --accept-gateway-tokens, and
+  // what `atls gateway` issues.
+  std::string accept_tokens;
+  std::string token_audience;
+  std::string token_key;
+  int token_lifetime_s = 300;
+  bool single_use = false;
+  bool gateway = false;
 };
 
 Result<Bytes> read_optional(const std::string& path) {
@@ -84,6 +93,26 @@ Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, const Bui
   if (a.cert.empty() != a.key.empty()) {
     return Error{ErrorCode::InvalidArgument, "--cert and --key go together"};
   }
+  if (!a.accept_tokens.empty() && !a.require_client && !a.optional_client) {
+    //= docs/gateway.md: token clients only. The server's identity is the
+    //= gateway key (proven by the PSK): no certificate, no attestation.
+    if (!a.cert.empty() || built.attester) {
+      return Error{ErrorCode::InvalidArgument,
+                   "--accept-gateway-tokens alone admits token clients only, whose server "
+                   "identity is the gateway key: drop --cert and use --attester none, or add "
+                   "--require-client-attestation to admit attesting clients too"};
+    }
+    if (a.policy.empty()) {
+      return Error{ErrorCode::InvalidArgument,
+                   "--accept-gateway-tokens needs --policy FILE (its machine pins and required "
+                   "tier apply to the tokens' appraisals)"};
+    }
+    ATLS_ASSIGN_OR_RETURN(Bytes key, load_gateway_key(a.accept_tokens));
+    b.accept_gateway_tokens(std::move(key), a.token_audience)
+        .policy_file(a.policy)
+        .peer_attestation(AttestationMode::Required);
+    return b.build();
+  }
   if (a.cert.empty()) {
     if (!built.attester) {
       return Error{ErrorCode::InvalidArgument, "--cert/--key are required with --attester none"};
@@ -99,6 +128,10 @@ Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, const Bui
     return Error{
         ErrorCode::InvalidArgument,
         "--require-client-attestation and --optional-client-attestation exclude each other"};
+  }
+  if (!a.accept_tokens.empty()) {
+    ATLS_ASSIGN_OR_RETURN(Bytes key, load_gateway_key(a.accept_tokens));
+    b.accept_gateway_tokens(std::move(key), a.token_audience);
   }
   if (a.require_client || a.optional_client) {
     if (a.policy.empty() && !a.verifier.given()) {
@@ -142,6 +175,26 @@ void run_serve(const ServeArgs& a) {
   }
   SidecarSetup setup;
   setup.mode = a.backend.empty() ? SidecarMode::ServeEcho : SidecarMode::ServeBackend;
+  if (a.gateway) {
+    auto key = load_gateway_key(a.token_key);
+    if (!key) {
+      fail("gateway", key.error());
+      return;
+    }
+    GatewayTokenOptions o;
+    o.lifetime = std::chrono::seconds(a.token_lifetime_s);
+    o.single_use = a.single_use;
+    o.audience = a.token_audience;
+    setup.mode = SidecarMode::Gateway;
+    setup.issue = [key = std::move(*key), o](const Connection& conn) -> Result<std::string> {
+      const AttestationResult* r = conn.peer_result();
+      if (r == nullptr) {
+        return Error{ErrorCode::AttestationRequired, "the client did not attest"};
+      }
+      ATLS_ASSIGN_OR_RETURN(const GatewayToken t, issue_gateway_token(*r, key, o));
+      return t.to_json();
+    };
+  }
   if (!a.backend.empty()) {
     auto b = parse_host_port(a.backend);
     if (!b) {
@@ -193,7 +246,7 @@ void run_serve(const ServeArgs& a) {
   setup.initial = std::move(*initial);
   setup.reload = load;
   setup.options = a.sidecar;
-  setup.name = "serve";
+  setup.name = a.gateway ? "gateway" : "serve";
   setup.listening = {
       {"event", "listening"},
       {"address", where},
@@ -202,9 +255,11 @@ void run_serve(const ServeArgs& a) {
       {"model",
        shared_built->model == AttestationModel::Passport ? "passport" : "background-check"},
       {"backend", a.backend}};
+  const std::string role = a.gateway           ? ", issuing gateway tokens"
+                           : a.backend.empty() ? ", echo"
+                                               : ", backend " + a.backend;
   setup.listening_text = "listening on " + where + " (attester " + a.attester +
-                         (a.passport ? ", passport" : "") +
-                         (a.backend.empty() ? ", echo" : ", backend " + a.backend) + ")";
+                         (a.passport ? ", passport" : "") + role + ")";
   set_exit_code(run_sidecar(std::move(setup)));
 }
 
@@ -246,6 +301,14 @@ void register_serve(CLI::App& app) {
                 "Appraise clients that attest; let plain TLS clients through");
   cmd->add_option("--policy", a->policy,
                   "Appraisal policy for the client's evidence (docs/policy.md)");
+  cmd->add_option("--accept-gateway-tokens", a->accept_tokens,
+                  "Pre-handshake mode (docs/gateway.md): also admit clients with a token of the "
+                  "gateway that shares this key file (64 hex digits); their appraisal is the "
+                  "token's, checked against --policy's pins and tier. Alone (with --attester "
+                  "none, no --cert) it admits token clients only; with "
+                  "--require-client-attestation, attesting clients too");
+  cmd->add_option("--token-audience", a->token_audience,
+                  "With --accept-gateway-tokens: tokens must name this server");
   cmd->add_option("--backend", a->backend,
                   "Forward each attested connection to HOST:PORT (plain TCP)");
   cmd->add_flag("--json", a->sidecar.json, "Log JSON lines instead of text");
@@ -272,6 +335,72 @@ void register_serve(CLI::App& app) {
       ->check(CLI::Range(0, 86400000));
   add_sidecar_options(cmd, &a->sidecar);
   cmd->callback([a] { run_serve(*a); });
+}
+
+void register_gateway(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  a->gateway = true;
+  a->require_client = true;
+  a->attester = "none";
+  a->listen = "127.0.0.1:4430";
+  auto* cmd = app.add_subcommand(
+      "gateway",
+      "Pre-handshake attestation (docs/gateway.md): appraise each client once (post-handshake\n"
+      "client attestation against --policy, or through --verifier) and send it a short-lived\n"
+      "token file: a TLS 1.3 external PSK whose identity carries, sealed under --token-key, the\n"
+      "PSK and a summary of the appraisal (tier, trust vectors, machine id; not the claims).\n"
+      "Internal servers that share the key (`atls serve --accept-gateway-tokens KEYFILE`)\n"
+      "admit the client with `atls connect --token FILE`, without seeing its Evidence.\n"
+      "A client gets its token with: atls connect GATEWAY --attester ... --policy GATEWAY-POLICY\n"
+      "... > token.json (a secret: keep it private). A new key: atls gateway --new-key FILE.\n"
+      "Exit code: 0 after SIGINT/SIGTERM or --count connections, 1 on a start-up failure,\n"
+      "2 on a usage error.");
+  auto new_key = std::make_shared<std::string>();
+  cmd->add_option("--new-key", *new_key,
+                  "Write a fresh gateway key (64 hex digits, mode 0600) to this file and exit");
+  cmd->add_option("--listen", a->listen, "Address to listen on, HOST:PORT")->capture_default_str();
+  cmd->add_option("--cert", a->cert, "The gateway's certificate chain (PEM, leaf first)");
+  cmd->add_option("--key", a->key, "Private key of the certificate (PEM)");
+  cmd->add_option("--attester", a->attester, "How the gateway attests: software, tpm2 or none")
+      ->check(CLI::IsMember({"software", "tpm2", "none"}))
+      ->capture_default_str();
+  cmd->add_option("--policy", a->policy, "Appraisal policy for the clients' evidence");
+  add_verifier_options(cmd, &a->verifier, "it appraises the clients' Evidence");
+  cmd->add_option("--policy-out", a->policy_out,
+                  "Write a client policy that trusts this gateway's attestation key");
+  cmd->add_option("--token-key", a->token_key,
+                  "Key file shared with the internal servers (64 hex digits)");
+  cmd->add_option("--token-lifetime", a->token_lifetime_s,
+                  "Seconds a token can be presented (never beyond the appraisal's validity)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  cmd->add_flag("--single-use", a->single_use, "Each token opens one connection only");
+  cmd->add_option("--audience", a->token_audience,
+                  "Name the internal server the tokens are for (its --token-audience)");
+  cmd->add_flag("--json", a->sidecar.json, "Log JSON lines instead of text");
+  add_protocol_options(cmd, &a->protocol);
+  cmd->add_option("--count", a->sidecar.count,
+                  "Stop after this many connections have finished (0: run until a signal)");
+  cmd->add_option("--handshake-timeout-ms", a->sidecar.handshake_timeout_ms,
+                  "Limit for handshake plus attestation")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400000));
+  add_sidecar_options(cmd, &a->sidecar);
+  cmd->callback([a, new_key] {
+    if (!new_key->empty()) {
+      const std::string hex = new_gateway_key();
+      auto w = write_secret_file(*new_key, hex);
+      if (!w) {
+        fail("gateway", w.error());
+      }
+      return;
+    }
+    if (a->token_key.empty()) {
+      fail("gateway", Error{ErrorCode::InvalidArgument, "--token-key FILE is required"});
+      return;
+    }
+    run_serve(*a);
+  });
 }
 
 }  // namespace atls::tools

@@ -231,6 +231,9 @@ std::string describe_result(const AttestationResult& r) {
 }
 
 std::string result_summary(const Connection& conn) {
+  if (conn.via_gateway_token() && conn.peer_result() == nullptr) {
+    return "attestation=none (gateway token: the server holds the gateway key)";
+  }
   if (conn.is_plain_tls()) {
     return "attestation=none (plain TLS peer)";
   }
@@ -244,6 +247,9 @@ std::string result_summary(const Connection& conn) {
   if (conn.attestation_count() > 1) {
     s += " attestations=" + std::to_string(conn.attestation_count());
   }
+  if (conn.via_gateway_token()) {
+    return s + " via=gateway-token";
+  }
   s += std::string(conn.peer_pushed() ? " pushed" : "") +
        " label=" + std::string(exporter_label_name(conn.exporter_label()));
   return s;
@@ -252,9 +258,10 @@ std::string result_summary(const Connection& conn) {
 nlohmann::json result_json(const Connection& conn) {
   nlohmann::json j = nlohmann::json::object();
   j["plain_tls"] = conn.is_plain_tls();
+  j["gateway_token"] = conn.via_gateway_token();
   j["attested"] = conn.is_attested();
   j["attestation_count"] = conn.attestation_count();
-  if (!conn.is_plain_tls()) {
+  if (!conn.is_plain_tls() && !conn.via_gateway_token()) {
     j["exporter_label"] = std::string(exporter_label_name(conn.exporter_label()));
     j["pushed"] = conn.peer_pushed();
   }

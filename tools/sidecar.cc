@@ -103,7 +103,7 @@ void SidecarLoop::log(const nlohmann::json& j, const std::string& text, bool rou
 
 int SidecarLoop::run() {
   ::signal(SIGPIPE, SIG_IGN);
-  if (m_setup.mode != SidecarMode::ServeEcho) {
+  if (m_setup.mode != SidecarMode::ServeEcho && m_setup.mode != SidecarMode::Gateway) {
     auto t = resolve_tcp(m_setup.target);
     if (!t) {
       std::cerr << "atls " << m_setup.name << ": " << t.error().name() << ": "

@@ -62,13 +62,19 @@ struct SidecarGeneration {
 };
 using SidecarLoader = std::function<Result<std::shared_ptr<const SidecarGeneration>>()>;
 
-enum class SidecarMode : std::uint8_t { ServeEcho, ServeBackend, Connect };
+enum class SidecarMode : std::uint8_t { ServeEcho, ServeBackend, Connect, Gateway };
+
+// Gateway mode: what an attested client receives (its token file), made
+// from its Connection; the connection then closes. A failure ends the
+// connection with that error.
+using GatewayIssuer = std::function<Result<std::string>(const Connection&)>;
 
 struct SidecarSetup {
   SidecarMode mode = SidecarMode::ServeEcho;
   Fd listener;             // listening socket (non-blocking is set here)
   HostPort target;         // ServeBackend: the backend; Connect: the server
   std::string servername;  // Connect: SNI and WebPKI name
+  GatewayIssuer issue;     // Gateway
   std::shared_ptr<const SidecarGeneration> initial;
   SidecarLoader reload;  // SIGHUP; null: SIGHUP is logged and ignored
   SidecarOptions options;

@@ -259,6 +259,9 @@ Result<void> Tunnel::start_relay() {
   o.buffer = m_loop.options().buffer_kib * 1024;
   if (m_loop.setup().mode == SidecarMode::ServeEcho) {
     o.echo = true;
+  } else if (m_loop.setup().mode == SidecarMode::Gateway) {
+    ATLS_ASSIGN_OR_RETURN(const std::string token, m_loop.setup().issue(*m_conn));
+    o.reply.assign(token.begin(), token.end());
   } else {
     o.plain_in = o.plain_out = m_plain.get();
   }
