@@ -12,8 +12,12 @@
 
 #include <atls/config.h>
 #include <atls/connection.h>
+#include <atls/gateway.h>
 
+#include "src/attestation/policy.h"
+#include "src/attestation/relying_party.h"
 #include "src/ossl/ssl_ptr.h"
+#include "src/plugins/builtin_plugins.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -224,7 +228,7 @@ class PlainMode final : public Mode {
 
 // ConfigHook adjusts a mode's two Config builders after the common set-up
 // (a profile option both sides must agree on).
-using ConfigHook = std::function<void(Config::Builder& server, Config::Builder& client)>;
+using ConfigHook = std::function<Result<void>(Config::Builder& server, Config::Builder& client)>;
 
 // AtlsModeSpec is one atls mode: a line of atls_modes().
 struct AtlsModeSpec {
@@ -278,7 +282,7 @@ class AtlsMode final : public Mode {
       cb.peer_attestation(AttestationMode::Off);
     }
     if (m_spec.hook) {
-      m_spec.hook(sb, cb);
+      ATLS_TRY(m_spec.hook(sb, cb));
     }
     ATLS_ASSIGN_OR_RETURN(m_server_config, sb.build());
     ATLS_ASSIGN_OR_RETURN(m_client_config, cb.build());
@@ -371,9 +375,39 @@ tools::AttesterSpec attester(const std::string& kind, bool passport = false) {
 // §1.9, on by default); the "-request" rows turn that off on both sides.
 // request_mode: attestation only on request (no push, no first-flight
 // request), as before wire profile 1.1.
-void request_mode(Config::Builder& server, Config::Builder& client) {
+Result<void> request_mode(Config::Builder& server, Config::Builder& client) {
   server.first_flight_attestation(false);
   client.first_flight_attestation(false);
+  return ok();
+}
+
+// gateway_token_mode: pre-handshake attestation (docs/gateway.md). A
+// software client is appraised once, as a gateway does (not measured), and
+// every measured connection is a token connection: a TLS 1.3 external PSK
+// with (EC)DHE, no certificate, no attestation on the connection.
+Result<void> gateway_token_mode(Config::Builder& server, Config::Builder& client) {
+  ATLS_ASSIGN_OR_RETURN(const tools::BuiltAttester att,
+                        tools::build_attester(attester("software")));
+  const std::string policy_json = tools::relying_party_policy(att).dump();
+  const Registry registry = builtin_registry();
+  ATLS_ASSIGN_OR_RETURN(const Policy policy, parse_policy(policy_json, registry, "."));
+  const SystemClock clock;
+  Bytes nonce(32);
+  SystemRng().fill(nonce);
+  AttestationRequest request;
+  request.nonce = nonce;
+  ATLS_ASSIGN_OR_RETURN(const Evidence evidence, att.attester->attest(request));
+  ATLS_ASSIGN_OR_RETURN(const AttestationResult appraised,
+                        internal::RelyingParty(registry, clock, policy)
+                            .accept(evidence, internal::Expectation::background_check(nonce)));
+  Bytes key(32);
+  SystemRng().fill(key);
+  ATLS_ASSIGN_OR_RETURN(GatewayToken token, issue_gateway_token(appraised, key));
+  server.accept_gateway_tokens(key)
+      .policy_json(policy_json)
+      .peer_attestation(AttestationMode::Required);
+  client.gateway_token(std::move(token));
+  return ok();
 }
 
 const std::vector<AtlsModeSpec>& atls_modes() {
@@ -407,6 +441,12 @@ const std::vector<AtlsModeSpec>& atls_modes() {
        .client = attester("software"),
        .ops = {.signs = 4, .verifies = 4},
        .hook = request_mode},
+      {.key = "gateway-token",
+       .label = "pre-handshake gateway token (PSK)",
+       .server = none,
+       .client = none,
+       .ops = {.known = false},
+       .hook = gateway_token_mode},
       {.key = "tpm2",
        .label = "atls server tpm2 (swtpm)",
        .server = attester("tpm2"),
