@@ -52,8 +52,10 @@ TEST_P(AttackMatrix, Cell) {
   RecordProperty("matrix_note", cell->note);
   switch (cell->outcome) {
     case Outcome::NotApplicable:
+      // Nothing to run; what is checked is that the table says why.
       EXPECT_FALSE(cell->run) << "a cell that does not apply runs no attack";
-      GTEST_SKIP() << "not applicable: " << cell->note;
+      EXPECT_FALSE(cell->note.empty()) << "a cell that does not apply says why";
+      return;
     case Outcome::Succeeds: {
       ASSERT_TRUE(cell->run);
       ASSERT_FALSE(cell->note.empty()) << "an attack that succeeds says why";
