@@ -288,6 +288,9 @@ std::string Config::describe() const {
                                       : ExporterLabel::CmwAttestation))
     << "\n";
   o << "first_flight_attestation = " << (s.first_flight ? "on" : "off") << "\n";
+  if (s.intra_handshake == IntraHandshake::EarlyAttestation) {
+    o << "intra_handshake = early-attestation\n";
+  }
   char cp[64];
   std::snprintf(cp, sizeof cp, "0x%04X 0x%04X 0x%04X", s.codepoints.cmw_attestation,
                 s.codepoints.atls_schemes, s.codepoints.atls_negotiation);
@@ -440,6 +443,11 @@ Config::Builder& Config::Builder::exporter_label_policy(ExporterLabelPolicy poli
 
 Config::Builder& Config::Builder::first_flight_attestation(bool on) {
   m_state->first_flight = on;
+  return *this;
+}
+
+Config::Builder& Config::Builder::intra_handshake(IntraHandshake mode) {
+  m_state->intra_handshake = mode;
   return *this;
 }
 

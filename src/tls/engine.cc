@@ -2,6 +2,7 @@
 
 #include "src/ossl/socket_bio.h"
 #include "src/ossl/x509.h"
+#include "src/tls/early/early_attestation.h"
 #include "src/tls/host_name.h"
 
 #include <openssl/err.h>
@@ -81,6 +82,9 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
   }
   e->m_hs.config = &cs;
   e->m_hs.role = e->m_opts.role;
+  if (tls::early::is_enabled(cs)) {
+    ATLS_ASSIGN_OR_RETURN(e->m_hs.early, tls::early::attach(e->m_ssl, cs, e->m_opts.role));
+  }
   ATLS_TRY(set_handshake_state(e->m_ssl, &e->m_hs));
   ::SSL_set_options(e->m_ssl, SSL_OP_NO_TICKET);
   if (e->m_owned_ssl) {
@@ -91,7 +95,8 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
     ::SSL_set_read_ahead(e->m_ssl, 1);
   }
   if (!client) {
-    e->m_early_read = cs.first_flight && cs.negotiation && ::SSL_in_before(e->m_ssl) == 1;
+    e->m_early_read =
+        cs.first_flight && cs.negotiation && !e->m_hs.early && ::SSL_in_before(e->m_ssl) == 1;
     ::SSL_set_accept_state(e->m_ssl);
     if (::SSL_set_num_tickets(e->m_ssl, 0) != 1) {
       return ossl::failure(ErrorCode::Internal, "SSL_set_num_tickets");
@@ -148,7 +153,18 @@ bool Engine::expired() const {
 }
 
 bool Engine::is_attested() const {
+  if (m_hs.early) {
+    return !m_error && m_hs.early->peer_result &&
+           m_hs.early->peer_result->valid_until() > m_cs.clock->now();
+  }
   return m_is_rp && !m_error && m_rp.attestation_count() > 0 && !expired();
+}
+
+const AttestationResult* Engine::peer_result() const {
+  if (m_hs.early) {
+    return m_hs.early->peer_result ? &*m_hs.early->peer_result : nullptr;
+  }
+  return m_rp.result();
 }
 
 bool Engine::rp_pending() const {
@@ -632,6 +648,12 @@ Result<void> Engine::run_attestation_work() {
 }
 
 Result<void> Engine::reattest() {
+  if (m_hs.early) {
+    //= docs/intra-handshake.md: no re-attestation in the early-attestation
+    //= mode (the draft's options are not implemented); reconnect instead.
+    return Error{ErrorCode::InvalidArgument,
+                 "re-attestation is not available in the early-attestation mode"};
+  }
   ATLS_TRY(advance());
   if (!m_hs_done || m_push_due || m_request_due) {
     // Our first frames (a push, then the first request) go first.

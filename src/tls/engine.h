@@ -76,7 +76,7 @@ class Engine {
   bool is_established() const { return m_established; }
   bool is_attested() const;
   bool is_plain_tls() const { return m_stream == Stream::Plain; }
-  const AttestationResult* peer_result() const { return m_rp.result(); }
+  const AttestationResult* peer_result() const;
   std::size_t attestation_count() const { return m_rp.attestation_count(); }
   std::optional<PeerAlertInfo> peer_alert() const { return m_peer_alert; }
   ExporterLabel exporter_label() const { return negotiated_label(m_hs, m_cs); }

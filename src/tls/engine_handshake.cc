@@ -6,6 +6,7 @@
 #include "src/tls/engine.h"
 
 #include "src/core/encoding.h"
+#include "src/tls/early/early_attestation.h"
 #include "src/tls/sigpipe_guard.h"
 
 #include <openssl/err.h>
@@ -20,6 +21,11 @@ Error Engine::map_handshake_failure() {
   const std::string detail = ossl::drain_errors();
   if (m_hs.failure) {
     return *m_hs.failure;
+  }
+  if (m_hs.early) {
+    if (auto e = tls::early::handshake_failure(m_hs.alert_sent, m_hs.alert_received)) {
+      return *e;
+    }
   }
   if (m_opts.role == Role::Client) {
     const long v = ::SSL_get_verify_result(m_ssl);
@@ -134,6 +140,13 @@ Result<void> Engine::on_handshake_done() {
     if (std::find(m_cs.pins.begin(), m_cs.pins.end(), h) == m_cs.pins.end()) {
       return Error{ErrorCode::PinnedKeyMismatch, "TLS certificate key " + to_hex(h)};
     }
+  }
+  if (m_hs.early) {
+    //= docs/intra-handshake.md: attestation happened in the handshake; the
+    //= stream carries application bytes only.
+    ATLS_TRY(tls::early::finish(*m_hs.early));
+    m_stream = Stream::Plain;
+    return ok();
   }
   const AttestationMode want = m_cs.peer_attestation;
   if (client) {
