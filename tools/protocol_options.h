@@ -15,12 +15,15 @@ namespace atls::tools {
 struct ProtocolOptions {
   bool no_first_flight = false;
   ExporterLabelPolicy exporter_label = ExporterLabelPolicy::Negotiate;
-  IntraHandshake mode = IntraHandshake::Off;
+  // "post-handshake" or "early-attestation" (checked by add_protocol_options;
+  // kept as text: CLI11 maps a uint8_t enum through its character form).
+  std::string mode = "post-handshake";
 
   void apply(Config::Builder& b) const {
     b.first_flight_attestation(!no_first_flight)
         .exporter_label_policy(exporter_label)
-        .intra_handshake(mode);
+        .intra_handshake(mode == "early-attestation" ? IntraHandshake::EarlyAttestation
+                                                     : IntraHandshake::Off);
   }
 };
 
@@ -38,11 +41,8 @@ inline constexpr const char* kModeHelp =
     "this draft (docs/intra-handshake.md)";
 
 inline void add_protocol_options(CLI::App* cmd, ProtocolOptions* o) {
-  const std::map<std::string, IntraHandshake> modes{
-      {"post-handshake", IntraHandshake::Off},
-      {"early-attestation", IntraHandshake::EarlyAttestation}};
   cmd->add_option("--mode", o->mode, kModeHelp)
-      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case))
+      ->check(CLI::IsMember({"post-handshake", "early-attestation"}))
       ->default_str("post-handshake");
   cmd->add_flag("--no-first-flight", o->no_first_flight,
                 "Attest only on request: no pushed server authenticator, no request in the "

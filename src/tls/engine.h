@@ -75,9 +75,13 @@ class Engine {
 
   bool is_established() const { return m_established; }
   bool is_attested() const;
-  bool is_plain_tls() const { return m_stream == Stream::Plain; }
+  // In the early-attestation mode the stream is plain after the handshake,
+  // but the connection is not a plain TLS fallback.
+  bool is_plain_tls() const { return m_stream == Stream::Plain && !m_hs.early; }
   const AttestationResult* peer_result() const;
-  std::size_t attestation_count() const { return m_rp.attestation_count(); }
+  std::size_t attestation_count() const {
+    return m_hs.early ? (peer_result() != nullptr ? 1 : 0) : m_rp.attestation_count();
+  }
   std::optional<PeerAlertInfo> peer_alert() const { return m_peer_alert; }
   ExporterLabel exporter_label() const { return negotiated_label(m_hs, m_cs); }
   bool peer_pushed() const { return m_rp.pushed(); }

@@ -147,6 +147,9 @@ TEST(EarlyAttestation, ServerAttests) {
   ASSERT_NE(p->client->peer_result(), nullptr);
   EXPECT_EQ(p->client->peer_result()->machine_id(), srv.machine_id);
   EXPECT_FALSE(p->server->is_attested());
+  EXPECT_FALSE(p->client->is_plain_tls());
+  EXPECT_EQ(p->client->attestation_count(), 1u);
+  EXPECT_EQ(p->server->attestation_count(), 0u);
   // Both sides derived one binder: the server for its Evidence, the client
   // to check it.
   const Bytes& made = early_state(p->server_ssl.get()).own_binder;
