@@ -15,13 +15,35 @@ namespace atls::tools {
 struct ProtocolOptions {
   bool no_first_flight = false;
   ExporterLabelPolicy exporter_label = ExporterLabelPolicy::Negotiate;
+  // "post-handshake" or "early-attestation" (checked by add_protocol_options;
+  // kept as text: CLI11 maps a uint8_t enum through its character form).
+  std::string mode = "post-handshake";
 
   void apply(Config::Builder& b) const {
-    b.first_flight_attestation(!no_first_flight).exporter_label_policy(exporter_label);
+    b.first_flight_attestation(!no_first_flight)
+        .exporter_label_policy(exporter_label)
+        .intra_handshake(mode == "early-attestation" ? IntraHandshake::EarlyAttestation
+                                                     : IntraHandshake::Off);
   }
 };
 
+// kModeHelp is the --mode help: what the early-attestation mode cannot
+// defend against, and when it is still the right choice (docs/intra-handshake.md).
+inline constexpr const char* kModeHelp =
+    "Where attestation happens. post-handshake (default): exported authenticators after the "
+    "handshake (docs/wire-profile.md §1). early-attestation: Evidence inside the TLS handshake "
+    "(draft-fossati-seat-early-attestation), zero extra round trips, no re-attestation; both "
+    "peers must use it. WARNING: early-attestation binds Evidence to ClientHello..ServerHello "
+    "and the certificate key only, so a TLS-terminating relay that controls a genuine "
+    "attester's key can forward that attester's Evidence undetected (CVE-2026-33697 and later "
+    "attacks on certificate/handshake-bound designs). Use it only where the operator controls "
+    "every middlebox, where no extra round trip is affordable, or with peers that speak only "
+    "this draft (docs/intra-handshake.md)";
+
 inline void add_protocol_options(CLI::App* cmd, ProtocolOptions* o) {
+  cmd->add_option("--mode", o->mode, kModeHelp)
+      ->check(CLI::IsMember({"post-handshake", "early-attestation"}))
+      ->default_str("post-handshake");
   cmd->add_flag("--no-first-flight", o->no_first_flight,
                 "Attest only on request: no pushed server authenticator, no request in the "
                 "server's first flight (docs/wire-profile.md §1.9)");

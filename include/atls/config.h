@@ -96,6 +96,19 @@ struct Codepoints {
   std::uint16_t cmw_attestation = 0xFFA0;
   std::uint16_t atls_schemes = 0xFFA1;
   std::uint16_t atls_negotiation = 0xFFA2;
+  std::uint16_t remote_attestation = 0xFFA3;  // IntraHandshake::EarlyAttestation only
+};
+
+// IntraHandshake selects where attestation happens (docs/intra-handshake.md).
+enum class IntraHandshake : std::uint8_t {
+  // Post-handshake (docs/wire-profile.md §1): the default.
+  Off,
+  // draft-fossati-seat-early-attestation: Evidence in the handshake's leaf
+  // CertificateEntry, bound to ClientHello..ServerHello and the leaf key.
+  // Zero extra round trips, no re-attestation, and NOT relay-resistant
+  // against a TLS-terminating relay that holds a genuine attester's key
+  // (docs/intra-handshake.md). Both peers must use it.
+  EarlyAttestation,
 };
 
 // FrameLimits bound the frames accepted from the peer (docs/wire-profile.md §1.2):
@@ -258,6 +271,11 @@ class ATLS_API Config::Builder {
   // authenticator (not with a remote Verifier for Evidence, whose nonce
   // needs a request). No round trip is spent on attestation then.
   Builder& first_flight_attestation(bool on);
+  // intra_handshake (default Off): IntraHandshake::EarlyAttestation attests
+  // inside the TLS handshake instead of after it (docs/intra-handshake.md);
+  // the connection then carries application bytes only, and reattest()
+  // fails with InvalidArgument.
+  Builder& intra_handshake(IntraHandshake mode);
   // attestation_timeout: how long an RP waits for a valid authenticator
   // (default 10 s; docs/wire-profile.md §1.2).
   Builder& attestation_timeout(std::chrono::milliseconds timeout);

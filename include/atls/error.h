@@ -173,6 +173,12 @@ enum class ErrorCategory : std::uint8_t {
   X(AttestationTimeout, Protocol, 40, "no valid authenticator within the attestation timeout")     \
   X(AttestationExpired, PolicyRejected, 45, "attestation expired and was not renewed in time")     \
   X(AttestationIdentityChanged, PolicyRejected, 42, "re-attestation names another key or machine") \
+  X(EarlyAttestationMalformed, Protocol, 50, "malformed remoteAttestation extension")              \
+  X(EarlyAttestationMisplaced, Protocol, 47, "remoteAttestation where the draft forbids it")       \
+  X(EarlyAttestationMissing, BadEvidence, 42, "negotiated remoteAttestation absent from the leaf") \
+  X(EarlyPeerUnsupportedSchemes, Alert, 0, "peer sent unsupported_attestation_schemes")            \
+  X(EarlyPeerAttestationRequired, Alert, 0, "peer sent attestation_required")                      \
+  X(EarlyPeerAttestationFailed, Alert, 0, "peer sent attestation_failed")                          \
   X(HandshakeTimeout, Io, 0, "the TLS handshake did not finish within the handshake timeout")      \
   X(PeerAlert, Alert, 0, "peer sent an atls alert")                                                \
   X(ConnectionClosed, Closed, 0, "connection closed")                                              \

@@ -288,6 +288,9 @@ std::string Config::describe() const {
                                       : ExporterLabel::CmwAttestation))
     << "\n";
   o << "first_flight_attestation = " << (s.first_flight ? "on" : "off") << "\n";
+  if (s.intra_handshake == IntraHandshake::EarlyAttestation) {
+    o << "intra_handshake = early-attestation\n";
+  }
   char cp[64];
   std::snprintf(cp, sizeof cp, "0x%04X 0x%04X 0x%04X", s.codepoints.cmw_attestation,
                 s.codepoints.atls_schemes, s.codepoints.atls_negotiation);
@@ -440,6 +443,11 @@ Config::Builder& Config::Builder::exporter_label_policy(ExporterLabelPolicy poli
 
 Config::Builder& Config::Builder::first_flight_attestation(bool on) {
   m_state->first_flight = on;
+  return *this;
+}
+
+Config::Builder& Config::Builder::intra_handshake(IntraHandshake mode) {
+  m_state->intra_handshake = mode;
   return *this;
 }
 
@@ -692,6 +700,10 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
   if (s->gateway_token && (s->gateway_token->psk.size() != gateway::kPskSize ||
                            !gateway::is_token_identity(s->gateway_token->identity))) {
     return Error{ErrorCode::InvalidArgument, "gateway_token: not an atls gateway token"};
+  }
+  if ((s->gateway_token || !s->gateway_key.empty()) && s->intra_handshake != IntraHandshake::Off) {
+    return Error{ErrorCode::InvalidArgument,
+                 "gateway tokens and the intra-handshake mode exclude each other"};
   }
   if (!s->gateway_key.empty()) {
     if (s->gateway_key.size() != gateway::kGatewayKeySize) {

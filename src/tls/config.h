@@ -68,6 +68,7 @@ struct ConfigState {
   Codepoints codepoints;
   ExporterLabelPolicy exporter_label = ExporterLabelPolicy::Negotiate;
   bool first_flight = true;
+  IntraHandshake intra_handshake = IntraHandshake::Off;
   std::chrono::milliseconds handshake_timeout{10000};
   std::size_t receive_buffer_limit = 8 * 1024 * 1024;
   std::chrono::milliseconds attestation_timeout{10000};

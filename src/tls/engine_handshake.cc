@@ -6,6 +6,7 @@
 #include "src/tls/engine.h"
 
 #include "src/core/encoding.h"
+#include "src/tls/early/early_attestation.h"
 #include "src/tls/sigpipe_guard.h"
 
 #include <openssl/err.h>
@@ -25,6 +26,11 @@ Error Engine::map_handshake_failure() {
   }
   if (auto e = token_failure(binder_failed)) {
     return *e;
+  }
+  if (m_hs.early) {
+    if (auto e = tls::early::handshake_failure(m_hs.alert_sent, m_hs.alert_received)) {
+      return *e;
+    }
   }
   if (m_opts.role == Role::Client) {
     const long v = ::SSL_get_verify_result(m_ssl);
@@ -183,6 +189,18 @@ Result<void> Engine::on_handshake_done() {
     if (std::find(m_cs.pins.begin(), m_cs.pins.end(), h) == m_cs.pins.end()) {
       return Error{ErrorCode::PinnedKeyMismatch, "TLS certificate key " + to_hex(h)};
     }
+  }
+  if (m_hs.early) {
+    //= docs/intra-handshake.md: attestation happened in the handshake; the
+    //= stream carries application bytes only.
+    ATLS_TRY(tls::early::finish(*m_hs.early));
+    m_stream = Stream::Plain;
+    if (m_hs.early->peer_result) {
+      // The one relying-party state: valid_until, expiry and the result.
+      m_is_rp = true;
+      m_rp.adopt(*m_hs.early->peer_result);
+    }
+    return ok();
   }
   const AttestationMode want = m_cs.peer_attestation;
   if (client) {

@@ -3,6 +3,7 @@
 #include <atls/openssl.h>
 
 #include "src/tls/connection.h"
+#include "src/tls/early/early_attestation.h"
 #include "src/tls/engine.h"
 #include "src/tls/gateway_attach.h"
 
@@ -258,11 +259,14 @@ int client_hello_cb(SSL* ssl, int* al, void* /*arg*/) noexcept {
 
 void msg_cb(int write_p, int /*version*/, int content_type, const void* buf, size_t len, SSL* ssl,
             void* /*arg*/) noexcept {
-  if (content_type != SSL3_RT_ALERT || len != 2) {
-    return;
-  }
   HandshakeState* st = handshake_state(ssl);
   if (st == nullptr) {
+    return;
+  }
+  if (st->early) {
+    tls::early::on_message(*st->early, content_type, buf, len);
+  }
+  if (content_type != SSL3_RT_ALERT || len != 2) {
     return;
   }
   const int description = static_cast<const unsigned char*>(buf)[1];
@@ -360,6 +364,11 @@ Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& c, Role role, bool ins
     }
   }
   ATLS_TRY(prepare_token_ctx(ctx, c, role));
+  if (tls::early::is_enabled(c)) {
+    // The early-attestation mode replaces atls_negotiation and the
+    // post-handshake stream (docs/intra-handshake.md).
+    return tls::early::prepare_ctx(ctx, c, role);
+  }
   //= docs/wire-profile.md §3: a token connection carries no atls stream.
   if (c.negotiation && !(role == Role::Client && c.gateway_token)) {
     const unsigned int context =

@@ -14,8 +14,13 @@
 #include "src/tls/negotiation.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
+
+namespace atls::tls::early {
+struct EarlyState;
+}  // namespace atls::tls::early
 
 namespace atls::internal {
 
@@ -44,6 +49,9 @@ struct HandshakeState {
   // The last TLS alert description sent / received (-1: none).
   int alert_sent = -1;
   int alert_received = -1;
+  // The early-attestation mode's state (src/tls/early/early_attestation.h);
+  // null on other connections.
+  std::shared_ptr<tls::early::EarlyState> early;
 };
 
 // negotiated_label is the binder label of the connection once the
