@@ -202,7 +202,8 @@ TEST_F(Tdx, V5SampleFieldsAndValid) {
             "4dd537ed1255c9c79ecb3ed82cd1b486233e31c25c3a");
   EXPECT_EQ(q->qe_report.isv_svn, 7);
   // The v5 signature covers the body descriptor too.
-  EXPECT_EQ(q->signed_bytes.size(), kDcapQuoteHeaderSize + kTdxBodyDescriptorSize + kTdReport15Size);
+  EXPECT_EQ(q->signed_bytes.size(),
+            kDcapQuoteHeaderSize + kTdxBodyDescriptorSize + kTdReport15Size);
   EXPECT_EQ(q->trailing_bytes, 0U);
   const nlohmann::json j = tdx_quote_to_json(*q);
   EXPECT_EQ(j["body_type"], 3);
