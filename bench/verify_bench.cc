@@ -487,7 +487,7 @@ void bm_raw_x509(benchmark::State& state, X509* cert, EVP_PKEY* issuer_key) {
 // The formats-level TDX check (parse + verify_tdx_quote: PCK chain, QE
 // report, attestation key binding, quote signature), without the plug-in.
 void bm_tdx_formats(benchmark::State& state, const TdxFixture* f) {
-  TdxVerifyOptions opts;
+  DcapVerifyOptions opts;
   opts.at = f->ev.at;
   opts.trusted_roots = {f->root.get()};
   for (auto _ : state) {

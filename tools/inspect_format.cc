@@ -10,6 +10,9 @@
 #include "src/formats/eat/eat.h"
 #include "src/formats/json/json.h"
 #include "src/formats/jwt/jws.h"
+#include "src/formats/ratls/dice_evidence.h"
+#include "src/formats/sgx/quote.h"
+#include "src/ossl/crypto.h"
 #include "src/ossl/keys.h"
 #include "src/ossl/x509.h"
 
@@ -306,6 +309,44 @@ Result<ojson> inspect_jwt(std::string_view token, const InspectOptions& opts) {
   return out;
 }
 
+// add_dice_evidence decodes an Interoperable RA-TLS (TCG DICE) evidence
+// extension into c["ratls_dice"]: the SGX quote, the claims, and whether the
+// claims name this certificate's key. Nothing is verified here (`atls
+// verify` does).
+Result<void> add_dice_evidence(const X509* cert, ojson& c) {
+  ATLS_ASSIGN_OR_RETURN(const auto ext, ossl::find_extension(cert, kOidTcgDiceTaggedEvidence));
+  if (!ext) {
+    return ok();
+  }
+  ATLS_ASSIGN_OR_RETURN(const Bytes spki, ossl::cert_spki_der(cert));
+  ATLS_ASSIGN_OR_RETURN(const Bytes spki_hash, ossl::digest(ossl::HashAlg::Sha256, spki));
+  ojson d;
+  d["oid"] = std::string(kOidTcgDiceTaggedEvidence);
+  d["spki_sha256"] = to_hex(spki_hash);
+  auto dice = parse_dice_ratls_evidence(ext->value);
+  if (!dice) {
+    d["error"] = std::string(dice.error().name()) + ": " + dice.error().to_string();
+    c["ratls_dice"] = std::move(d);
+    return ok();
+  }
+  d["tag"] = dice->tag;
+  d["pubkey_hash_alg"] = dice->hash_alg;
+  d["pubkey_hash"] = to_hex(dice->pubkey_hash);
+  d["pubkey_hash_names_this_key"] = dice->hash_alg == 1 && dice->pubkey_hash == spki_hash;
+  ATLS_ASSIGN_OR_RETURN(const Bytes claims_hash,
+                        ossl::digest(ossl::HashAlg::Sha256, dice->claims_buffer));
+  d["claims_sha256"] = to_hex(claims_hash);
+  d["other_claims"] = to_ordered(dice->other_claims);
+  auto quote = parse_sgx_quote(dice->quote);
+  if (quote) {
+    d["quote"] = to_ordered(sgx_quote_to_json(*quote));
+  } else {
+    d["quote_error"] = std::string(quote.error().name()) + ": " + quote.error().to_string();
+  }
+  c["ratls_dice"] = std::move(d);
+  return ok();
+}
+
 Result<ojson> inspect_certs(ByteView data, int depth) {
   ATLS_ASSIGN_OR_RETURN(auto certs, ossl::parse_certificates(data));
   ojson list = ojson::array();
@@ -325,6 +366,7 @@ Result<ojson> inspect_certs(ByteView data, int depth) {
     } else if (cmw.error().code != ErrorCode::CertNoCmwExtension) {
       c["cmw_error"] = std::string(cmw.error().name()) + ": " + cmw.error().to_string();
     }
+    ATLS_TRY(add_dice_evidence(cert.get(), c));
     list.push_back(std::move(c));
   }
   ojson out;

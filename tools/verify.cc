@@ -4,6 +4,7 @@
 #include "tools/commands.h"
 #include "tools/common.h"
 #include "tools/verifier_options.h"
+#include "tools/verify_ratls.h"
 
 #include "src/attestation/evidence_cmw.h"
 #include "src/attestation/policy.h"
@@ -43,6 +44,7 @@ struct VerifyArgs {
   std::string ear_out;
   std::string tpm_quote, tpm_signature, tpm_pcrs, tpm_ak_pub;
   std::string attested_key;
+  std::string connection_nonce;
   bool json = false;
   VerifierOptions verifier;
   // --nonce was given (possibly as "", which expects an empty nonce).
@@ -358,6 +360,12 @@ void run_verify(const VerifyArgs& a) {
                "--ear-out needs a policy with ear.signing_key, or --verifier"});
     return;
   }
+  // An RA-TLS certificate: the Evidence is in its extension, bound to its key.
+  if (!a.evidence.empty() && is_certificate_file(a.evidence)) {
+    verify_ratls_file({a.evidence, a.trust, a.connection_nonce, a.json}, registry, *clock,
+                      policy.get());
+    return;
+  }
   auto evidence = load_evidence(a);
   if (!evidence) {
     bail(evidence.error(), a.evidence);
@@ -475,12 +483,18 @@ void register_verify(CLI::App& app) {
   auto a = std::make_shared<VerifyArgs>();
   auto* cmd = app.add_subcommand(
       "verify",
-      "Verify and appraise Evidence or an EAR. Without --policy only integrity is checked\n"
-      "(signatures, chain to --trust anchors, the nonce, validity at --at) and the claims are\n"
-      "printed; with --policy the result must also reach the policy's required tier.\n"
+      "Verify and appraise Evidence, an EAR or an RA-TLS certificate. Without --policy only\n"
+      "integrity is checked"
+      " (signatures, chain to --trust anchors, the nonce, validity at --at) and the claims\n"
+      "are printed; with --policy the result must also reach the policy's required tier.\n"
+      "An X.509 certificate is read as an RA-TLS certificate: its id-pe-cmw extension (Evidence\n"
+      "whose nonce is SHA-256(SPKI [|| --connection-nonce])) or the TCG DICE extension\n"
+      "2.23.133.5.4.9 (an SGX quote over SHA-256(claims), claims naming SHA-256(SPKI)); every\n"
+      "check is printed. Relay caveat: such Evidence proves an attested environment holds the\n"
+      "key, not that it is the TLS peer (CVE-2026-33697; docs/protocol-choices.md).\n"
       "--trust per scheme: software: the signing public key; tpm2: the AK public key, or the\n"
       "root CA of the AK certificate (AK and intermediate certificates as --cert); sev-snp: the\n"
-      "AMD ASK+ARK PEM (VCEK as --cert unless the CMW has it); tdx: the Intel SGX Root CA;\n"
+      "AMD ASK+ARK PEM (VCEK as --cert unless the CMW has it); tdx, sgx: the Intel SGX Root CA;\n"
       "an EAR (application/eat+jwt): the Verifier's public key.\n"
       "Exit code: 0 integrity holds (no policy) or the result meets the required tier;\n"
       "1 invalid, untrusted or rejected (the error name is on stderr, and in the JSON with\n"
@@ -513,6 +527,9 @@ void register_verify(CLI::App& app) {
       "tpm2_quote -o output (PCR values), or JSON {\"hash\": bank, \"pcrs\": {index: hex}}");
   cmd->add_option("--tpm-ak-pub", a->tpm_ak_pub,
                   "AK public area (TPMT_PUBLIC or TPM2B_PUBLIC, e.g. tpm2_create -u); optional");
+  cmd->add_option(
+      "--connection-nonce", a->connection_nonce,
+      "RA-TLS certificate minted for one connection: the nonce it was minted for (hex)");
   cmd->add_flag("--json", a->json, "Print the result as JSON");
   add_verifier_options(cmd, &a->verifier,
                        "Evidence goes to a session opened for --nonce and its EAR is verified "

@@ -117,6 +117,18 @@ enum class ErrorCategory : std::uint8_t {
   X(TdxQeIdentityExpired, BadEvidence, 45, "TDX QE Identity collateral is outside its validity")   \
   X(TdxQeIdentityMismatch, BadEvidence, 42, "TDX Quoting Enclave does not match the QE identity")  \
   X(TdxQeDebug, BadEvidence, 42, "TDX Quoting Enclave is a debug enclave")                         \
+  /* SGX */                                                                                        \
+  X(SgxMalformed, BadEvidence, 50, "malformed SGX quote")                                          \
+  X(SgxUnsupportedVersion, BadEvidence, 50, "unsupported SGX quote version")                       \
+  X(SgxBadQuoteSignature, BadEvidence, 51, "SGX quote signature does not verify")                  \
+  X(SgxBadQeReportSignature, BadEvidence, 51, "SGX QE report signature does not verify")           \
+  X(SgxQeReportDataMismatch, BadEvidence, 51, "SGX QE report does not bind the attestation key")   \
+  X(SgxBadPckChain, BadEvidence, 42, "SGX quote PCK certificate chain is malformed")               \
+  /* RA-TLS certificates */                                                                        \
+  X(RatlsNoEvidence, BadEvidence, 42, "certificate carries no RA-TLS evidence extension")          \
+  X(RatlsMalformed, BadEvidence, 50, "malformed RA-TLS evidence extension")                        \
+  X(RatlsReportDataMismatch, BadEvidence, 51, "quote report_data does not bind the RA-TLS claims") \
+  X(RatlsKeyBindingMismatch, BadEvidence, 51, "RA-TLS evidence is not bound to the cert key")      \
   /* TPM */                                                                                        \
   X(TpmMalformed, BadEvidence, 50, "malformed TPM 2.0 structure")                                  \
   X(TpmBadMagic, BadEvidence, 50, "TPMS_ATTEST magic is not TPM_GENERATED_VALUE")                  \

@@ -19,6 +19,7 @@ inline constexpr std::string_view kMediaTypeEatCwt = "application/eat+cwt";
 inline constexpr std::string_view kMediaTypeTpmQuote = "application/vnd.atls.tpm2-quote+cbor";
 inline constexpr std::string_view kMediaTypeSnpReport = "application/vnd.atls.sev-snp-report";
 inline constexpr std::string_view kMediaTypeTdxQuote = "application/vnd.atls.tdx-quote";
+inline constexpr std::string_view kMediaTypeSgxQuote = "application/vnd.atls.sgx-quote";
 inline constexpr std::string_view kMediaTypeEar = "application/eat+jwt";
 inline constexpr std::string_view kMediaTypePkixCert = "application/pkix-cert";
 

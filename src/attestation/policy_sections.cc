@@ -115,6 +115,34 @@ bool hex_equal(const nlohmann::json& a, const nlohmann::json& b) {
   return x && y && constant_time_equal(*x, *y);
 }
 
+Result<void> check_digests(const nlohmann::json& section, const char* key, std::size_t size) {
+  if (!section.contains(key)) {
+    return ok();
+  }
+  const auto& v = section[key];
+  const bool list = v.is_array();
+  if ((!list && !v.is_string()) || (list && v.empty())) {
+    return Error{ErrorCode::PolicyInvalid,
+                 std::string("\"") + key + "\" must be a hex digest or a non-empty list of them"};
+  }
+  for (const auto& d : list ? v : nlohmann::json::array({v})) {
+    auto b = json_hex(d);
+    if (!b || b->size() != size) {
+      return Error{ErrorCode::PolicyInvalid, std::string("each value of \"") + key + "\" must be " +
+                                                 std::to_string(size) + " bytes of hex"};
+    }
+  }
+  return ok();
+}
+
+bool matches_any(const nlohmann::json& have, const nlohmann::json& want) {
+  bool found = false;
+  for (const auto& d : want.is_array() ? want : nlohmann::json::array({want})) {
+    found = hex_equal(have, d) || found;
+  }
+  return found;
+}
+
 Result<void> require_reference_values(const nlohmann::json& section, bool has_values,
                                       std::string_view which) {
   const std::string key(kDangerousAnyMeasurement);

@@ -76,4 +76,12 @@ Result<Bytes> json_hex(const nlohmann::json& value);
 // may use upper case). False when either is not a string or not hex.
 bool hex_equal(const nlohmann::json& a, const nlohmann::json& b);
 
+// check_digests checks the optional |key| of |section|: a hex digest of
+// |size| bytes or a non-empty list of them (PolicyInvalid otherwise).
+Result<void> check_digests(const nlohmann::json& section, const char* key, std::size_t size);
+
+// matches_any compares the claim |have| (hex) with the reference values
+// |want| (a hex string or a list), as bytes: true when one equals it.
+bool matches_any(const nlohmann::json& have, const nlohmann::json& want);
+
 }  // namespace atls::internal

@@ -5,6 +5,7 @@
 
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/sevsnp/sevsnp.h"
+#include "src/plugins/sgx/sgx.h"
 #include "src/plugins/software/software.h"
 #include "src/plugins/tdx/tdx.h"
 #include "src/plugins/tpm2/tpm2.h"
@@ -21,6 +22,8 @@ Registry builtin_registry() {
   r.add_appraiser(make_tpm2_appraiser());
   r.add_verifier(make_tdx_verifier());
   r.add_appraiser(make_tdx_appraiser());
+  r.add_verifier(make_sgx_verifier());
+  r.add_appraiser(make_sgx_appraiser());
   r.add_verifier(make_ear_verifier());
   r.add_appraiser(make_ear_appraiser());
   return r;

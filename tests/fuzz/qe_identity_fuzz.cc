@@ -24,7 +24,7 @@ ATLS_FUZZ_TARGET(fuzz_qe_identity) {
   }
   (void)atls::json_dump(atls::qe_identity_to_json(*id));
   (void)atls::check_qe_identity_time(*id, 1688169600);  // 2023-07-01T00:00:00Z
-  atls::QeReport qe;
+  atls::SgxReportBody qe;
   qe.attributes = atls::Bytes{0x15, 0, 0, 0, 0, 0, 0, 0, 0xe7, 0, 0, 0, 0, 0, 0, 0};
   qe.mr_signer = atls::Bytes(32, 0xdc);
   qe.isv_prod_id = 2;

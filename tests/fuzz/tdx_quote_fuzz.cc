@@ -6,47 +6,12 @@
 #include "src/formats/json/json.h"
 #include "src/formats/tdx/quote.h"
 #include "src/formats/tdx/verify.h"
-#include "src/ossl/x509.h"
 
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/intel_sgx_root.h"
 
 #include <algorithm>
 #include <cstdlib>
-#include <string_view>
-
-namespace {
-
-constexpr std::string_view kIntelRootPem =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIICjzCCAjSgAwIBAgIUImUM1lqdNInzg7SVUr9QGzknBqwwCgYIKoZIzj0EAwIw\n"
-    "aDEaMBgGA1UEAwwRSW50ZWwgU0dYIFJvb3QgQ0ExGjAYBgNVBAoMEUludGVsIENv\n"
-    "cnBvcmF0aW9uMRQwEgYDVQQHDAtTYW50YSBDbGFyYTELMAkGA1UECAwCQ0ExCzAJ\n"
-    "BgNVBAYTAlVTMB4XDTE4MDUyMTEwNDUxMFoXDTQ5MTIzMTIzNTk1OVowaDEaMBgG\n"
-    "A1UEAwwRSW50ZWwgU0dYIFJvb3QgQ0ExGjAYBgNVBAoMEUludGVsIENvcnBvcmF0\n"
-    "aW9uMRQwEgYDVQQHDAtTYW50YSBDbGFyYTELMAkGA1UECAwCQ0ExCzAJBgNVBAYT\n"
-    "AlVTMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEC6nEwMDIYZOj/iPWsCzaEKi7\n"
-    "1OiOSLRFhWGjbnBVJfVnkY4u3IjkDYYL0MxO4mqsyYjlBalTVYxFP2sJBK5zlKOB\n"
-    "uzCBuDAfBgNVHSMEGDAWgBQiZQzWWp00ifODtJVSv1AbOScGrDBSBgNVHR8ESzBJ\n"
-    "MEegRaBDhkFodHRwczovL2NlcnRpZmljYXRlcy50cnVzdGVkc2VydmljZXMuaW50\n"
-    "ZWwuY29tL0ludGVsU0dYUm9vdENBLmRlcjAdBgNVHQ4EFgQUImUM1lqdNInzg7SV\n"
-    "Ur9QGzknBqwwDgYDVR0PAQH/BAQDAgEGMBIGA1UdEwEB/wQIMAYBAf8CAQEwCgYI\n"
-    "KoZIzj0EAwIDSQAwRgIhAOW/5QkR+S9CiSDcNoowLuPRLsWGf/Yi7GSX94BgwTwg\n"
-    "AiEA4J0lrHoMs+Xo5o/sX6O9QWxHRAvZUGOdRQ7cvqRXaqI=\n"
-    "-----END CERTIFICATE-----\n";
-
-X509* intel_root() {
-  static const atls::ossl::UniquePtr<X509> root = [] {
-    auto r = atls::ossl::parse_certificate(atls::ByteView(
-        reinterpret_cast<const std::uint8_t*>(kIntelRootPem.data()), kIntelRootPem.size()));
-    if (!r) {
-      std::abort();
-    }
-    return std::move(*r);
-  }();
-  return root.get();
-}
-
-}  // namespace
 
 ATLS_FUZZ_TARGET(fuzz_tdx_quote) {
   auto quote = atls::parse_tdx_quote(data);
@@ -67,8 +32,8 @@ ATLS_FUZZ_TARGET(fuzz_tdx_quote) {
       (void)atls::json_dump(atls::pck_extensions_to_json(*ext));
     }
   }
-  atls::TdxVerifyOptions opts;
+  atls::DcapVerifyOptions opts;
   opts.at = 1688169600;  // 2023-07-01T00:00:00Z
-  opts.trusted_roots = {intel_root()};
+  opts.trusted_roots = {atls::fuzz::intel_sgx_root()};
   (void)atls::verify_tdx_quote(*quote, opts);
 }

@@ -578,8 +578,8 @@ Bytes raw_signature(EVP_PKEY* key, ByteView msg) {
   return raw ? *raw : Bytes{};
 }
 
-constexpr std::size_t kTdAttributesOffset = kTdxHeaderSize + 120;
-constexpr std::size_t kReportDataOffset = kTdxHeaderSize + 520;
+constexpr std::size_t kTdAttributesOffset = kDcapQuoteHeaderSize + 120;
+constexpr std::size_t kReportDataOffset = kDcapQuoteHeaderSize + 520;
 
 struct QuoteFactory {
   TdxQuote base;
@@ -637,13 +637,13 @@ struct QuoteFactory {
     inner.insert(inner.end(), qe_sig.begin(), qe_sig.end());
     put_le(inner, base.qe_auth_data.size(), 2);
     inner.insert(inner.end(), base.qe_auth_data.begin(), base.qe_auth_data.end());
-    put_le(inner, kTdxCertTypePckChain, 2);
+    put_le(inner, kDcapCertTypePckChain, 2);
     put_le(inner, chain.size(), 4);
     inner.insert(inner.end(), chain.begin(), chain.end());
 
     Bytes sig_data = raw_signature(att->get(), signed_bytes);
     sig_data.insert(sig_data.end(), att_key.begin(), att_key.end());
-    put_le(sig_data, kTdxCertTypeQeReport, 2);
+    put_le(sig_data, kDcapCertTypeQeReport, 2);
     put_le(sig_data, inner.size(), 4);
     sig_data.insert(sig_data.end(), inner.begin(), inner.end());
 

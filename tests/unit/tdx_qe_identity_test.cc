@@ -44,10 +44,10 @@ QeIdentity sample() {
   return id ? std::move(*id) : QeIdentity{};
 }
 
-QeReport spr_qe_report() {
+SgxReportBody spr_qe_report() {
   auto q = parse_tdx_quote(read_data("tdx/gotdx_tdx_prod_quote_SPR_E4.dat"));
   EXPECT_TRUE(q);
-  return q ? q->qe_report : QeReport{};
+  return q ? q->qe_report : SgxReportBody{};
 }
 
 std::vector<ossl::UniquePtr<X509>> intel_root() {
@@ -127,12 +127,12 @@ TEST(QeIdentity, TheSprQuoteMatches) {
 }
 
 TEST(QeIdentity, MismatchesAreRefused) {
-  const QeReport good = spr_qe_report();
-  const auto code = [](const QeIdentity& id, const QeReport& r) {
+  const SgxReportBody good = spr_qe_report();
+  const auto code = [](const QeIdentity& id, const SgxReportBody& r) {
     auto s = match_qe_identity(id, r);
     return s ? ErrorCode::Ok : s.error().code;
   };
-  QeReport r = good;
+  SgxReportBody r = good;
   r.mr_signer[5] ^= 1;
   EXPECT_EQ(code(sample(), r), ErrorCode::TdxQeIdentityMismatch);
   EXPECT_EQ(check_intel_td_qe(r).error().code, ErrorCode::TdxQeIdentityMismatch);
@@ -164,7 +164,7 @@ TEST(QeIdentity, MismatchesAreRefused) {
 
 TEST(QeIdentity, TcbLevels) {
   QeIdentity id = sample();
-  QeReport r = spr_qe_report();  // ISVSVN 4
+  SgxReportBody r = spr_qe_report();  // ISVSVN 4
   id.tcb_levels = {{8, "", "UpToDate"}, {6, "", "SWHardeningNeeded"}, {2, "", "OutOfDate"}};
   EXPECT_EQ(*match_qe_identity(id, r), "OutOfDate");
   r.isv_svn = 7;

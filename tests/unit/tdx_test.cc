@@ -38,8 +38,8 @@ class Tdx : public ::testing::Test {
     m_root = std::move(*root);
   }
 
-  TdxVerifyOptions options(std::int64_t at) const {
-    TdxVerifyOptions o;
+  DcapVerifyOptions options(std::int64_t at) const {
+    DcapVerifyOptions o;
     o.at = at;
     o.trusted_roots = {m_root.get()};
     return o;
@@ -109,11 +109,11 @@ TEST_F(Tdx, SprE4Fields) {
             "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5");
   EXPECT_EQ(q->qe_report.isv_prod_id, 2);
   EXPECT_EQ(q->qe_report.isv_svn, 4);
-  EXPECT_EQ(q->cert_type, kTdxCertTypeQeReport);
-  EXPECT_EQ(q->pck_cert_type, kTdxCertTypePckChain);
+  EXPECT_EQ(q->cert_type, kDcapCertTypeQeReport);
+  EXPECT_EQ(q->pck_cert_type, kDcapCertTypePckChain);
   EXPECT_EQ(q->qe_report_raw.size(), kSgxReportBodySize);
   EXPECT_EQ(q->qe_auth_data.size(), 32U);
-  EXPECT_EQ(q->signed_bytes.size(), kTdxHeaderSize + kTdReport10Size);
+  EXPECT_EQ(q->signed_bytes.size(), kDcapQuoteHeaderSize + kTdReport10Size);
   EXPECT_EQ(q->trailing_bytes, 39U);
 }
 
@@ -202,7 +202,8 @@ TEST_F(Tdx, V5SampleFieldsAndValid) {
             "4dd537ed1255c9c79ecb3ed82cd1b486233e31c25c3a");
   EXPECT_EQ(q->qe_report.isv_svn, 7);
   // The v5 signature covers the body descriptor too.
-  EXPECT_EQ(q->signed_bytes.size(), kTdxHeaderSize + kTdxBodyDescriptorSize + kTdReport15Size);
+  EXPECT_EQ(q->signed_bytes.size(),
+            kDcapQuoteHeaderSize + kTdxBodyDescriptorSize + kTdReport15Size);
   EXPECT_EQ(q->trailing_bytes, 0U);
   const nlohmann::json j = tdx_quote_to_json(*q);
   EXPECT_EQ(j["body_type"], 3);
@@ -437,7 +438,7 @@ TEST_F(Tdx, WrongRootIsUntrusted) {
   auto chain = parse_tdx_pck_chain(*q);
   ASSERT_TRUE(chain);
   // Trust only the Platform CA (a real Intel certificate, but not the root).
-  TdxVerifyOptions o;
+  DcapVerifyOptions o;
   o.at = unix_day(2023, 7, 1);
   o.trusted_roots = {chain->intermediate.get()};
   auto r = verify_tdx_quote(*q, o);

@@ -198,7 +198,7 @@ bool masked_equal(ByteView a, ByteView b, ByteView mask) {
   return diff == 0;
 }
 
-bool is_debug(const QeReport& qe) {
+bool is_debug(const SgxReportBody& qe) {
   return !qe.attributes.empty() && ((qe.attributes[0] >> kSgxAttrDebugBit) & 1U) != 0;
 }
 
@@ -260,7 +260,7 @@ Result<void> check_qe_identity_time(const QeIdentity& id, std::int64_t at) {
   return ok();
 }
 
-Result<std::string> match_qe_identity(const QeIdentity& id, const QeReport& qe) {
+Result<std::string> match_qe_identity(const QeIdentity& id, const SgxReportBody& qe) {
   if (is_debug(qe)) {
     return Error{ErrorCode::TdxQeDebug, "the QE report has ATTRIBUTES.DEBUG set"};
   }
@@ -296,20 +296,34 @@ Result<std::string> match_qe_identity(const QeIdentity& id, const QeReport& qe) 
                                          " is below every tcbLevel of the QE Identity"};
 }
 
-Result<void> check_intel_td_qe(const QeReport& qe) {
+namespace {
+
+Result<void> check_intel_qe(const SgxReportBody& qe, const char* mr_signer,
+                            std::uint16_t isv_prod_id, const char* which) {
   if (is_debug(qe)) {
     return Error{ErrorCode::TdxQeDebug, "the QE report has ATTRIBUTES.DEBUG set"};
   }
-  const Bytes intel = from_hex(kIntelQeMrSigner).value_or(Bytes{});
+  const Bytes intel = from_hex(mr_signer).value_or(Bytes{});
   if (!constant_time_equal(intel, qe.mr_signer)) {
     return Error{ErrorCode::TdxQeIdentityMismatch,
-                 "QE MRSIGNER " + to_hex(qe.mr_signer) + " is not Intel's"};
+                 "QE MRSIGNER " + to_hex(qe.mr_signer) + " is not Intel's " + which + "'s"};
   }
-  if (qe.isv_prod_id != kIntelTdQeIsvProdId) {
+  if (qe.isv_prod_id != isv_prod_id) {
     return Error{ErrorCode::TdxQeIdentityMismatch,
-                 "QE ISVPRODID " + std::to_string(qe.isv_prod_id) + " is not the TD QE's (2)"};
+                 "QE ISVPRODID " + std::to_string(qe.isv_prod_id) + " is not the " + which +
+                     "'s (" + std::to_string(isv_prod_id) + ")"};
   }
   return ok();
+}
+
+}  // namespace
+
+Result<void> check_intel_td_qe(const SgxReportBody& qe) {
+  return check_intel_qe(qe, kIntelQeMrSigner, kIntelTdQeIsvProdId, "TD QE");
+}
+
+Result<void> check_intel_sgx_qe(const SgxReportBody& qe) {
+  return check_intel_qe(qe, kIntelSgxQeMrSigner, kIntelSgxQeIsvProdId, "SGX QE");
 }
 
 nlohmann::json qe_identity_to_json(const QeIdentity& id) {

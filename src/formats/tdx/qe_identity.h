@@ -32,6 +32,11 @@ inline constexpr const char* kIntelQeMrSigner =
     "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5";
 // ISVPRODID of Intel's TD Quoting Enclave.
 inline constexpr std::uint16_t kIntelTdQeIsvProdId = 2;
+// MRSIGNER and ISVPRODID of Intel's SGX (ECDSA) Quoting Enclave, as Intel's
+// SGX QE Identity ("id": "QE") publishes them.
+inline constexpr const char* kIntelSgxQeMrSigner =
+    "8c4f5775d796503e96137f77c68a829a0056ac8ded70140b081b094490c57bff";
+inline constexpr std::uint16_t kIntelSgxQeIsvProdId = 1;
 // SGX ATTRIBUTES.FLAGS bit 1: the enclave is a debug enclave (its memory
 // can be read by the host).
 inline constexpr unsigned kSgxAttrDebugBit = 1;
@@ -83,13 +88,18 @@ Result<void> check_qe_identity_time(const QeIdentity& id, std::int64_t at);
 //     TdxQeIdentityMismatch;
 //   - the status is that of the first tcbLevel (in document order) whose
 //     isvsvn <= the report's ISVSVN; none: TcbTooLow; "Revoked": TcbTooLow.
-Result<std::string> match_qe_identity(const QeIdentity& id, const QeReport& qe);
+Result<std::string> match_qe_identity(const QeIdentity& id, const SgxReportBody& qe);
 
 // check_intel_td_qe checks a QE report against Intel's published TD QE
 // identity, for use when no collateral is given: not a debug enclave
 // (TdxQeDebug), MRSIGNER kIntelQeMrSigner and ISVPRODID kIntelTdQeIsvProdId
 // (TdxQeIdentityMismatch). ISVSVN is not checked (that needs collateral).
-Result<void> check_intel_td_qe(const QeReport& qe);
+Result<void> check_intel_td_qe(const SgxReportBody& qe);
+
+// check_intel_sgx_qe is check_intel_td_qe for the SGX Quoting Enclave that
+// signs SGX (version 3) quotes: ISVPRODID
+// kIntelSgxQeIsvProdId and MRSIGNER kIntelSgxQeMrSigner, same codes.
+Result<void> check_intel_sgx_qe(const SgxReportBody& qe);
 
 // qe_identity_to_json renders the identity's fields (bytes as lower-case
 // hex, dates as Unix seconds). Never throws.

@@ -23,6 +23,8 @@
 #include <atls/bytes.h>
 #include <atls/result.h>
 
+#include "src/formats/dcap/ecdsa_quote.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -32,33 +34,14 @@
 namespace atls {
 
 // Sizes of the fixed parts of a quote.
-inline constexpr std::size_t kTdxHeaderSize = 48;
 inline constexpr std::size_t kTdxBodyDescriptorSize = 6;
 inline constexpr std::size_t kTdReport10Size = 584;
 inline constexpr std::size_t kTdReport15Size = 648;
-inline constexpr std::size_t kSgxReportBodySize = 384;
-inline constexpr std::size_t kTdxEcdsaSignatureSize = 64;
-inline constexpr std::size_t kTdxEcdsaKeySize = 64;
 
 // Header and body codes this parser accepts.
-inline constexpr std::uint16_t kTdxAttKeyTypeEcdsaP256 = 2;
 inline constexpr std::uint32_t kTdxTeeTypeTdx = 0x81;
 inline constexpr std::uint16_t kTdxBodyTypeTdReport10 = 2;
 inline constexpr std::uint16_t kTdxBodyTypeTdReport15 = 3;
-// Certification data types (QE Certification Data "Certification Data Type").
-inline constexpr std::uint16_t kTdxCertTypePckChain = 5;
-inline constexpr std::uint16_t kTdxCertTypeQeReport = 6;
-
-// TdxQuoteHeader is the 48-byte quote header.
-struct TdxQuoteHeader {
-  std::uint16_t version = 0;       // 4 or 5
-  std::uint16_t att_key_type = 0;  // 2 = ECDSA-256-with-P-256
-  std::uint32_t tee_type = 0;      // 0x81 = TDX
-  std::uint16_t qe_svn = 0;
-  std::uint16_t pce_svn = 0;
-  Bytes qe_vendor_id;  // 16 bytes; Intel's QE is 939a7233f79c4ca9940a0db3957f0607
-  Bytes user_data;     // 20 bytes
-};
 
 // TdReport is the TD quote body: TD report 1.0 (584 bytes) or, for a v5
 // body of type 3, TD report 1.5 (648 bytes, which adds tee_tcb_svn2 and
@@ -83,43 +66,15 @@ struct TdReport {
   std::optional<Bytes> mr_servicetd;  // 48, TD report 1.5 only
 };
 
-// QeReport is the Quoting Enclave's SGX REPORT body (384 bytes,
-// sgx_report_body_t).
-struct QeReport {
-  Bytes cpu_svn;                  // 16 @0
-  std::uint32_t misc_select = 0;  // @16
-  Bytes isv_ext_prod_id;          // 16 @32
-  Bytes attributes;               // 16 @48
-  Bytes mr_enclave;               // 32 @64
-  Bytes mr_signer;                // 32 @128
-  Bytes config_id;                // 64 @192
-  std::uint16_t isv_prod_id = 0;  // @256
-  std::uint16_t isv_svn = 0;      // @258
-  std::uint16_t config_svn = 0;   // @260
-  Bytes isv_family_id;            // 16 @304
-  Bytes report_data;              // 64 @320
-};
-
-// TdxQuote is a parsed quote. Byte fields are owned copies.
-struct TdxQuote {
-  TdxQuoteHeader header;
+// TdxQuote is a parsed quote: the TDX header and body, and the signature
+// data every DCAP quote shares (src/formats/dcap/ecdsa_quote.h). Byte fields
+// are owned copies.
+struct TdxQuote : DcapEcdsaQuote {
+  DcapQuoteHeader header;
   // Body type: the v5 descriptor's type, or kTdxBodyTypeTdReport10 for v4.
   std::uint16_t body_type = 0;
   TdReport body;
-  // header ‖ [v5 body descriptor] ‖ body: the message of |signature|.
-  Bytes signed_bytes;
-  Bytes signature;              // 64 bytes r||s (big-endian P-256 scalars)
-  Bytes attestation_key;        // 64 bytes x||y (big-endian P-256 coordinates)
   std::uint16_t cert_type = 0;  // outer certification data type (always 6)
-  QeReport qe_report;
-  Bytes qe_report_raw;        // the 384 bytes QeReport was parsed from
-  Bytes qe_report_signature;  // 64 bytes r||s, by the PCK key over qe_report_raw
-  Bytes qe_auth_data;
-  std::uint16_t pck_cert_type = 0;  // nested certification data type (always 5)
-  Bytes pck_chain_pem;              // PCK leaf, intermediate CA, root CA; unparsed (may end in NUL)
-  // Bytes after the signature data. Some producers pad quotes (e.g. with
-  // zeros to a fixed buffer size); they are outside every signature.
-  std::size_t trailing_bytes = 0;
 };
 
 // parse_tdx_quote parses a v4 or v5 TDX quote from the start of |data|.

@@ -27,6 +27,7 @@
 #include <atls/bytes.h>
 #include <atls/result.h>
 
+#include "src/formats/dcap/ecdsa_verify.h"
 #include "src/formats/tdx/qe_identity.h"
 #include "src/formats/tdx/quote.h"
 #include "src/ossl/chain_cache.h"
@@ -43,38 +44,19 @@
 
 namespace atls {
 
-// TdxVerifyOptions configures verify_tdx_quote.
-struct TdxVerifyOptions {
-  // Verification time (Unix seconds), from the caller's Clock.
-  std::int64_t at = 0;
-  // Trusted Intel SGX Root CA certificates (borrowed; they must outlive the
-  // call). They come from configuration, never from the evidence.
-  std::vector<X509*> trusted_roots;
-  // Optional (borrowed): the quote's attestation key, already decoded from
-  // q.attestation_key by ec_public_from_xy (P-256) by a caller that keeps
-  // decoded keys. Null: the key is decoded (and its point checked) here.
-  EVP_PKEY* attestation_key = nullptr;
-  // Optional (borrowed): verdicts to reuse (src/ossl/chain_cache.h): the PCK
-  // chain while the time is inside its validity window, and the QE report
-  // signature by that PCK. The quote signature is verified every time.
-  const ossl::ChainCache* cache = nullptr;
-};
-
-// TdxPckChain is the PCK certificate chain carried in a quote.
-struct TdxPckChain {
-  ossl::UniquePtr<X509> pck;           // PCK leaf certificate
-  ossl::UniquePtr<X509> intermediate;  // Intel SGX PCK Platform CA or Processor CA
-  ossl::UniquePtr<X509> root;          // Intel SGX Root CA (as sent; not trusted)
-};
+// kTdxQuoteErrors are the TDX quote's codes for the shared DCAP checks.
+inline constexpr DcapErrorCodes kTdxQuoteErrors{
+    ErrorCode::TdxMalformed, ErrorCode::TdxBadPckChain, ErrorCode::TdxBadQeReportSignature,
+    ErrorCode::TdxQeReportDataMismatch, ErrorCode::TdxBadQuoteSignature};
 
 // parse_tdx_pck_chain parses q.pck_chain_pem. Fails with TdxBadPckChain
 // unless it holds exactly three PEM certificates (a corrupted PEM block ends
 // the list early and so also fails).
-Result<TdxPckChain> parse_tdx_pck_chain(const TdxQuote& q);
+Result<DcapPckChain> parse_tdx_pck_chain(const TdxQuote& q);
 
 // parse_tdx_pck_chain parses a quote's PCK chain field (q.pck_chain_pem,
 // trailing NUL bytes ignored) exactly as the overload above does.
-Result<TdxPckChain> parse_tdx_pck_chain(ByteView pck_chain_pem);
+Result<DcapPckChain> parse_tdx_pck_chain(ByteView pck_chain_pem);
 
 // verify_tdx_quote runs the checks listed at the top of this file, in this
 // order, and returns the first failure: InvalidArgument when no trusted root
@@ -85,15 +67,15 @@ Result<TdxPckChain> parse_tdx_pck_chain(ByteView pck_chain_pem);
 // TdxQeReportDataMismatch; KeyInvalid when the attestation key is not a P-256
 // point; TdxBadQuoteSignature. The chain is checked first so that no key is
 // used before it is trusted.
-Result<void> verify_tdx_quote(const TdxQuote& q, const TdxVerifyOptions& opts);
+Result<void> verify_tdx_quote(const TdxQuote& q, const DcapVerifyOptions& opts);
 
 // verify_tdx_quote with the quote's PCK chain already parsed: |chain| must be
 // parse_tdx_pck_chain(q) (borrowed for the call). Runs the same checks in the
 // same order with the same errors, minus the chain parse, so that a caller
 // that also needs the PCK certificate (for its SGX extensions) parses it
 // once.
-Result<void> verify_tdx_quote(const TdxQuote& q, const TdxPckChain& chain,
-                              const TdxVerifyOptions& opts);
+Result<void> verify_tdx_quote(const TdxQuote& q, const DcapPckChain& chain,
+                              const DcapVerifyOptions& opts);
 
 // tdx_attestation_key decodes q.attestation_key (x || y) as an EC P-256
 // public key. Fails with TdxMalformed when it is not 64 bytes and KeyInvalid

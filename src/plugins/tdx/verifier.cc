@@ -5,6 +5,7 @@
 #include "src/formats/tdx/quote.h"
 #include "src/formats/tdx/verify.h"
 #include "src/ossl/x509.h"
+#include "src/plugins/tdx/intel_roots.h"
 #include "src/plugins/tdx/tdx.h"
 
 #include <algorithm>
@@ -79,12 +80,12 @@ struct PckClaims {
 // The quote's PCK chain with the SGX extensions of its leaf. The extensions
 // are parsed with the chain but reported only once the chain verifies.
 struct ParsedPck {
-  TdxPckChain chain;
+  DcapPckChain chain;
   Result<PckClaims> claims;
 };
 
 Result<ParsedPck> parse_pck(ByteView pck_chain_pem) {
-  ATLS_ASSIGN_OR_RETURN(TdxPckChain chain, parse_tdx_pck_chain(pck_chain_pem));
+  ATLS_ASSIGN_OR_RETURN(DcapPckChain chain, parse_tdx_pck_chain(pck_chain_pem));
   Result<PckExtensions> extensions = parse_pck_extensions(chain.pck.get());
   if (!extensions) {
     return ParsedPck{std::move(chain), std::move(extensions).error()};
@@ -93,11 +94,10 @@ Result<ParsedPck> parse_pck(ByteView pck_chain_pem) {
   return ParsedPck{std::move(chain), std::move(claims)};
 }
 
-// Parsed certificates by content: root files and --trust anchors, and the
-// PCK chains quotes carry (one per platform), are parsed once rather than
-// on every verification.
+// Parsed certificates by content: the PCK chains quotes carry (one per
+// platform) are parsed once rather than on every verification.
 struct Caches {
-  internal::ParseCache<std::vector<ossl::UniquePtr<X509>>> roots;
+  internal::IntelRoots roots;
   internal::ParseCache<ParsedPck> pck_chains{internal::kParseCacheCapacity,
                                              internal::kParseCacheMaxEvidenceInput};
   // Decoded attestation keys (the QE keeps its key across quotes). Reusing
@@ -108,33 +108,6 @@ struct Caches {
   // QE Identity collateral files, by content.
   internal::ParseCache<QeIdentity> qe_identities;
 };
-
-Result<void> add_roots(std::vector<ossl::UniquePtr<X509>>& to, ByteView data,
-                       const Caches& caches) {
-  ATLS_ASSIGN_OR_RETURN(const auto certs, caches.roots.get(data, [](ByteView d) {
-    return ossl::parse_certificates(d);
-  }));
-  for (const auto& c : *certs) {
-    to.push_back(ossl::up_ref(c.get()));
-  }
-  return ok();
-}
-
-// The Intel SGX Root CA certificates the relying party trusts: the policy's
-// "sgx_root" files, then --trust anchors. Never taken from the quote.
-Result<std::vector<ossl::UniquePtr<X509>>> trusted_roots(const VerifyContext& ctx,
-                                                         const Caches& caches) {
-  std::vector<ossl::UniquePtr<X509>> roots;
-  // The "sgx_root" trust entry: one file reference or a list of them.
-  for (const auto& ref : internal::file_refs(ctx.trust, "sgx_root")) {
-    ATLS_ASSIGN_OR_RETURN(const Bytes b, internal::load_file(ctx, ref));
-    ATLS_TRY(add_roots(roots, b, caches));
-  }
-  for (const auto& anchor : ctx.trust_anchors) {
-    ATLS_TRY(add_roots(roots, anchor, caches));
-  }
-  return roots;
-}
 
 // Checks the Quoting Enclave that signed the quote's attestation key
 // (finding: a platform owner's own enclave certified under the PCK could
@@ -210,11 +183,7 @@ class TdxVerifier final : public Verifier {
   Result<void> check_trust_section(const nlohmann::json& trust) const override {
     ATLS_TRY(internal::only_keys(trust, {"sgx_root", "qe_identity", "qe_identity_issuer_chain"},
                                  "the tdx trust section"));
-    if (trust.contains("sgx_root")) {
-      ATLS_TRY(
-          internal::check_file_list(trust["sgx_root"], "sgx_root",
-                                    "an Intel SGX Root CA certificate file or a list of them"));
-    }
+    ATLS_TRY(internal::check_sgx_root_entry(trust));
     for (const char* key : {"qe_identity", "qe_identity_issuer_chain"}) {
       if (trust.contains(key) &&
           (!trust[key].is_string() || trust[key].get<std::string>().empty())) {
@@ -240,12 +209,12 @@ class TdxVerifier final : public Verifier {
 
     // Integrity: PCK <- PCK CA <- trusted root, QE report, attestation key
     // binding and quote signature (src/formats/tdx/verify.h).
-    ATLS_ASSIGN_OR_RETURN(const auto roots, trusted_roots(ctx, m_caches));
+    ATLS_ASSIGN_OR_RETURN(const auto roots, m_caches.roots.trusted(ctx));
     if (roots.empty()) {
       return Error{ErrorCode::CertUntrusted,
                    "no Intel SGX Root CA trust anchor (policy trust.sgx_root or --trust)"};
     }
-    TdxVerifyOptions opts;
+    DcapVerifyOptions opts;
     opts.at = ctx.clock->now();
     opts.cache = &ossl::chain_cache();
     for (const auto& r : roots) {
@@ -268,24 +237,7 @@ class TdxVerifier final : public Verifier {
                           check_quoting_enclave(q, ctx, opts.trusted_roots, opts.at, m_caches));
 
     EvidenceClaims out;
-    const Bytes& report_data = q.body.report_data;
-    out.nonce = report_data;
-    if (ctx.expected_nonce) {
-      // docs/wire-profile.md §1.5: REPORTDATA is the binder zero-padded to 64 bytes.
-      const Bytes& n = *ctx.expected_nonce;
-      if (n.size() > report_data.size()) {
-        return Error{ErrorCode::NonceMismatch,
-                     "the expected nonce is longer than REPORTDATA (64 bytes)"};
-      }
-      Bytes padded(report_data.size(), 0);
-      std::copy(n.begin(), n.end(), padded.begin());
-      if (!constant_time_equal(padded, report_data)) {
-        return Error{ErrorCode::NonceMismatch,
-                     "REPORTDATA is not the expected binder zero-padded to 64 bytes"};
-      }
-      out.nonce = n;
-      out.nonce_verified = true;
-    }
+    ATLS_TRY(internal::bind_report_data(q.body.report_data, ctx, out));
     out.claims = quote_claims(q, pck.pck);
     out.claims["qe_identity"] = std::move(qe_identity);
     out.machine_id = pck.platform_id;
@@ -300,37 +252,6 @@ class TdxVerifier final : public Verifier {
 };
 
 // --- appraisal ---------------------------------------------------------------
-
-// A 48-byte hex string, or a non-empty list of them.
-Result<void> check_measurement(const nlohmann::json& ref, const char* key) {
-  if (!ref.contains(key)) {
-    return ok();
-  }
-  const auto& v = ref[key];
-  const bool list = v.is_array();
-  if ((!list && !v.is_string()) || (list && v.empty())) {
-    return Error{ErrorCode::PolicyInvalid,
-                 std::string("\"") + key + "\" must be a hex digest or a non-empty list of them"};
-  }
-  for (const auto& d : list ? v : nlohmann::json::array({v})) {
-    auto b = internal::json_hex(d);
-    if (!b || b->size() != 48) {
-      return Error{ErrorCode::PolicyInvalid,
-                   std::string("each value of \"") + key + "\" must be 48 bytes of hex"};
-    }
-  }
-  return ok();
-}
-
-// Whether the claim |have| (hex) equals one of the reference values |want|
-// (a hex string or a list), compared as bytes.
-bool matches(const nlohmann::json& have, const nlohmann::json& want) {
-  bool found = false;
-  for (const auto& d : want.is_array() ? want : nlohmann::json::array({want})) {
-    found = internal::hex_equal(have, d) || found;
-  }
-  return found;
-}
 
 class TdxAppraiser final : public Appraiser {
  public:
@@ -348,7 +269,7 @@ class TdxAppraiser final : public Appraiser {
     ATLS_TRY(internal::only_keys(ref, allowed, "the tdx reference section"));
     bool identifies_td = false;
     for (const auto& m : kMeasurementKeys) {
-      ATLS_TRY(check_measurement(ref, m.reference));
+      ATLS_TRY(internal::check_digests(ref, m.reference, 48));
       identifies_td = identifies_td || (m.identifies_td && ref.contains(m.reference));
     }
     ATLS_TRY(internal::check_boolean(ref, "allow_debug"));
@@ -378,7 +299,7 @@ class TdxAppraiser final : public Appraiser {
       }
       exec_checked = exec_checked || m.executables;
       const nlohmann::json have = c.value(m.claim, nlohmann::json());
-      if (!matches(have, ref[m.reference])) {
+      if (!internal::matches_any(have, ref[m.reference])) {
         Finding f{ErrorCode::MeasurementMismatch,
                   std::string(m.claim) + " " + (have.is_string() ? have.get<std::string>() : "?") +
                       " is not a reference value"};
