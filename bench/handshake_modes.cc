@@ -381,6 +381,19 @@ Result<void> request_mode(Config::Builder& server, Config::Builder& client) {
   return ok();
 }
 
+// The intra-handshake modes (docs/intra-handshake.md) on both sides.
+Result<void> early_attestation_mode(Config::Builder& server, Config::Builder& client) {
+  server.intra_handshake(IntraHandshake::EarlyAttestation);
+  client.intra_handshake(IntraHandshake::EarlyAttestation);
+  return ok();
+}
+
+Result<void> ratls_certificate_mode(Config::Builder& server, Config::Builder& client) {
+  server.intra_handshake(IntraHandshake::RatlsCertificate);
+  client.intra_handshake(IntraHandshake::RatlsCertificate);
+  return ok();
+}
+
 // gateway_token_mode: pre-handshake attestation (docs/gateway.md). A
 // software client is appraised once, as a gateway does (not measured), and
 // every measured connection is a token connection: a TLS 1.3 external PSK
@@ -441,6 +454,18 @@ const std::vector<AtlsModeSpec>& atls_modes() {
        .client = attester("software"),
        .ops = {.signs = 4, .verifies = 4},
        .hook = request_mode},
+      {.key = "early-attestation",
+       .label = "intra-handshake early-attestation",
+       .server = attester("software"),
+       .client = none,
+       .ops = {.signs = 1, .verifies = 1},
+       .hook = early_attestation_mode},
+      {.key = "ratls-certificate",
+       .label = "intra-handshake RA-TLS certificate",
+       .server = attester("software"),
+       .client = none,
+       .ops = {.signs = 2, .verifies = 2},
+       .hook = ratls_certificate_mode},
       {.key = "gateway-token",
        .label = "pre-handshake gateway token (PSK)",
        .server = none,

@@ -109,6 +109,12 @@ enum class IntraHandshake : std::uint8_t {
   // against a TLS-terminating relay that holds a genuine attester's key
   // (docs/intra-handshake.md). Both peers must use it.
   EarlyAttestation,
+  // RA-TLS style (docs/intra-handshake.md, "RA-TLS certificates"): the
+  // server mints a self-signed certificate per connection whose id-pe-cmw
+  // extension holds Evidence with nonce SHA-256(SPKI ‖ ClientHello.random);
+  // the client appraises it in its certificate check. Server attestation
+  // only; the same relay caveat as EarlyAttestation. Both peers must use it.
+  RatlsCertificate,
 };
 
 // FrameLimits bound the frames accepted from the peer (docs/wire-profile.md §1.2):
@@ -271,8 +277,9 @@ class ATLS_API Config::Builder {
   // authenticator (not with a remote Verifier for Evidence, whose nonce
   // needs a request). No round trip is spent on attestation then.
   Builder& first_flight_attestation(bool on);
-  // intra_handshake (default Off): IntraHandshake::EarlyAttestation attests
-  // inside the TLS handshake instead of after it (docs/intra-handshake.md);
+  // intra_handshake (default Off): IntraHandshake::EarlyAttestation or
+  // RatlsCertificate attest inside the TLS handshake instead of after it
+  // (docs/intra-handshake.md);
   // the connection then carries application bytes only, and reattest()
   // fails with InvalidArgument.
   Builder& intra_handshake(IntraHandshake mode);

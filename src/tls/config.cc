@@ -288,8 +288,11 @@ std::string Config::describe() const {
                                       : ExporterLabel::CmwAttestation))
     << "\n";
   o << "first_flight_attestation = " << (s.first_flight ? "on" : "off") << "\n";
-  if (s.intra_handshake == IntraHandshake::EarlyAttestation) {
-    o << "intra_handshake = early-attestation\n";
+  if (s.intra_handshake != IntraHandshake::Off) {
+    o << "intra_handshake = "
+      << (s.intra_handshake == IntraHandshake::EarlyAttestation ? "early-attestation"
+                                                                : "ratls-certificate")
+      << "\n";
   }
   char cp[64];
   std::snprintf(cp, sizeof cp, "0x%04X 0x%04X 0x%04X", s.codepoints.cmw_attestation,

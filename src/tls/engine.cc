@@ -4,6 +4,7 @@
 #include "src/ossl/x509.h"
 #include "src/tls/early/early_attestation.h"
 #include "src/tls/host_name.h"
+#include "src/tls/ratls_attach.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -85,6 +86,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
   if (tls::early::is_enabled(cs)) {
     ATLS_ASSIGN_OR_RETURN(e->m_hs.early, tls::early::attach(e->m_ssl, cs, e->m_opts.role));
   }
+  e->m_hs.ratls = is_ratls_mode(cs);
   ATLS_TRY(set_handshake_state(e->m_ssl, &e->m_hs));
   ::SSL_set_options(e->m_ssl, SSL_OP_NO_TICKET);
   if (e->m_owned_ssl) {
@@ -95,8 +97,8 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
     ::SSL_set_read_ahead(e->m_ssl, 1);
   }
   if (!client) {
-    e->m_early_read =
-        cs.first_flight && cs.negotiation && !e->m_hs.early && ::SSL_in_before(e->m_ssl) == 1;
+    e->m_early_read = cs.first_flight && cs.negotiation && !e->m_hs.early && !e->m_hs.ratls &&
+                      ::SSL_in_before(e->m_ssl) == 1;
     ::SSL_set_accept_state(e->m_ssl);
     if (::SSL_set_num_tickets(e->m_ssl, 0) != 1) {
       return ossl::failure(ErrorCode::Internal, "SSL_set_num_tickets");
@@ -639,12 +641,12 @@ Result<void> Engine::run_attestation_work() {
 }
 
 Result<void> Engine::reattest() {
-  if (m_hs.early || m_via_token) {
+  if (m_hs.early || m_hs.ratls || m_via_token) {
     //= docs/intra-handshake.md, docs/gateway.md: a connection attested in
     //= or before the handshake has no stream to re-attest on; reconnect.
     return Error{ErrorCode::InvalidArgument,
-                 m_hs.early ? "re-attestation is not available in the early-attestation mode"
-                            : "re-attestation is not available on a gateway-token connection"};
+                 m_via_token ? "re-attestation is not available on a gateway-token connection"
+                             : "re-attestation is not available in the intra-handshake mode"};
   }
   ATLS_TRY(advance());
   if (!m_hs_done || m_push_due || m_request_due) {

@@ -78,7 +78,9 @@ class Engine {
   // A connection attested in the handshake (early-attestation) or before it
   // (a gateway token) carries application bytes only, but is no plain TLS
   // fallback.
-  bool is_plain_tls() const { return m_stream == Stream::Plain && !m_via_token && !m_hs.early; }
+  bool is_plain_tls() const {
+    return m_stream == Stream::Plain && !m_via_token && !m_hs.early && !m_hs.ratls;
+  }
   bool via_gateway_token() const { return m_via_token; }
   const AttestationResult* peer_result() const { return m_rp.result(); }
   std::size_t attestation_count() const { return m_rp.attestation_count(); }

@@ -190,6 +190,20 @@ Result<void> Engine::on_handshake_done() {
       return Error{ErrorCode::PinnedKeyMismatch, "TLS certificate key " + to_hex(h)};
     }
   }
+  if (m_hs.ratls) {
+    //= docs/intra-handshake.md: the client appraised the server's minted
+    //= certificate in its verify callback; the stream is the application's.
+    m_stream = Stream::Plain;
+    if (client && m_cs.peer_attestation != AttestationMode::Off) {
+      if (!m_hs.ratls_result) {
+        return Error{ErrorCode::AttestationRequired, "the server's certificate was not appraised"};
+      }
+      m_is_rp = true;
+      m_rp.adopt(std::move(*m_hs.ratls_result));
+      m_hs.ratls_result.reset();
+    }
+    return ok();
+  }
   if (m_hs.early) {
     //= docs/intra-handshake.md: attestation happened in the handshake; the
     //= stream carries application bytes only.

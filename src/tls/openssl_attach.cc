@@ -6,6 +6,7 @@
 #include "src/tls/early/early_attestation.h"
 #include "src/tls/engine.h"
 #include "src/tls/gateway_attach.h"
+#include "src/tls/ratls_attach.h"
 
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
@@ -368,6 +369,10 @@ Result<void> prepare_ctx(SSL_CTX* ctx, const ConfigState& c, Role role, bool ins
     // The early-attestation mode replaces atls_negotiation and the
     // post-handshake stream (docs/intra-handshake.md).
     return tls::early::prepare_ctx(ctx, c, role);
+  }
+  if (is_ratls_mode(c)) {
+    // So does the RA-TLS certificate mode (src/tls/ratls_attach.h).
+    return prepare_ratls_ctx(ctx, c, role);
   }
   //= docs/wire-profile.md §3: a token connection carries no atls stream.
   if (c.negotiation && !(role == Role::Client && c.gateway_token)) {

@@ -52,6 +52,10 @@ struct HandshakeState {
   // The early-attestation mode's state (src/tls/early/early_attestation.h);
   // null on other connections.
   std::shared_ptr<tls::early::EarlyState> early;
+  // The RA-TLS certificate mode (src/tls/ratls_attach.h): on, and the
+  // appraisal of the peer's certificate once its verify callback made it.
+  bool ratls = false;
+  std::optional<AttestationResult> ratls_result;
 };
 
 // negotiated_label is the binder label of the connection once the

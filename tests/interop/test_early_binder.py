@@ -84,7 +84,8 @@ def binder_from_wire(c2s: bytes, s2c: bytes, cert_pem: bytes):
     else:
         assert len(client) == 1 and len(server) == 1
         transcript = client[0] + sh
-    cert = x509.load_pem_x509_certificates(cert_pem)[0]
+    # The leaf: the first PEM block (load_pem_x509_certificate reads the first).
+    cert = x509.load_pem_x509_certificate(cert_pem)
     spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)
     base = hkdf_expand_label(alg, bytes(size), "attestation base", digest(alg, transcript), size)
@@ -130,7 +131,7 @@ def main() -> int:
                 server = [m for m in handshake_messages(s2c) if m[0] == 2]
                 raw = client[0] + server[0] + client[1] + server[1]
                 size = alg.digest_size
-                cert = x509.load_pem_x509_certificates(pem)[0]
+                cert = x509.load_pem_x509_certificate(pem)
                 spki = cert.public_key().public_bytes(
                     serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
                 b = hkdf_expand_label(alg, bytes(size), "attestation base", digest(alg, raw), size)

@@ -31,6 +31,7 @@
 #include "src/plugins/ear/ear_plugin.h"
 #include "src/plugins/software/software.h"
 #include "tests/testlib/gateway_fixture.h"
+#include "tests/testlib/intra_handshake_attacks.h"
 #include "tests/testlib/post_handshake_attacks.h"
 
 #include <gtest/gtest.h>
@@ -249,7 +250,7 @@ void add_token_cells(std::vector<Cell>& c) {
                "the token expired (lifetime 300 s by default, never beyond the appraisal)",
                token_expired});
   c.push_back({"PostureChange", kToken, Outcome::Succeeds, ErrorCode::Ok,
-               "by design: a token connection is not re-attested; the server keeps the "
+               "a token connection is not re-attested; the server keeps the "
                "gateway's appraisal until its valid_until, then closes (AttestationExpired)",
                token_posture_change});
   c.push_back({"Diversion", kToken, Outcome::Rejected, ErrorCode::MachineIdMismatch,
@@ -258,6 +259,69 @@ void add_token_cells(std::vector<Cell>& c) {
                "the internal server calls no Verifier; while the gateway's Verifier is down no "
                "tokens are issued (the post-handshake columns)",
                nullptr});
+}
+
+// --- the intra-handshake modes (docs/wire-profile.md §2) ------------------------------
+
+constexpr const char* kEarly = "EarlyAttestation";
+constexpr const char* kRatls = "RatlsCertificate";
+
+void add_intra_cells(std::vector<Cell>& c) {
+  for (const char* mode : {kEarly, kRatls}) {
+    const bool early = std::string(mode) == kEarly;
+    const IntraHandshake m =
+        early ? IntraHandshake::EarlyAttestation : IntraHandshake::RatlsCertificate;
+    c.push_back({"Relay", mode, Outcome::Succeeds, ErrorCode::Ok,
+                 "Evidence is bound to the handshake and the certificate key only: a "
+                 "TLS-terminating relay that can ask the genuine attester for Evidence (or holds "
+                 "its key) is accepted (CVE-2026-33697 class; docs/intra-handshake.md)",
+                 [m]() { return intra::relay_with_the_genuine_attester(m); }});
+    c.push_back({"EvidenceReplay", mode, Outcome::Rejected,
+                 early ? ErrorCode::NonceMismatch : ErrorCode::RatlsKeyBindingMismatch,
+                 early ? "the Evidence names another handshake's binder"
+                       : "the Evidence names another key and ClientHello random",
+                 [m]() { return intra::replay_evidence(m); }});
+    if (early) {
+      c.push_back({"AuthenticatorReplay", mode, Outcome::NotApplicable, ErrorCode::Ok,
+                   "the Certificate message is tied to this handshake by CertificateVerify: "
+                   "replaying it needs the key (the relay row)",
+                   nullptr});
+    } else {
+      c.push_back({"AuthenticatorReplay", mode, Outcome::Rejected,
+                   ErrorCode::RatlsKeyBindingMismatch,
+                   "a certificate (with its key) minted for another connection names that "
+                   "connection's ClientHello random",
+                   intra::replay_certificate});
+    }
+    c.push_back({"Reflection", mode, Outcome::NotApplicable, ErrorCode::Ok,
+                 early ? "the binder hashes the attester's own certificate key: a reflected "
+                         "client certificate would need the client's key"
+                       : "server attestation only: the client presents no certificate",
+                 nullptr});
+    c.push_back({"KeySubstitution", mode, Outcome::Rejected,
+                 early ? ErrorCode::NonceMismatch : ErrorCode::RatlsKeyBindingMismatch,
+                 "the Evidence's nonce names another key than the certificate's",
+                 [m]() { return intra::substitute_key(m); }});
+    c.push_back({"Downgrade", mode, Outcome::Rejected,
+                 early ? ErrorCode::AttestationRequired : ErrorCode::CertChainInvalid,
+                 early ? "a server without the extension does not answer it; the victim stops "
+                         "in the handshake"
+                       : "a server without the mode presents an ordinary certificate, not one "
+                         "self-signed with Evidence: the victim stops in the handshake",
+                 [m]() { return intra::downgrade(m); }});
+    c.push_back({"StaleEvidence", mode, Outcome::Rejected, ErrorCode::EvidenceStale,
+                 "the Evidence is older than the policy's max_evidence_age",
+                 [m]() { return intra::stale_evidence(m); }});
+    c.push_back({"PostureChange", mode, Outcome::Succeeds, ErrorCode::Ok,
+                 "no re-attestation in this mode; the appraisal lasts until its "
+                 "valid_until, then the connection ends (AttestationExpired)",
+                 [m]() { return intra::posture_change(m); }});
+    c.push_back({"Diversion", mode, Outcome::Rejected, ErrorCode::MachineIdMismatch,
+                 "the Evidence's machine id is not the pinned one",
+                 [m]() { return intra::diversion(m); }});
+    c.push_back({"VerifierOutage", mode, Outcome::NotApplicable, ErrorCode::Ok,
+                 "appraisal is local in this mode (no remote Verifier: LIMITATIONS.md)", nullptr});
+  }
 }
 
 }  // namespace
@@ -282,6 +346,8 @@ const std::vector<Mode>& modes() {
   static const std::vector<Mode> v = {
       {kRequest, "post-handshake (request)"},
       {kPush, "post-handshake (server push)"},
+      {kEarly, "intra-handshake (early-attestation)"},
+      {kRatls, "intra-handshake (RA-TLS certificate)"},
       {kToken, "pre-handshake (gateway token)"},
   };
   return v;
@@ -335,6 +401,7 @@ const std::vector<Cell>& cells() {
                  "ALERT names the failure (a client that uses a remote Verifier itself does "
                  "not accept a push)",
                  verifier_down_passport});
+    add_intra_cells(c);
     add_token_cells(c);
     return c;
   }();
