@@ -293,6 +293,21 @@ std::pair<Result<void>, Result<void>> BioPair::handshake(int rounds) {
   return {std::move(rc), std::move(rs)};
 }
 
+Result<Bytes> BioPair::client_to_server(ByteView msg, int rounds) {
+  ATLS_TRY(client->write(msg));
+  Bytes got(msg.size() + 64);
+  Result<std::size_t> n = Error{ErrorCode::WouldBlock, ""};
+  for (int i = 0; i < rounds && !n && n.error().code == ErrorCode::WouldBlock; ++i) {
+    (void)client->process();
+    n = server->read(got);
+  }
+  if (!n) {
+    return n.error();
+  }
+  got.resize(*n);
+  return got;
+}
+
 BioPair::~BioPair() {
   client.reset();
   server.reset();

@@ -159,6 +159,9 @@ struct BioPair {
   // handshake pumps both sides until both handshakes finish or one fails
   // (at most |rounds| rounds); returns each side's final result.
   std::pair<Result<void>, Result<void>> handshake(int rounds = 2000);
+  // client_to_server writes |msg| on the client and pumps until the server
+  // reads bytes; returns what that read gave.
+  Result<Bytes> client_to_server(ByteView msg, int rounds = 100);
   BioPair() = default;
   ~BioPair();
   BioPair(const BioPair&) = delete;
