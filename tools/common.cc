@@ -74,11 +74,13 @@ Result<void> write_secret_file(const std::string& path, std::string_view text) {
     }
     if (n <= 0) {
       ::close(fd);
+      ::unlink(path.c_str());
       return Error{ErrorCode::IoError, path + ": cannot write"};
     }
     done += static_cast<std::size_t>(n);
   }
   if (::close(fd) != 0) {
+    ::unlink(path.c_str());
     return Error{ErrorCode::IoError, path + ": cannot write"};
   }
   return ok();

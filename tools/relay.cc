@@ -232,12 +232,16 @@ Result<void> Relay::ends() {
     return ok();
   }
   if (m_peer_eof && m_to_plain.empty() && !m_plain_shut) {
-    if (!m_plain_is_socket) {
+    if (m_o.plain_out < 0) {
+      // No plain side (a gateway's reply): done once the reply is out.
+      m_plain_shut = true;
+    } else if (!m_plain_is_socket) {
       m_done = true;  // standard output: the session is over
       return ok();
+    } else {
+      ::shutdown(m_o.plain_out, SHUT_WR);
+      m_plain_shut = true;
     }
-    ::shutdown(m_o.plain_out, SHUT_WR);
-    m_plain_shut = true;
   }
   if (m_plain_eof && m_to_peer.empty() && !m_peer_shut) {
     ATLS_TRY(m_conn.shutdown_write());

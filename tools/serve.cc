@@ -56,6 +56,9 @@ struct ServeArgs {
   int token_lifetime_s = 300;
   bool single_use = false;
   bool gateway = false;
+  // Single-use tokens already admitted: one cache for every generation of
+  // the configuration (SIGHUP rebuilds it).
+  std::shared_ptr<GatewayReplayCache> token_replay = std::make_shared<GatewayReplayCache>();
 };
 
 Result<Bytes> read_optional(const std::string& path) {
@@ -108,7 +111,7 @@ Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, const Bui
                    "tier apply to the tokens' appraisals)"};
     }
     ATLS_ASSIGN_OR_RETURN(Bytes key, load_gateway_key(a.accept_tokens));
-    b.accept_gateway_tokens(std::move(key), a.token_audience)
+    b.accept_gateway_tokens(std::move(key), a.token_audience, a.token_replay)
         .policy_file(a.policy)
         .peer_attestation(AttestationMode::Required);
     return b.build();
@@ -131,7 +134,7 @@ Result<std::shared_ptr<const Config>> build_config(const ServeArgs& a, const Bui
   }
   if (!a.accept_tokens.empty()) {
     ATLS_ASSIGN_OR_RETURN(Bytes key, load_gateway_key(a.accept_tokens));
-    b.accept_gateway_tokens(std::move(key), a.token_audience);
+    b.accept_gateway_tokens(std::move(key), a.token_audience, a.token_replay);
   }
   if (a.require_client || a.optional_client) {
     if (a.policy.empty() && !a.verifier.given()) {

@@ -330,8 +330,11 @@ class ATLS_API Config::Builder {
   // (pinned machine ids, required tier) and exposed as peer_result(). With
   // |audience| set, a token must name this server. A server without a
   // certificate admits token clients only (GatewayTokenRequired for others).
-  // The key is copied and wiped with the Config.
-  Builder& accept_gateway_tokens(Bytes key, std::string audience = "");
+  // The key is copied and wiped with the Config. |replay| (null: a new one)
+  // holds the single-use tokens already admitted; share one across the
+  // Configs a reloading server builds.
+  Builder& accept_gateway_tokens(Bytes key, std::string audience = "",
+                                 std::shared_ptr<GatewayReplayCache> replay = nullptr);
 
   // --- seams -----------------------------------------------------------------
   // clock: time for appraisal and valid_until (default the system clock).

@@ -29,6 +29,28 @@
 
 namespace atls {
 
+namespace gateway {
+struct ReplayState;
+}  // namespace gateway
+
+// GatewayReplayCache remembers the single-use tokens a server has admitted,
+// until they expire. Config::Builder::accept_gateway_tokens makes one per
+// Config unless it is given one: a server that rebuilds its Config (a
+// reload) passes the same cache to every build, so that a token used before
+// stays used. Thread-safe.
+class ATLS_API GatewayReplayCache {
+ public:
+  GatewayReplayCache();
+  ~GatewayReplayCache();
+  GatewayReplayCache(const GatewayReplayCache&) = delete;
+  GatewayReplayCache& operator=(const GatewayReplayCache&) = delete;
+  // For the library.
+  gateway::ReplayState& state() const { return *m_state; }
+
+ private:
+  std::unique_ptr<gateway::ReplayState> m_state;
+};
+
 // GatewayToken is what a client holds: the PSK identity (opaque to the
 // client) and the PSK. The PSK is a secret: it is wiped when the token is
 // destroyed, and to_json() output belongs in a file only its owner reads.
@@ -40,8 +62,9 @@ struct ATLS_API GatewayToken {
   GatewayToken() = default;
   GatewayToken(const GatewayToken&) = default;
   GatewayToken(GatewayToken&&) noexcept = default;
-  GatewayToken& operator=(const GatewayToken&) = default;
-  GatewayToken& operator=(GatewayToken&&) noexcept = default;
+  // Assignment wipes the PSK it replaces.
+  GatewayToken& operator=(const GatewayToken& other);
+  GatewayToken& operator=(GatewayToken&& other) noexcept;
   ~GatewayToken();
 
   // to_json renders the token file: {"atls_gateway_token": 1, "identity":

@@ -17,8 +17,8 @@ Result<TokenContents> TokenAcceptor::check(ByteView identity, std::int64_t now) 
                  "the token is for \"" + t.audience + "\", this server is \"" + m_audience + "\""};
   }
   if (t.single_use) {
-    std::lock_guard<std::mutex> lock(m_mu);
-    if (m_used.count(t.token_id) != 0) {
+    std::lock_guard<std::mutex> lock(replay().mu);
+    if (replay().used.count(t.token_id) != 0) {
       return Error{ErrorCode::GatewayTokenReplayed, "the single-use token was used before"};
     }
   }
@@ -29,24 +29,26 @@ Result<void> TokenAcceptor::consume(const TokenContents& t, std::int64_t now) {
   if (!t.single_use) {
     return ok();
   }
-  std::lock_guard<std::mutex> lock(m_mu);
+  ReplayState& r = replay();
+  std::lock_guard<std::mutex> lock(r.mu);
   purge(now);
-  if (m_used.count(t.token_id) != 0) {
+  if (r.used.count(t.token_id) != 0) {
     return Error{ErrorCode::GatewayTokenReplayed, "the single-use token was used before"};
   }
-  if (m_used.size() >= kMaxRemembered) {
+  if (r.used.size() >= kMaxRemembered) {
     return Error{ErrorCode::GatewayTokenReplayed,
                  "too many unexpired single-use tokens remembered; refusing another"};
   }
-  m_used.insert(t.token_id);
-  m_expiry.emplace(t.exp, t.token_id);
+  r.used.insert(t.token_id);
+  r.expiry.emplace(t.exp, t.token_id);
   return ok();
 }
 
 void TokenAcceptor::purge(std::int64_t now) {
-  while (!m_expiry.empty() && m_expiry.begin()->first <= now) {
-    m_used.erase(m_expiry.begin()->second);
-    m_expiry.erase(m_expiry.begin());
+  ReplayState& r = replay();
+  while (!r.expiry.empty() && r.expiry.begin()->first <= now) {
+    r.used.erase(r.expiry.begin()->second);
+    r.expiry.erase(r.expiry.begin());
   }
 }
 
@@ -64,3 +66,10 @@ Result<ossl::UniquePtr<SSL_SESSION>> make_psk_session(SSL* ssl, ByteView psk) {
 }
 
 }  // namespace atls::gateway
+
+namespace atls {
+
+GatewayReplayCache::GatewayReplayCache() : m_state(std::make_unique<gateway::ReplayState>()) {}
+GatewayReplayCache::~GatewayReplayCache() = default;
+
+}  // namespace atls

@@ -6,6 +6,7 @@
 // cache is shared by every connection of that Config.
 
 #include <atls/bytes.h>
+#include <atls/gateway.h>
 #include <atls/result.h>
 
 #include "src/gateway/token.h"
@@ -14,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -26,6 +28,14 @@ namespace atls::gateway {
 inline constexpr const char* kTokenCipherSuites =
     "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
 
+// ReplayState is what a GatewayReplayCache holds: the ids of the single-use
+// tokens a server has seen, until they expire.
+struct ReplayState {
+  std::mutex mu;
+  std::set<Bytes> used;                       // ids of used single-use tokens
+  std::multimap<std::int64_t, Bytes> expiry;  // when each id can be forgotten
+};
+
 class TokenAcceptor {
  public:
   // At most this many single-use token ids are remembered at once; a new
@@ -33,7 +43,10 @@ class TokenAcceptor {
   // ones expire: failing closed, never forgetting an unexpired id.
   static constexpr std::size_t kMaxRemembered = 1 << 20;
 
-  TokenAcceptor(ByteView key, std::string audience) : m_key(key), m_audience(std::move(audience)) {}
+  // |replay| is shared by every Config built with it (a server that
+  // rebuilds its Config on reload keeps its single-use history).
+  TokenAcceptor(ByteView key, std::string audience, std::shared_ptr<GatewayReplayCache> replay)
+      : m_key(key), m_audience(std::move(audience)), m_replay(std::move(replay)) {}
 
   // check opens |identity| and checks it at |now|: GatewayTokenInvalid,
   // GatewayTokenExpired, GatewayTokenWrongServer, or GatewayTokenReplayed
@@ -48,11 +61,11 @@ class TokenAcceptor {
  private:
   void purge(std::int64_t now);
 
+  ReplayState& replay() const { return m_replay->state(); }
+
   ossl::SecretBytes m_key;
   std::string m_audience;
-  mutable std::mutex m_mu;
-  std::set<Bytes> m_used;                       // ids of used single-use tokens
-  std::multimap<std::int64_t, Bytes> m_expiry;  // when each id can be forgotten
+  std::shared_ptr<GatewayReplayCache> m_replay;
 };
 
 // make_psk_session returns the TLS 1.3 session libssl takes for |psk|:

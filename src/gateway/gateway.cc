@@ -31,6 +31,26 @@ GatewayToken::~GatewayToken() {
   }
 }
 
+GatewayToken& GatewayToken::operator=(const GatewayToken& other) {
+  if (this != &other) {
+    OPENSSL_cleanse(psk.data(), psk.size());
+    identity = other.identity;
+    psk = other.psk;
+    expires_at = other.expires_at;
+  }
+  return *this;
+}
+
+GatewayToken& GatewayToken::operator=(GatewayToken&& other) noexcept {
+  if (this != &other) {
+    OPENSSL_cleanse(psk.data(), psk.size());
+    identity = std::move(other.identity);
+    psk = std::move(other.psk);
+    expires_at = other.expires_at;
+  }
+  return *this;
+}
+
 std::string GatewayToken::to_json() const {
   nlohmann::json j = {{"atls_gateway_token", 1},
                       {"identity", base64url_encode(identity)},
@@ -65,6 +85,7 @@ Result<GatewayToken> GatewayToken::from_json(std::string_view text) {
     return bad_file("\"identity\" or \"psk\" is not base64url");
   }
   if (!gateway::is_token_identity(*id) || id->size() > gateway::kMaxIdentitySize) {
+    OPENSSL_cleanse(key->data(), key->size());
     return bad_file("\"identity\" is not an atls gateway token");
   }
   if (key->size() != gateway::kPskSize) {
@@ -101,7 +122,7 @@ Result<GatewayToken> issue_gateway_token(const AttestationResult& client, ByteVi
   t.psk = ossl::SecretBytes(psk);
   t.iat = clock->now();
   //= docs/gateway.md: a token never outlives the appraisal it carries.
-  t.exp = std::min(t.iat + options.lifetime.count(), client.valid_until());
+  t.exp = t.iat + std::min<std::int64_t>(options.lifetime.count(), client.valid_until() - t.iat);
   if (t.exp <= t.iat) {
     return Error{ErrorCode::InvalidArgument, "the client's appraisal is no longer valid"};
   }

@@ -509,10 +509,12 @@ Config::Builder& Config::Builder::gateway_token(GatewayToken token) {
   return *this;
 }
 
-Config::Builder& Config::Builder::accept_gateway_tokens(Bytes key, std::string audience) {
+Config::Builder& Config::Builder::accept_gateway_tokens(
+    Bytes key, std::string audience, std::shared_ptr<GatewayReplayCache> replay) {
   m_state->gateway_key = ossl::SecretBytes(key);
   OPENSSL_cleanse(key.data(), key.size());
   m_state->gateway_audience = std::move(audience);
+  m_state->gateway_replay = std::move(replay);
   return *this;
 }
 
@@ -712,8 +714,11 @@ Result<std::shared_ptr<const Config>> build_config(std::unique_ptr<internal::Con
     if (s->gateway_key.size() != gateway::kGatewayKeySize) {
       return Error{ErrorCode::InvalidArgument, "accept_gateway_tokens: the key is 32 bytes"};
     }
-    s->token_acceptor =
-        std::make_shared<gateway::TokenAcceptor>(s->gateway_key.view(), s->gateway_audience);
+    if (!s->gateway_replay) {
+      s->gateway_replay = std::make_shared<GatewayReplayCache>();
+    }
+    s->token_acceptor = std::make_shared<gateway::TokenAcceptor>(
+        s->gateway_key.view(), s->gateway_audience, s->gateway_replay);
   }
 
   s->client_ctx.reset(::SSL_CTX_new(::TLS_client_method()));

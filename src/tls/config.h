@@ -89,6 +89,7 @@ struct ConfigState {
   std::optional<GatewayToken> gateway_token;
   ossl::SecretBytes gateway_key;
   std::string gateway_audience;
+  std::shared_ptr<GatewayReplayCache> gateway_replay;
   std::shared_ptr<gateway::TokenAcceptor> token_acceptor;
 
   bool dangerous_skip_cert_check = false;

@@ -32,7 +32,7 @@ Error Engine::map_handshake_failure() {
       return *e;
     }
   }
-  if (m_opts.role == Role::Client) {
+  if (m_opts.role == Role::Client && !m_hs.ratls) {
     const long v = ::SSL_get_verify_result(m_ssl);
     if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH) {
       return Error{ErrorCode::PeerHostnameMismatch, ::X509_verify_cert_error_string(v)};
@@ -153,6 +153,9 @@ Result<void> Engine::read_early_data() {
 }
 
 Result<void> Engine::on_server_flight() {
+  if (m_hs.token) {
+    return ok();  // docs/gateway.md: a token connection carries no atls stream
+  }
   // Our Finished is sent and the exporter exists. Without the client's
   // offer the stream is decided after the handshake, as always; so is it
   // when nothing would go out in this flight but the preamble.

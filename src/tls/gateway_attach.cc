@@ -40,13 +40,16 @@ int use_session_cb(SSL* ssl, const EVP_MD* md, const unsigned char** id, std::si
 // Client: a server that answers a token with a certificate did not take the
 // PSK (it has no gateway key, or refused the token silently).
 int token_verify_cb(int /*preverify_ok*/, X509_STORE_CTX* store) noexcept {
-  auto* ssl = static_cast<SSL*>(
-      ::X509_STORE_CTX_get_ex_data(store, ::SSL_get_ex_data_X509_STORE_CTX_idx()));
-  if (HandshakeState* st = ssl != nullptr ? handshake_state(ssl) : nullptr) {
-    if (!st->failure) {
-      st->failure = Error{ErrorCode::GatewayTokenNotAccepted,
-                          "the server answered the token with a certificate (no gateway key?)"};
+  try {
+    auto* ssl = static_cast<SSL*>(
+        ::X509_STORE_CTX_get_ex_data(store, ::SSL_get_ex_data_X509_STORE_CTX_idx()));
+    if (HandshakeState* st = ssl != nullptr ? handshake_state(ssl) : nullptr) {
+      if (!st->failure) {
+        st->failure = Error{ErrorCode::GatewayTokenNotAccepted,
+                            "the server answered the token with a certificate (no gateway key?)"};
+      }
     }
+  } catch (...) {
   }
   return 0;
 }
@@ -115,6 +118,10 @@ TokenOffer check_token_offer(HandshakeState& st, const unsigned char* psk_ext, s
   }
   const auto it = std::find_if(ids->begin(), ids->end(), gateway::is_token_identity);
   if (it == ids->end()) {
+    if (!c.has_identity()) {
+      return refuse(Error{ErrorCode::GatewayTokenRequired,
+                          "the ClientHello offers a PSK that is not a gateway token"});
+    }
     return TokenOffer::None;  // a resumption PSK: refused by the caller
   }
   //= docs/wire-profile.md §3: open with K_gateway_server, check expiry

@@ -55,6 +55,7 @@ struct HandshakeState {
   // The RA-TLS certificate mode (src/tls/ratls_attach.h): on, and the
   // appraisal of the peer's certificate once its verify callback made it.
   bool ratls = false;
+  bool ratls_minted = false;  // server: this connection's certificate is made
   std::optional<AttestationResult> ratls_result;
 };
 

@@ -27,6 +27,9 @@ int mint_cb(SSL* ssl, void* /*arg*/) noexcept {
     if (st == nullptr || st->config == nullptr || !st->config->attester) {
       return 0;
     }
+    if (st->ratls_minted) {
+      return 1;  // after a HelloRetryRequest: the same ClientHello random
+    }
     const ConfigState& c = *st->config;
     RatlsMintOptions o;
     o.common_name = c.identity_cn;
@@ -38,11 +41,14 @@ int mint_cb(SSL* ssl, void* /*arg*/) noexcept {
       st->failure = std::move(minted).error();
       return 0;
     }
+    // Only the minted certificate: none of the configured chain.
+    ::SSL_certs_clear(ssl);
     if (::SSL_use_certificate(ssl, minted->cert.get()) != 1 ||
         ::SSL_use_PrivateKey(ssl, minted->key.get()) != 1) {
       st->failure = Error{ErrorCode::Internal, "installing the minted RA-TLS certificate"};
       return 0;
     }
+    st->ratls_minted = true;
     return 1;
   } catch (...) {
     return 0;
@@ -61,6 +67,7 @@ int verify_cb(int /*preverify_ok*/, X509_STORE_CTX* store) noexcept {
       return 0;
     }
     if (st->ratls_result) {
+      ::X509_STORE_CTX_set_error(store, X509_V_OK);
       return 1;
     }
     if (st->failure) {
@@ -79,6 +86,9 @@ int verify_cb(int /*preverify_ok*/, X509_STORE_CTX* store) noexcept {
       return 0;
     }
     st->ratls_result = std::move(*r);
+    // libssl's own verdict (a self-signed leaf, a host name) is replaced by
+    // the appraisal: SSL_get_verify_result must not report it.
+    ::X509_STORE_CTX_set_error(store, X509_V_OK);
     return 1;
   } catch (...) {
     return 0;
@@ -96,10 +106,21 @@ Result<void> prepare_ratls_ctx(SSL_CTX* ctx, const ConfigState& c, Role role) {
     if (!c.attester) {
       return Error{ErrorCode::InvalidArgument, "the RA-TLS certificate mode needs an attester"};
     }
+    //= docs/intra-handshake.md: this mode attests the server only; a
+    //= server that requires client attestation would admit anyone.
+    if (c.peer_attestation == AttestationMode::Required) {
+      return Error{ErrorCode::InvalidArgument,
+                   "the RA-TLS certificate mode attests the server only: set "
+                   "peer_attestation(Off) on the server"};
+    }
     ::SSL_CTX_set_cert_cb(ctx, mint_cb, nullptr);
     return ok();
   }
   if (c.peer_attestation != AttestationMode::Off) {
+    if (c.effective_cert_policy() == PeerCertificatePolicy::PinnedKey) {
+      return Error{ErrorCode::InvalidArgument,
+                   "a pinned server key cannot match the key the server mints per connection"};
+    }
     ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
   }
   return ok();

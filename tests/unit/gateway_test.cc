@@ -204,6 +204,22 @@ TEST(GatewayConnection, ASingleUseTokenIsRefusedTheSecondTime) {
   expect_refused(connect_with(token_client(t), server), ErrorCode::GatewayTokenReplayed);
 }
 
+TEST(GatewayConnection, AReloadedServerRemembersTheSingleUseTokensItAdmitted) {
+  GatewayTokenOptions o;
+  o.single_use = true;
+  const GatewayToken t = issue(o);
+  auto replay = std::make_shared<GatewayReplayCache>();
+  auto first = internal_server();
+  first.accept_gateway_tokens(key_of(7), "", replay);
+  auto [rc, rs] = connect_with(token_client(t), build_or_fail(first));
+  ASSERT_TRUE(rc && rs);
+  // The same server, its Config rebuilt (a reload), with the same cache.
+  auto second = internal_server();
+  second.accept_gateway_tokens(key_of(7), "", replay);
+  expect_refused(connect_with(token_client(t), build_or_fail(second)),
+                 ErrorCode::GatewayTokenReplayed);
+}
+
 TEST(GatewayConnection, AStolenIdentityWithoutItsPskIsRefused) {
   GatewayToken t = issue();
   t.psk[0] ^= 0x01;  // the identity of a token, a PSK of the thief's guessing

@@ -68,6 +68,8 @@ TEST(RatlsHandshake, TheServerAttestsWithACertificateMintedForThisConnection) {
   EXPECT_EQ(p->client->peer_result()->machine_id(), bundle.machine_id);
   EXPECT_EQ(p->client->attestation_count(), 1u);
   EXPECT_EQ(p->client->reattest().error().code, ErrorCode::InvalidArgument);
+  // The appraisal replaced libssl's verdict on the self-signed leaf.
+  EXPECT_EQ(::SSL_get_verify_result(p->client_ssl.get()), X509_V_OK);
   // Application bytes follow the handshake directly.
   const Bytes msg = to_bytes("after a minted certificate");
   auto got = p->client_to_server(msg);
@@ -160,6 +162,19 @@ TEST(RatlsHandshake, ARelayThatReachesTheGenuineAttesterSucceeds) {
 TEST(RatlsHandshake, AServerNeedsAnAttester) {
   auto b = ratls(test::server_builder(nullptr));
   auto r = b.peer_attestation(AttestationMode::Off).build();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::InvalidArgument);
+}
+
+// The mode attests the server only: a server that requires client
+// attestation would admit every client, so it is refused when built.
+TEST(RatlsHandshake, AServerThatRequiresClientAttestationIsRefused) {
+  const SoftwareAttesterBundle bundle = test::make_software_bundle();
+  auto r = ratls(Config::builder())
+               .attester(bundle.attester)
+               .peer_attestation(AttestationMode::Required)
+               .policy_json(test::software_policy(bundle))
+               .build();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::InvalidArgument);
 }
