@@ -8,6 +8,10 @@ must accept or refuse.
   atls connect GATEWAY --attester software ... > token.json
   atls serve --attester none --accept-gateway-tokens KEY --policy CLIENTS
   atls connect SERVER --token token.json
+
+A loopback capture read by tshark shows the handshake on the wire: the
+ClientHello offers the token as its only PSK identity with psk_dhe_ke alone,
+and the ServerHello selects it together with an (EC)DHE key share.
 """
 
 import base64
@@ -222,6 +226,48 @@ class GatewayTest(unittest.TestCase):
         r, line = self.use_token(path)
         self.assertEqual(r.returncode, 1)
         self.assertEqual(line["result"], "GatewayTokenReplayed", line)
+
+    def test_the_capture_shows_a_psk_dhe_ke_handshake_with_the_token(self):
+        path, token = self.fetch_token("token-capture.json")
+        pcap = self.path("token.pcap")
+        port = self.server.port
+        dump = subprocess.Popen(["dumpcap", "-q", "-P", "-i", "lo", "-f", f"tcp port {port}",
+                                 "-w", pcap], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while not (os.path.exists(pcap) and os.path.getsize(pcap) > 0):
+                self.assertLess(time.monotonic(), deadline, "dumpcap did not start")
+                time.sleep(0.05)
+            time.sleep(0.3)
+            r, line = self.use_token(path)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            time.sleep(0.5)
+        finally:
+            dump.terminate()
+            dump.wait(timeout=10)
+
+        def fields(filter_, *names):
+            args = ["tshark", "-r", pcap, "-d", f"tcp.port=={port},tls", "-Y", filter_, "-T",
+                    "fields"]
+            for n in names:
+                args += ["-e", n]
+            out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True)
+            return [row.split("\t") for row in out.stdout.splitlines() if row.strip()]
+
+        hello = fields("tls.handshake.type == 1", "tls.handshake.extensions.psk.identity.identity",
+                       "tls.extension.psk_ke_mode")
+        self.assertEqual(len(hello), 1, hello)
+        identity = bytes.fromhex(hello[0][0].replace(":", ""))
+        self.assertEqual(identity, b64u_decode(token["identity"]))
+        self.assertEqual(hello[0][1], "1")  # psk_dhe_ke only
+        server_hello = fields("tls.handshake.type == 2",
+                              "tls.handshake.extensions.psk.identity.selected",
+                              "tls.handshake.extensions_key_share_group")
+        self.assertEqual(len(server_hello), 1, server_hello)
+        self.assertEqual(server_hello[0][0], "0")  # the token's PSK was selected
+        self.assertNotEqual(server_hello[0][1], "")  # with a fresh key share
+        # No Certificate in the clear (TLS 1.3 encrypts it; a PSK handshake has none).
+        self.assertEqual(fields("tls.handshake.type == 11", "frame.number"), [])
 
     def test_a_client_without_a_token_is_refused(self):
         mark = self.server.mark()
