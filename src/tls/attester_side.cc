@@ -9,7 +9,6 @@
 #include <vector>
 
 namespace atls::internal {
-namespace {
 
 Result<Evidence> guarded_attest(Attester& attester, const AttestationRequest& request) noexcept {
   try {
@@ -20,8 +19,6 @@ Result<Evidence> guarded_attest(Attester& attester, const AttestationRequest& re
     return Error{ErrorCode::AttesterFailure, std::string(attester.name())};
   }
 }
-
-}  // namespace
 
 Result<void> AttesterSide::on_request(ByteView body, bool answer_unsent) {
   ATLS_ASSIGN_OR_RETURN(tls::AuthRequest req, tls::parse_auth_request(body));

@@ -32,6 +32,11 @@
 
 namespace atls::internal {
 
+// guarded_attest runs |attester| and turns an exception it throws into
+// AttesterFailure (a plug-in's bug must not unwind through libssl or the
+// engine).
+Result<Evidence> guarded_attest(Attester& attester, const AttestationRequest& request) noexcept;
+
 class AttesterSide {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;

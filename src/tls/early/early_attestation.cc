@@ -3,6 +3,7 @@
 #include "src/attestation/evidence_cmw.h"
 #include "src/attestation/relying_party.h"
 #include "src/ossl/x509.h"
+#include "src/tls/attester_side.h"
 #include "src/tls/openssl_attach.h"
 
 #include <openssl/ssl.h>
@@ -78,16 +79,6 @@ Result<Bytes> binder_for(const SSL* ssl, const EarlyState& st, ByteView spki) {
   ATLS_ASSIGN_OR_RETURN(const ossl::HashAlg alg, connection_hash(ssl));
   ATLS_ASSIGN_OR_RETURN(const Bytes h, st.transcript.hash(alg));
   return attestation_binder(alg, h, spki);
-}
-
-Result<Evidence> guarded_attest(Attester& attester, const AttestationRequest& request) noexcept {
-  try {
-    return attester.attest(request);
-  } catch (const std::exception& e) {
-    return Error{ErrorCode::AttesterFailure, std::string(attester.name()) + ": " + e.what()};
-  } catch (...) {
-    return Error{ErrorCode::AttesterFailure, std::string(attester.name())};
-  }
 }
 
 RemoteAttestationOffer make_offer(const ConfigState& c) {
@@ -211,7 +202,7 @@ Result<Bytes> own_evidence(SSL* ssl, EarlyState& st) {
   st.own_binder = req.nonce;
   req.media_types.emplace_back(c.attester->media_type());
   req.key_spki = std::move(spki);
-  ATLS_ASSIGN_OR_RETURN(const Evidence evidence, guarded_attest(*c.attester, req));
+  ATLS_ASSIGN_OR_RETURN(const Evidence evidence, internal::guarded_attest(*c.attester, req));
   return encode_cmw_payload(evidence.cmw);
 }
 
